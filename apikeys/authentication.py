@@ -1,0 +1,44 @@
+"""DRF authentication by API key headers, as the contract's security schemes say:
+X-API-KEY (apiKeyAuth) for normal operations, X-ADMIN-API-KEY (adminApiKeyAuth) for
+registry changes. A missing key is left to the permission check (401); a wrong,
+revoked or non-admin key fails here (401)."""
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .services import api_key_find
+
+# Refresh last_used_at at most this often per key, so reads don't write on every call.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+class _HeaderKeyAuthentication(authentication.BaseAuthentication):
+    header = ""
+    admin_only = False
+
+    def authenticate(self, request):
+        raw_key = request.META.get("HTTP_" + self.header.upper().replace("-", "_"))
+        if raw_key is None:
+            return None
+        key = api_key_find(raw_key.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed(f"The {self.header} header does not hold an active API key.")
+        if self.admin_only and not key.is_admin:
+            raise exceptions.AuthenticationFailed(f"The key in {self.header} is not an admin key.")
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+            type(key).objects.filter(pk=key.pk).update(last_used_at=now)
+        return key, key
+
+    def authenticate_header(self, request):
+        # Any value makes DRF answer 401 (not 403) to a request without credentials.
+        return f'ApiKey header="{self.header}"'
+
+
+class ApiKeyAuthentication(_HeaderKeyAuthentication):
+    header = "X-API-KEY"
+
+
+class AdminApiKeyAuthentication(_HeaderKeyAuthentication):
+    header = "X-ADMIN-API-KEY"
+    admin_only = True

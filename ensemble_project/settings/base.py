@@ -1,0 +1,209 @@
+"""Settings shared by every profile. Everything that differs between machines comes
+from the environment (see README, "Configuration"); the profiles only change defaults."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from ensemble_project.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Runtime state of the embedded profile (SQLite file, Typesense data) lives here, never in git.
+VAR_DIR = Path(env_str("ENSEMBLE_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ensemble_project",  # hosts the contract commands (spec_diff)
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    # Floors of the house, lowest first (see DESIGN in README).
+    "apikeys",
+    "search",
+    "registry",
+    "prompts",
+    "interactions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ensemble_project.urls"
+WSGI_APPLICATION = "ensemble_project.wsgi.application"
+ASGI_APPLICATION = "ensemble_project.asgi.application"
+# The API's paths have no trailing slash (the contract says /services, not /services/).
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database_from_url(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE transactions take the write lock up front, so concurrent writers
+        # wait (up to `timeout`) instead of failing with "database is locked"; WAL lets
+        # readers go on while one process writes.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    else:
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": _database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Request bodies: the API's JSON parser enforces this limit itself (DRF bypasses Django's).
+ENSEMBLE_MAX_BODY_BYTES = env_int("ENSEMBLE_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ENSEMBLE_MAX_BODY_BYTES
+
+# API keys from the environment, turned into hashed rows by `manage.py bootstrap_keys`.
+ENSEMBLE_API_KEY = env_str("ENSEMBLE_API_KEY")
+ENSEMBLE_ADMIN_API_KEY = env_str("ENSEMBLE_ADMIN_API_KEY")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apikeys.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["ensemble_project.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env_str("ENSEMBLE_THROTTLE_RATE", "1200/minute") or None},
+    "EXCEPTION_HANDLER": "ensemble_project.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "ensemble_project.schema.EnsembleAutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "OAS_VERSION": "3.1.0",
+    "TITLE": "FountainAI Ensemble Service",
+    "DESCRIPTION": (
+        "The Ensemble Service stands between a user, an LLM assistant and the FountainAI "
+        "services. It keeps a registry of services described by OpenAPI documents, turns "
+        "their operations into system prompts, lets the assistant call them on the user's "
+        "behalf, and records every interaction. The registry and the interaction log live "
+        "in the service's database and are mirrored to Typesense for search; the mirror is "
+        "fed from a transactional outbox and retried automatically while Typesense is away.\n"
+    ),
+    "VERSION": "1.1.0",
+    "SERVERS": [
+        {"url": "https://ensemble.fountain.coach", "description": "Production"},
+        {"url": "https://staging.ensemble.fountain.coach", "description": "Staging"},
+        {"url": "http://localhost:8000", "description": "Local development (`make run`)"},
+    ],
+    "TAGS": [
+        {"name": "Service Management", "description": "The registry of FountainAI services."},
+        {"name": "System Prompt Management", "description": "System prompts built from service specs."},
+        {"name": "Interaction Handling", "description": "The user's input, the assistant and the service calls it makes."},
+        {"name": "Logs Management", "description": "The record of past interactions."},
+    ],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": False,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "SCHEMA_PATH_PREFIX": r"/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["ensemble_project.schema.document_security"],
+}
+
+# The project's contract: the single source of truth the generated schema must equal.
+ENSEMBLE_SPEC_PATH = BASE_DIR / "openapi3_1.yml"
+
+# --- Typesense -------------------------------------------------------------------
+# Comma-separated node URLs; several nodes form a cluster (the client fails over).
+TYPESENSE_URLS = env_list("TYPESENSE_URLS", ["http://127.0.0.1:8108"])
+TYPESENSE_API_KEY = env_str("TYPESENSE_API_KEY", "ensemble-dev-typesense-key")
+TYPESENSE_CONNECTION_TIMEOUT = env_float("TYPESENSE_CONNECTION_TIMEOUT", 2.0)
+# Prefix of every collection name, so several deployments (or test runs) share a server.
+TYPESENSE_COLLECTION_PREFIX = env_str("TYPESENSE_COLLECTION_PREFIX", "ensemble_")
+SEARCH_SYNC_BATCH_SIZE = env_int("SEARCH_SYNC_BATCH_SIZE", 500, minimum=1)
+SEARCH_SYNC_LEASE_SECONDS = env_int("SEARCH_SYNC_LEASE_SECONDS", 60, minimum=1)
+SEARCH_SYNC_MAX_BACKOFF_SECONDS = env_int("SEARCH_SYNC_MAX_BACKOFF_SECONDS", 300, minimum=1)
+# GET /logs answers 502 when a log has waited this long for Typesense and Typesense is down.
+ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS = env_int("ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS", 300, minimum=0)
+
+# --- Outbound HTTP (specs and service calls) ------------------------------------------
+# Loopback, private, link-local and metadata addresses are refused unless listed here
+# (CIDR networks). The embedded profile allows loopback for the demo services.
+ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list("ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS", [])
+ENSEMBLE_SPEC_MAX_BYTES = env_int("ENSEMBLE_SPEC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
+ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)
+
+# --- Assistant -------------------------------------------------------------------------
+# "local" (embedded, offline) or "openai" (any OpenAI-compatible endpoint).
+ENSEMBLE_ASSISTANT_BACKEND = env_str("ENSEMBLE_ASSISTANT_BACKEND") or (
+    "openai" if env_str("OPENAI_API_KEY") else "local"
+)
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 60.0)
+OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
+ENSEMBLE_ASSISTANT_MAX_ROUNDS = env_int("ENSEMBLE_ASSISTANT_MAX_ROUNDS", 6, minimum=1)
+ENSEMBLE_ASSISTANT_MAX_CALLS = env_int("ENSEMBLE_ASSISTANT_MAX_CALLS", 10, minimum=1)
+ENSEMBLE_USER_INPUT_MAX_CHARS = env_int("ENSEMBLE_USER_INPUT_MAX_CHARS", 16_000, minimum=1)
+ENSEMBLE_PROMPT_TOKEN_BUDGET = env_int("ENSEMBLE_PROMPT_TOKEN_BUDGET", 12_000, minimum=200)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("ENSEMBLE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

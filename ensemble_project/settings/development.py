@@ -1,0 +1,13 @@
+"""The embedded profile used by `make run`: SQLite, the bundled Typesense, the offline
+assistant, and loopback allowed so the demo services on 127.0.0.1 can be reached."""
+
+from ensemble_project.env import env_bool, env_list
+
+from .base import *  # noqa: F401,F403
+from .base import VAR_DIR
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list(
+    "ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]
+)
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file and Typesense data of `make run`

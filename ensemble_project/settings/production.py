@@ -1,0 +1,25 @@
+"""The production profile: secrets are required, DEBUG is refused, HTTPS is assumed."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from ensemble_project.env import env_bool, env_int, env_required
+
+from .base import *  # noqa: F401,F403
+from .base import DEBUG
+
+if DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off in the production profile.")
+
+SECRET_KEY = env_required("DJANGO_SECRET_KEY")
+if SECRET_KEY.startswith("insecure-") or len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a random value of at least 50 characters.")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,19 @@
+"""Settings for the test suite: fast password hashing, loopback allowed (every test
+server listens on 127.0.0.1), throttling off unless a test turns it on."""
+
+import os
+
+from ensemble_project.env import env_list
+
+from .base import *  # noqa: F401,F403
+from .base import REST_FRAMEWORK
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list(
+    "ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]
+)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": None}}
+# Each test run uses its own collections on the test Typesense server.
+TYPESENSE_COLLECTION_PREFIX = os.environ.get("TYPESENSE_COLLECTION_PREFIX", f"test{os.getpid()}_")
+ENSEMBLE_ASSISTANT_BACKEND = os.environ.get("ENSEMBLE_ASSISTANT_BACKEND", "local")

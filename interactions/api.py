@@ -1,0 +1,133 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ensemble_project.errors import ApplicationError
+from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
+
+from .selectors import logs_page, logs_sync_failure
+from .services import interaction_handle
+
+
+class UserInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The user's request. `user_input` must be a non-empty string; other fields are refused."""
+
+    # Optional in the schema, as in the reference contract; a missing or empty input is
+    # refused by interactions.services.validate_user_input, which owns that rule.
+    user_input = StrictCharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="What the user asks, in plain words."
+    )
+
+    class Meta:
+        ref_name = "UserInput"
+
+
+class ServiceResponseItemSerializer(serializers.Serializer):
+    """One service call and what came of it."""
+
+    service_name = serializers.CharField(help_text="The service that was called.")
+    response = serializers.CharField(help_text="What it answered, or why the call failed.")
+
+    class Meta:
+        ref_name = "ServiceCallResponse"
+
+
+class InteractionSerializer(serializers.Serializer):
+    """The assistant's answer and the service calls behind it."""
+
+    assistant_response = serializers.CharField(help_text="The assistant's answer to the user.")
+    service_responses = ServiceResponseItemSerializer(many=True, help_text="Each service call, in order.")
+
+    class Meta:
+        ref_name = "InteractionResponse"
+
+
+class LogEntrySerializer(serializers.Serializer):
+    """One past interaction."""
+
+    timestamp = serializers.DateTimeField(source="created_at", help_text="When the interaction happened.")
+    user_input = serializers.CharField(help_text="What the user asked.")
+    assistant_response = serializers.CharField(help_text="What the assistant answered.")
+    service_responses = ServiceResponseItemSerializer(many=True, help_text="Each service call, in order.")
+
+    class Meta:
+        ref_name = "LogEntry"
+
+
+class LogListSerializer(serializers.Serializer):
+    """A page of past interactions, newest first."""
+
+    logs = LogEntrySerializer(many=True)
+
+    class Meta:
+        ref_name = "LogList"
+
+
+class LogsQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=50, help_text="How many entries to return.")
+    offset = serializers.IntegerField(min_value=0, default=0, help_text="How many of the newest entries to skip.")
+
+
+class InteractView(APIView):
+    request_body_required = True  # as the contract says, though user_input is optional in it
+
+    @extend_schema(
+        operation_id="handleUserInput",
+        summary="Answer the user with the help of the services",
+        description=(
+            "Sends the input to the assistant with a system prompt built from every registered "
+            "service, runs the service calls the assistant asks for (with limits on rounds, calls, "
+            "time and size), and returns its answer with each service's response. Every "
+            "interaction is logged, failed ones included, and mirrored to Typesense."
+        ),
+        tags=["Interaction Handling"],
+        request=UserInputSerializer,
+        responses={
+            200: OpenApiResponse(InteractionSerializer, description="The assistant's answer and the service responses."),
+            **error_responses(400, 401, 500, e500="An unexpected failure, or the assistant could not be used; it is logged."),
+        },
+    )
+    def post(self, request):
+        payload = UserInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        log, result = interaction_handle(user_input=payload.validated_data.get("user_input"))
+        return Response({"assistant_response": log.assistant_response, "service_responses": log.service_responses})
+
+
+class LogsView(APIView):
+    @extend_schema(
+        operation_id="retrieveLogs",
+        summary="List past interactions",
+        description=(
+            "Interactions, newest first, read from the database (the source of truth). Answers "
+            "502 when the logs' Typesense mirror is broken: an interaction has waited longer than "
+            "the configured lag (ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS, 300 s by default) to be "
+            "synchronised and Typesense does not answer."
+        ),
+        tags=["Logs Management"],
+        parameters=[LogsQuerySerializer],
+        responses={
+            200: OpenApiResponse(LogListSerializer, description="A page of interactions."),
+            **error_responses(400, 401, 500, e400="limit or offset out of range."),
+            502: OpenApiResponse(
+                TypesenseErrorResponseSerializer,
+                description="Synchronisation with Typesense has been failing for longer than the allowed lag.",
+            ),
+        },
+    )
+    def get(self, request):
+        query = LogsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        failure = logs_sync_failure()
+        if failure is not None:
+            attempts, error = failure
+            raise ApplicationError(
+                "TYPESENSE_SYNC_FAILED",
+                "Interaction logs have not reached Typesense for longer than the allowed lag.",
+                details=error[:500],
+                status=502,
+                extra={"retryAttempt": attempts},
+            )
+        page = logs_page(**query.validated_data)
+        return Response(LogListSerializer({"logs": page}).data)

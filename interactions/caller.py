@@ -1,0 +1,102 @@
+"""Calling a service operation with arguments the assistant chose."""
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import jsonschema
+from django.conf import settings
+
+from prompts.netguard import OutboundError, guarded_request
+
+from .tools import Tool
+
+_SECRET_NAME = re.compile(r"pass|secret|token|api[-_]?key|authori[sz]ation|credential", re.I)
+
+
+def redact(value):
+    if isinstance(value, dict):
+        return {k: ("[redacted]" if _SECRET_NAME.search(str(k)) else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+@dataclass
+class CallResult:
+    tool: Tool
+    arguments: dict
+    ok: bool
+    status: int | None = None
+    url: str = ""
+    text: str = ""
+    error: str = ""
+    duration_ms: int = 0
+    response_hash: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def for_model(self) -> str:
+        """What the assistant sees: a JSON envelope, so service text is data, not instructions."""
+        if not self.ok and self.status is None:
+            return json.dumps({"ok": False, "error": self.error})
+        return json.dumps({"ok": self.ok, "status": self.status, "body": self.text[:8000]})
+
+    def summary(self) -> str:
+        """The `response` string of the contract's service_responses."""
+        if self.status is None:
+            return f"{self.tool.operation['operation_id']} failed: {self.error}"
+        return self.text if self.ok else f"HTTP {self.status}: {self.text[:2000]}"
+
+
+class ArgumentError(Exception):
+    pass
+
+
+def validate_arguments(tool: Tool, arguments) -> dict:
+    if not isinstance(arguments, dict):
+        raise ArgumentError("arguments must be a JSON object")
+    try:
+        jsonschema.validate(arguments, tool.parameters)
+    except jsonschema.ValidationError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "(arguments)"
+        raise ArgumentError(f"{where}: {error.message}") from None
+    except jsonschema.SchemaError as error:
+        raise ArgumentError(f"the operation's schema is not usable: {error.message}") from None
+    return arguments
+
+
+def call_tool(tool: Tool, arguments: dict) -> CallResult:
+    started = time.monotonic()
+    op = tool.operation
+    try:
+        validate_arguments(tool, arguments)
+    except ArgumentError as error:
+        return CallResult(tool, arguments, ok=False, error=f"invalid arguments: {error}")
+    path = op["path"]
+    query, headers = {}, {}
+    for param in op.get("parameters", []):
+        if param["name"] not in arguments:
+            continue
+        value = arguments[param["name"]]
+        if param["in"] == "path":
+            path = path.replace("{" + param["name"] + "}", quote(str(value), safe=""))
+        elif param["in"] == "query":
+            query[param["name"]] = value if not isinstance(value, (dict,)) else json.dumps(value)
+        elif param["in"] == "header":
+            headers[param["name"]] = str(value)
+    url = tool.snapshot.base_url.rstrip("/") + path
+    try:
+        result = guarded_request(
+            op["method"], url, params=query or None, headers=headers, json=arguments.get("body") if op.get("body") else None,
+            max_bytes=settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES,
+        )
+    except OutboundError as error:
+        return CallResult(tool, arguments, ok=False, url=url, error=error.message, duration_ms=int((time.monotonic() - started) * 1000))
+    text = result.body.decode("utf-8", errors="replace")
+    return CallResult(
+        tool, arguments, ok=200 <= result.status < 300, status=result.status, url=url, text=text,
+        duration_ms=int((time.monotonic() - started) * 1000), response_hash=hashlib.sha256(result.body).hexdigest(),
+    )

@@ -1,0 +1,36 @@
+from .models import InteractionLog
+
+
+def logs_page(*, limit: int, offset: int):
+    """Newest first. The (created_at, id) index serves the order; only the columns the
+    API returns are read, so deep offsets stay index scans."""
+    return (
+        InteractionLog.objects.order_by("-created_at", "-id")
+        .only("created_at", "user_input", "assistant_response", "service_responses")[offset : offset + limit]
+    )
+
+
+def logs_sync_failure():
+    """Why the logs' Typesense mirror counts as failed, or None.
+
+    GET /logs reads the database, so it can always answer; but the contract promises
+    logs are synchronised with Typesense and has a 502 for when they are not. We answer
+    502 when an interaction log has waited longer than ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS
+    to reach Typesense and Typesense does not answer now: then the mirror is broken,
+    not merely behind. Returns (retry_attempts, error text)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from search.backend import get_backend
+    from search.outbox import oldest_pending
+
+    from .search import LOGS_INDEX
+
+    oldest = oldest_pending(LOGS_INDEX.name)
+    if oldest is None or oldest.created_at > timezone.now() - timedelta(seconds=settings.ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS):
+        return None
+    if get_backend().healthy():
+        return None
+    return oldest.attempts, oldest.last_error or "Typesense does not answer."

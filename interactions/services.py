@@ -1,0 +1,101 @@
+"""Handling one user input: prompt, assistant, service calls, log."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+
+from ensemble_project.errors import ApplicationError
+from prompts.rendering import render_system_prompt
+from prompts.services import snapshot_for
+from registry.models import Service
+
+from .assistants import AssistantError, AssistantResult, get_assistant
+from .caller import CallResult, call_tool, redact
+from .models import InteractionLog, ServiceCall
+from .tools import build_tools
+
+logger = logging.getLogger("ensemble.interactions")
+
+
+def validate_user_input(value) -> str:
+    if value is None:
+        raise ApplicationError("VALIDATION_ERROR", "user_input: this field is required.")
+    if not isinstance(value, str):
+        raise ApplicationError("VALIDATION_ERROR", "user_input: must be a string.")
+    if not value.strip():
+        raise ApplicationError("VALIDATION_ERROR", "user_input: must not be empty.")
+    if len(value) > settings.ENSEMBLE_USER_INPUT_MAX_CHARS:
+        raise ApplicationError(
+            "VALIDATION_ERROR",
+            f"user_input: at most {settings.ENSEMBLE_USER_INPUT_MAX_CHARS} characters.",
+            details="The limit is set by ENSEMBLE_USER_INPUT_MAX_CHARS.",
+        )
+    return value
+
+
+def _services_in_scope() -> list[tuple]:
+    """Every registered service with a usable spec; the others are left out (their
+    error is on their snapshot, visible in the admin)."""
+    pairs = []
+    for service in Service.objects.prefetch_related("tags").order_by("id"):
+        snapshot = snapshot_for(service)
+        if snapshot.usable:
+            pairs.append((service, snapshot))
+    return pairs
+
+
+def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started) -> InteractionLog:
+    service_responses = [{"service_name": c.tool.service.name, "response": c.summary()} for c in calls]
+    limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
+    with transaction.atomic():
+        log = InteractionLog.objects.create(
+            user_input=user_input,
+            assistant_response=result.text if result else "",
+            service_responses=service_responses,
+            backend=backend,
+            model=(result.model if result else "")[:200],
+            outcome=outcome,
+            error=error,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            prompt_tokens=result.prompt_tokens if result else None,
+            completion_tokens=result.completion_tokens if result else None,
+        )
+        ServiceCall.objects.bulk_create([
+            ServiceCall(
+                log=log, position=i, service_id=c.tool.service.id, service_name=c.tool.service.name,
+                operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
+                method=c.tool.operation["method"], url=c.url[:2000], request=redact(c.arguments), status=c.status,
+                ok=c.ok, response=c.text[:limit], response_hash=c.response_hash, error=c.error, duration_ms=c.duration_ms,
+            )
+            for i, c in enumerate(calls)
+        ])
+    return log
+
+
+def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantResult]:
+    """Run one interaction and log it, whatever happens. Assistant failures are logged,
+    then raised as a 500 ErrorResponse; service failures are part of the answer."""
+    user_input = validate_user_input(user_input)
+    started = time.monotonic()
+    backend = settings.ENSEMBLE_ASSISTANT_BACKEND
+    calls: list[CallResult] = []
+
+    def execute(tool, arguments) -> CallResult:
+        call = call_tool(tool, arguments)
+        calls.append(call)
+        return call
+
+    try:
+        pairs = _services_in_scope()
+        prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+        result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
+    except AssistantError as error:
+        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started)
+        raise ApplicationError(
+            "ASSISTANT_FAILED", "The assistant could not answer.", details=f"{error} (log {log.pk})", status=500
+        ) from error
+    outcome = InteractionLog.Outcome.LIMIT_REACHED if result.limit_reached else InteractionLog.Outcome.ANSWERED
+    log = _log(user_input, result, calls, backend, outcome, "", started)
+    return log, result

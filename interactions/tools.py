@@ -1,0 +1,102 @@
+"""Service operations as assistant tools.
+
+A tool's name is `<service id>__<operationId>`, reduced to the characters tool APIs
+accept (letters, digits, `_`, `-`) and at most 64 long; a hash suffix keeps shortened
+names unique and stable. Its parameters are one JSON schema: the operation's path,
+query and header parameters by name, plus `body` for a request body, keeping the
+original enums, formats, bounds and required fields.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+MAX_NAME = 64
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    service: object  # registry.models.Service
+    snapshot: object  # prompts.models.SpecSnapshot
+    operation: dict
+    parameters: dict  # JSON schema of the arguments
+
+    @property
+    def description(self) -> str:
+        op = self.operation
+        return f"{self.service.name}: {op['method']} {op['path']}. {op.get('summary', '')}".strip()[:1000]
+
+
+def tool_name(service_id: str, operation_id: str) -> str:
+    raw = f"{service_id}__{operation_id}"
+    name = _UNSAFE.sub("_", raw)
+    if name == raw and len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return f"{name[: MAX_NAME - 9]}_{digest}"
+
+
+def arguments_schema(operation: dict) -> dict:
+    properties, required = {}, []
+    for param in operation.get("parameters", []):
+        if param["in"] not in ("path", "query", "header"):
+            continue
+        schema = dict(param.get("schema") or {})
+        if param.get("description") and "description" not in schema:
+            schema["description"] = param["description"]
+        properties[param["name"]] = schema or {"type": "string"}
+        if param["required"]:
+            required.append(param["name"])
+    body = operation.get("body")
+    if body:
+        properties["body"] = body.get("schema") or {"type": "object"}
+        if body.get("required"):
+            required.append("body")
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def build_tools(pairs: list[tuple]) -> list[Tool]:
+    """Tools for (Service, SpecSnapshot) pairs; read-only services offer only GET operations."""
+    tools, seen = [], set()
+    for service, snapshot in pairs:
+        for operation in snapshot.operations:
+            if getattr(service, "read_only", False) and operation["method"] != "GET":
+                continue
+            name = tool_name(service.id, operation["operation_id"])
+            if name in seen:
+                continue
+            seen.add(name)
+            tools.append(Tool(name, service, snapshot, operation, arguments_schema(operation)))
+    return tools
+
+
+_WORD = re.compile(r"[A-Za-z]+|\d+")
+STOPWORDS = set("a an the of to for in on at by with and or is are be me my i you it this that please what which who get show list give".split())
+
+
+def words(text: str) -> set[str]:
+    """Lower-case word stems: camelCase split, a plural 's' dropped."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text or "")
+    result = set()
+    for word in _WORD.findall(spaced):
+        word = word.lower()
+        if word in STOPWORDS or len(word) < 2:
+            continue
+        result.add(word[:-1] if word.endswith("s") and len(word) > 3 else word)
+    return result
+
+
+def rank_tools(tools: list[Tool], text: str) -> list[tuple[float, Tool]]:
+    """Tools scored by word overlap with `text`, best first (ties keep catalogue order)."""
+    query = words(text)
+    scored = []
+    for index, tool in enumerate(tools):
+        op = tool.operation
+        name_words = words(op["operation_id"]) | words(tool.service.name)
+        other_words = words(op.get("summary", "")) | words(op["path"])
+        score = 2 * len(query & name_words) + len(query & other_words)
+        scored.append((score, -index, tool))
+    scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [(score, tool) for score, _, tool in scored]

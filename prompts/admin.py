@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from .models import SpecSnapshot
+
+
+@admin.register(SpecSnapshot)
+class SpecSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["service", "title", "operation_count", "fetched_at", "error"]
+    search_fields = ["service__id", "title", "error"]
+    readonly_fields = [f.name for f in SpecSnapshot._meta.fields if f.name != "document"]
+    exclude = ["document"]
+
+    @admin.display(description="operations")
+    def operation_count(self, obj):
+        return len(obj.operations or [])
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,47 @@
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ensemble_project.serializers import error_responses
+
+from .selectors import system_prompt_for
+
+
+class SystemPromptSerializer(serializers.Serializer):
+    """A generated system prompt."""
+
+    system_prompt = serializers.CharField(help_text="The system prompt for the assistant.")
+
+    class Meta:
+        ref_name = "SystemPrompt"
+
+
+class SystemPromptView(APIView):
+    @extend_schema(
+        operation_id="generateSystemPrompt",
+        summary="Build a system prompt from services' OpenAPI documents",
+        description=(
+            "Renders one prompt describing the operations of the given services, in the order "
+            "given (repeated ids count once). Specs come from the stored snapshot; a service "
+            "without one is fetched first. Unknown ids, or a spec that cannot be fetched or "
+            "parsed, are a 400 naming the services."
+        ),
+        tags=["System Prompt Management"],
+        parameters=[
+            OpenApiParameter(
+                "service_ids",
+                type={"type": "array", "items": {"type": "string"}},
+                location=OpenApiParameter.QUERY,
+                required=True,
+                description="Service ids to include (repeat the parameter: ?service_ids=a&service_ids=b).",
+            )
+        ],
+        responses={
+            200: OpenApiResponse(SystemPromptSerializer, description="The prompt."),
+            **error_responses(400, 401, 500, e400="Missing or unknown service ids, or a spec that cannot be used."),
+        },
+    )
+    def get(self, request):
+        prompt = system_prompt_for(request.query_params.getlist("service_ids"))
+        return Response({"system_prompt": prompt})

@@ -1,0 +1,31 @@
+from django.db import models
+
+
+class SpecSnapshot(models.Model):
+    """The last OpenAPI document fetched for a service, and what it parsed to. Prompts
+    are built from here, so they never wait on the network once a snapshot exists."""
+
+    service = models.OneToOneField("registry.Service", on_delete=models.CASCADE, related_name="spec", primary_key=True)
+    source_url = models.CharField(max_length=2000)
+    document = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    base_url = models.CharField(max_length=2000, blank=True)
+    operations = models.JSONField(default=list)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    # What changed in the operations at the last refetch that changed them.
+    last_change = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="Why the last fetch or parse failed; empty when it worked.")
+    error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "OpenAPI snapshot"
+
+    def __str__(self):
+        return f"spec of {self.service_id}"
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.fetched_at)

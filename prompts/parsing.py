@@ -1,0 +1,226 @@
+"""OpenAPI documents (Swagger 2.0, OpenAPI 3.0 and 3.1) to a list of operations.
+
+Only local `$ref`s (`#/...`) are followed, with cycle detection; remote and `file:`
+references are never fetched. YAML is loaded with the C loader when PyYAML has it,
+JSON takes the json module's fast path, and a node budget stops alias bombs (billion
+laughs) and absurd documents before they cost memory or time.
+"""
+
+import json
+import re
+from urllib.parse import urljoin
+
+import yaml
+
+try:
+    _YamlLoader = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _YamlLoader = yaml.SafeLoader
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+MAX_NODES = 3_000_000
+MAX_OPERATIONS = 10_000
+SCHEMA_DEPTH = 4
+
+
+class SpecError(Exception):
+    """The document is not a usable OpenAPI document; the message says why."""
+
+
+def load_document(raw: bytes | str) -> dict:
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith("{"):
+            document = json.loads(text)
+        else:
+            document = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    except (ValueError, yaml.YAMLError) as error:
+        raise SpecError(f"The document is neither valid JSON nor valid YAML: {str(error)[:300]}") from None
+    except RecursionError:
+        raise SpecError("The document is nested too deeply.") from None
+    if not isinstance(document, dict):
+        raise SpecError("The document's top level is not an object.")
+    _check_node_budget(document)
+    if not ("openapi" in document or "swagger" in document):
+        raise SpecError("The document has neither an 'openapi' nor a 'swagger' version field.")
+    return document
+
+
+def _check_node_budget(document) -> None:
+    """Count nodes as a traversal would see them; YAML aliases share objects, so a
+    billion-laughs document is small in memory but explodes here, and is refused."""
+    budget = MAX_NODES
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise SpecError(f"The document expands to more than {MAX_NODES} nodes (a YAML alias bomb?).")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+class _Resolver:
+    def __init__(self, document: dict):
+        self.document = document
+
+    def lookup(self, ref: str):
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return None  # remote or file reference: never fetched
+        node = self.document
+        for raw in ref[1:].split("/")[1:] if ref.startswith("#/") else []:
+            key = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                return None
+        return node
+
+    def deref(self, node, seen=None):
+        """Follow a chain of $refs to a concrete node; None for cycles or dangling refs."""
+        seen = set() if seen is None else seen
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if ref in seen:
+                return None
+            seen.add(ref)
+            node = self.lookup(ref)
+        return node
+
+    def schema(self, node, depth: int = SCHEMA_DEPTH, seen: frozenset = frozenset()) -> dict:
+        """A self-contained JSON schema (local refs inlined to `depth`, cycles cut)."""
+        if isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if ref in seen or depth <= 0:
+                return {"type": "object", "description": f"(see {ref})"} if isinstance(ref, str) else {}
+            target = self.lookup(ref)
+            if target is None:
+                return {"description": f"(unresolved reference {ref})"}
+            return self.schema(target, depth, seen | {ref})
+        if not isinstance(node, dict):
+            return {}
+        result = {}
+        for key in ("type", "format", "enum", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                    "minLength", "maxLength", "pattern", "minItems", "maxItems", "description", "nullable", "const"):
+            if key in node:
+                result[key] = node[key]
+        if depth > 1:
+            if isinstance(node.get("properties"), dict):
+                result["properties"] = {k: self.schema(v, depth - 1, seen) for k, v in list(node["properties"].items())[:200]}
+            if isinstance(node.get("required"), list):
+                result["required"] = [r for r in node["required"] if isinstance(r, str)]
+            if "items" in node:
+                result["items"] = self.schema(node["items"], depth - 1, seen)
+            for combiner in ("allOf", "oneOf", "anyOf"):
+                if isinstance(node.get(combiner), list):
+                    result[combiner] = [self.schema(s, depth - 1, seen) for s in node[combiner][:20]]
+        return result
+
+
+def _derived_operation_id(method: str, path: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "root"
+    return f"{method}_{slug}"
+
+
+def _base_url(document: dict, spec_url: str | None) -> str:
+    if "swagger" in document:
+        host = document.get("host")
+        schemes = document.get("schemes") or ["https"]
+        base_path = document.get("basePath", "")
+        if host:
+            return f"{schemes[0]}://{host}{base_path}"
+        return urljoin(spec_url or "", base_path or "/")
+    servers = document.get("servers") or []
+    url = servers[0].get("url", "") if servers and isinstance(servers[0], dict) else ""
+    if isinstance(url, str) and "{" in url:
+        variables = servers[0].get("variables") or {}
+        for name, spec in variables.items():
+            url = url.replace("{" + name + "}", str((spec or {}).get("default", "")))
+    if not url or not re.match(r"^https?://", str(url)):
+        return urljoin(spec_url or "", str(url or "/"))
+    return str(url)
+
+
+def _one_line(text) -> str:
+    if not isinstance(text, str):
+        return ""
+    return " ".join(text.split())
+
+
+def parse_operations(document: dict, *, spec_url: str | None = None) -> dict:
+    """Return {"title", "version", "base_url", "operations": [...]} for a loaded document."""
+    resolver = _Resolver(document)
+    swagger2 = "swagger" in document
+    paths = document.get("paths") or {}
+    if not isinstance(paths, dict):
+        raise SpecError("'paths' is not an object.")
+    global_security = document.get("security") or []
+    operations, used_ids = [], set()
+    for path, path_item in paths.items():
+        path_item = resolver.deref(path_item)
+        if not isinstance(path_item, dict):
+            continue
+        shared_params = path_item.get("parameters") or []
+        for method in HTTP_METHODS:
+            operation = path_item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            if len(operations) >= MAX_OPERATIONS:
+                raise SpecError(f"The document has more than {MAX_OPERATIONS} operations.")
+            op_id = operation.get("operationId")
+            op_id = op_id if isinstance(op_id, str) and op_id.strip() else _derived_operation_id(method, path)
+            base_id, n = op_id, 2
+            while op_id in used_ids:  # duplicates in the wild: keep names unique and stable
+                op_id, n = f"{base_id}_{n}", n + 1
+            used_ids.add(op_id)
+
+            params: dict[tuple, dict] = {}
+            body = None
+            for raw in list(shared_params) + list(operation.get("parameters") or []):
+                param = resolver.deref(raw)
+                if not isinstance(param, dict) or "name" not in param:
+                    continue
+                location = param.get("in", "query")
+                if swagger2 and location == "body":
+                    body = {"required": bool(param.get("required")), "content_type": "application/json",
+                            "schema": resolver.schema(param.get("schema") or {})}
+                    continue
+                if swagger2 and location == "formData":
+                    location = "form"
+                schema = resolver.schema(param.get("schema") or {k: v for k, v in param.items() if k in ("type", "format", "enum", "default", "items", "minimum", "maximum")})
+                params[(param["name"], location)] = {
+                    "name": str(param["name"]),
+                    "in": location,
+                    "required": bool(param.get("required")) or location == "path",
+                    "schema": schema,
+                    "description": _one_line(param.get("description"))[:300],
+                }
+            if not swagger2 and "requestBody" in operation:
+                request_body = resolver.deref(operation["requestBody"]) or {}
+                content = request_body.get("content") or {}
+                content_type = next((ct for ct in content if "json" in ct), next(iter(content), "application/json"))
+                media = content.get(content_type) or {}
+                body = {"required": bool(request_body.get("required")), "content_type": content_type,
+                        "schema": resolver.schema(media.get("schema") or {})}
+            operations.append({
+                "operation_id": op_id,
+                "method": method.upper(),
+                "path": path,
+                "summary": _one_line(operation.get("summary") or operation.get("description"))[:500],
+                "parameters": list(params.values()),
+                "body": body,
+                "security": [list(req) for req in (operation.get("security", global_security) or []) if isinstance(req, dict)],
+            })
+    info = document.get("info") or {}
+    return {
+        "title": _one_line(info.get("title")) or "Untitled API",
+        "version": str(info.get("version", "")),
+        "description": _one_line(info.get("description"))[:1000],
+        "base_url": _base_url(document, spec_url),
+        "operations": operations,
+    }

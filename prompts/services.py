@@ -1,0 +1,77 @@
+"""Fetching a service's OpenAPI document into its snapshot."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import SpecSnapshot
+from .netguard import OutboundError, guarded_request
+from .parsing import SpecError, load_document, parse_operations
+
+
+def _describe_changes(old: list[dict], new: list[dict]) -> str:
+    before = {op["operation_id"]: op for op in old}
+    after = {op["operation_id"]: op for op in new}
+    added = sorted(after.keys() - before.keys())
+    removed = sorted(before.keys() - after.keys())
+    changed = sorted(k for k in after.keys() & before.keys() if json.dumps(after[k], sort_keys=True) != json.dumps(before[k], sort_keys=True))
+    parts = [f"{label}: {', '.join(ids)}" for label, ids in (("added", added), ("removed", removed), ("changed", changed)) if ids]
+    return "; ".join(parts)
+
+
+def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
+    """Fetch and parse `service.openapi_url`. On failure the previous snapshot stays
+    usable and the error is recorded on it; nothing half-parsed is stored."""
+    snapshot = SpecSnapshot.objects.filter(service=service).first() or SpecSnapshot(service=service, source_url=service.openapi_url)
+    same_url = snapshot.source_url == service.openapi_url and snapshot.usable
+    headers = {"Accept": "application/json, application/yaml, text/yaml, */*;q=0.5"}
+    if same_url and not force:
+        if snapshot.etag:
+            headers["If-None-Match"] = snapshot.etag
+        if snapshot.last_modified:
+            headers["If-Modified-Since"] = snapshot.last_modified
+    now = timezone.now()
+    try:
+        result = guarded_request("GET", service.openapi_url, max_bytes=settings.ENSEMBLE_SPEC_MAX_BYTES, headers=headers)
+        if result.status == 304 and same_url:
+            snapshot.fetched_at, snapshot.error, snapshot.error_at = now, "", None
+            snapshot.save()
+            return snapshot
+        if result.status != 200:
+            raise OutboundError("HTTP_ERROR", f"{service.openapi_url} answered HTTP {result.status}.")
+        document = load_document(result.body)
+        parsed = parse_operations(document, spec_url=result.url)
+    except (OutboundError, SpecError) as error:
+        snapshot.error = str(getattr(error, "message", error))[:2000]
+        snapshot.error_at = now
+        if snapshot.pk is None or not snapshot.usable:
+            snapshot.source_url = service.openapi_url
+        snapshot.save()
+        return snapshot
+    change = _describe_changes(snapshot.operations or [], parsed["operations"]) if snapshot.usable else ""
+    with transaction.atomic():
+        snapshot.source_url = service.openapi_url
+        snapshot.document = result.body.decode("utf-8", errors="replace")
+        snapshot.content_hash = hashlib.sha256(result.body).hexdigest()
+        snapshot.etag = result.headers.get("etag", "")[:500]
+        snapshot.last_modified = result.headers.get("last-modified", "")[:100]
+        snapshot.title = parsed["title"][:500]
+        snapshot.base_url = parsed["base_url"][:2000]
+        snapshot.operations = parsed["operations"]
+        snapshot.fetched_at = now
+        snapshot.error, snapshot.error_at = "", None
+        if change:
+            snapshot.last_change = f"{now:%Y-%m-%d %H:%M} UTC: {change}"
+        snapshot.save()
+    return snapshot
+
+
+def snapshot_for(service) -> SpecSnapshot:
+    """The usable snapshot of `service`, fetched now if it has none or its URL changed."""
+    snapshot = SpecSnapshot.objects.filter(service=service).first()
+    if snapshot and snapshot.usable and snapshot.source_url == service.openapi_url:
+        return snapshot
+    return spec_refresh(service=service)

@@ -1,0 +1,164 @@
+"""The registry's HTTP operations: thin views over registry.services and selectors."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.authentication import AdminApiKeyAuthentication
+from ensemble_project.serializers import (
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictListField,
+    SuccessResponseSerializer,
+    error_responses,
+)
+
+from . import rules, selectors, services
+
+TAG = "Service Management"
+
+
+@extend_schema_field({"type": "string", "format": "uri"})
+class UriField(StrictCharField):
+    """An http(s) URL: checked by registry.rules (Django's URLValidator would refuse
+    single-label hosts such as Docker service names), typed `format: uri` in the spec."""
+
+
+class ServiceRegistrationSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A service's details, as sent to register or update it. Fields not listed here are refused."""
+
+    id = StrictCharField(
+        max_length=rules.SERVICE_ID_MAX,
+        help_text="Unique, URL-safe identifier (letters, digits, '-', '_', '.', '~'; starts with a letter or digit).",
+    )
+    name = StrictCharField(max_length=rules.NAME_MAX, help_text="Display name; must not be empty.")
+    description = StrictCharField(
+        max_length=rules.DESCRIPTION_MAX, allow_blank=True, trim_whitespace=False, help_text="What the service is for."
+    )
+    openapi_url = UriField(max_length=rules.URL_MAX, help_text="Absolute http(s) URL of the service's OpenAPI document.")
+    tags = StrictListField(
+        child=StrictCharField(max_length=rules.TAG_MAX),
+        required=False,
+        max_length=rules.TAGS_MAX,
+        help_text="Labels for filtering. Repeats are dropped; order is kept. Omitted on update means none.",
+    )
+
+    class Meta:
+        ref_name = "ServiceRegistration"
+
+
+class ServiceResponseSerializer(serializers.Serializer):
+    """A registered service."""
+
+    id = serializers.CharField(help_text="Unique identifier of the service.")
+    name = serializers.CharField(help_text="Display name.")
+    description = serializers.CharField(help_text="What the service is for.")
+    openapi_url = UriField(help_text="Where the service's OpenAPI document is.")
+    tags = serializers.ListField(child=serializers.CharField(), source="tag_list", help_text="Labels, in the order given.")
+
+    class Meta:
+        ref_name = "ServiceResponse"
+
+
+class ServiceListSerializer(serializers.Serializer):
+    """The registered services."""
+
+    services = ServiceResponseSerializer(many=True)
+
+    class Meta:
+        ref_name = "ServiceList"
+
+
+class ServiceListView(APIView):
+    @extend_schema(
+        operation_id="listServices",
+        summary="List registered services",
+        description="Every service in the registry, ordered by id. With `tags`, only the services that carry all of the given tags.",
+        tags=[TAG],
+        parameters=[
+            OpenApiParameter(
+                "tags",
+                type={"type": "array", "items": {"type": "string"}},
+                location=OpenApiParameter.QUERY,
+                required=False,
+                description="Keep services that carry every one of these tags (repeat the parameter: ?tags=a&tags=b).",
+            )
+        ],
+        responses={
+            200: OpenApiResponse(ServiceListSerializer, description="The services."),
+            **error_responses(400, 401, 500),
+        },
+    )
+    def get(self, request):
+        services_ = selectors.service_list(tags=request.query_params.getlist("tags"))
+        return Response(ServiceListSerializer({"services": services_}).data)
+
+
+class _AdminView(APIView):
+    authentication_classes = [AdminApiKeyAuthentication]
+
+
+class ServiceRegisterView(_AdminView):
+    @extend_schema(
+        operation_id="registerService",
+        summary="Register a service",
+        description=(
+            "Adds a service to the registry. The change is saved together with a search-sync "
+            "entry, and a background worker mirrors it to Typesense, retrying while Typesense "
+            "is unavailable. Unknown fields, an id already in use, a non-URL-safe id, an empty "
+            "name or a non-http(s) URL are refused with 400."
+        ),
+        tags=[TAG],
+        request=ServiceRegistrationSerializer,
+        responses={
+            201: OpenApiResponse(ServiceResponseSerializer, description="The registered service."),
+            **error_responses(400, 401, 500, e401="No valid admin API key in X-ADMIN-API-KEY."),
+        },
+    )
+    def post(self, request):
+        payload = ServiceRegistrationSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        service = services.service_register(**payload.validated_data)
+        return Response(ServiceResponseSerializer(service).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceUpdateView(_AdminView):
+    @extend_schema(
+        operation_id="updateService",
+        summary="Replace a service's details",
+        description=(
+            "Replaces the service's name, description, URL and tags (a missing `tags` means no "
+            "tags). Ids never change: a body `id` different from the path's is a 400. Mirrored "
+            "to Typesense like registration."
+        ),
+        tags=[TAG],
+        parameters=[OpenApiParameter("service_id", str, OpenApiParameter.PATH, description="Id of the service to update.")],
+        request=ServiceRegistrationSerializer,
+        responses={
+            200: OpenApiResponse(ServiceResponseSerializer, description="The updated service."),
+            **error_responses(400, 401, 404, 500, e401="No valid admin API key in X-ADMIN-API-KEY."),
+        },
+    )
+    def put(self, request, service_id):
+        payload = ServiceRegistrationSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        service = services.service_update(service_id=service_id, **payload.validated_data)
+        return Response(ServiceResponseSerializer(service).data)
+
+
+class ServiceDeleteView(_AdminView):
+    @extend_schema(
+        operation_id="deleteService",
+        summary="Delete a service",
+        description="Removes the service from the registry; its Typesense document is removed by the sync worker.",
+        tags=[TAG],
+        parameters=[OpenApiParameter("service_id", str, OpenApiParameter.PATH, description="Id of the service to delete.")],
+        responses={
+            200: OpenApiResponse(SuccessResponseSerializer, description="The service is gone."),
+            **error_responses(401, 404, 500, e401="No valid admin API key in X-ADMIN-API-KEY."),
+        },
+    )
+    def delete(self, request, service_id):
+        services.service_delete(service_id=service_id)
+        return Response({"message": f"Service {service_id!r} deleted."})

@@ -1,0 +1,43 @@
+from django.db import models
+from django.utils import timezone
+
+from . import rules
+
+
+class Service(models.Model):
+    """A FountainAI service: where its OpenAPI document is, and how it is labelled."""
+
+    id = models.CharField(primary_key=True, max_length=rules.SERVICE_ID_MAX, validators=[rules.validate_service_id])
+    name = models.CharField(max_length=rules.NAME_MAX, validators=[rules.validate_name])
+    description = models.TextField(max_length=rules.DESCRIPTION_MAX, blank=True)
+    openapi_url = models.CharField("OpenAPI URL", max_length=rules.URL_MAX, validators=[rules.validate_openapi_url])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Bumped on every write; the search index stores it to tell stale documents apart.
+    revision = models.PositiveBigIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.id})"
+
+    @property
+    def tag_list(self) -> list[str]:
+        # Uses the prefetch cache when the selector prefetched tags.
+        return [tag.name for tag in self.tags.all()]
+
+
+class ServiceTag(models.Model):
+    """A tag on a service, with its position so the order the admin gave is kept."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=rules.TAG_MAX, db_index=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["service", "name"], name="unique_tag_per_service")]
+
+    def __str__(self):
+        return self.name

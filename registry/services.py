@@ -1,0 +1,90 @@
+"""Writes to the registry. Every write (API or admin) goes through these functions:
+they validate with the registry's rules, keep tags and revision consistent, and run
+in one transaction with the search outbox entry (recorded by the post_save/post_delete
+signals in registry/signals.py)."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ensemble_project.errors import ApplicationError, NotFoundError
+
+from . import rules
+from .models import Service, ServiceTag
+
+
+def _not_found(service_id: str) -> NotFoundError:
+    return NotFoundError("SERVICE_NOT_FOUND", f"No service has the id {service_id!r}.")
+
+
+def _duplicate(service_id: str) -> ApplicationError:
+    return ApplicationError(
+        "SERVICE_ALREADY_EXISTS",
+        f"A service with the id {service_id!r} is already registered.",
+        details="Use PUT /services/update/{service_id} to change it.",
+    )
+
+
+def _set_tags(service: Service, tags: list[str]) -> None:
+    service.tags.all().delete()
+    ServiceTag.objects.bulk_create(
+        [ServiceTag(service=service, name=name, position=position) for position, name in enumerate(tags)]
+    )
+    # Let callers read service.tag_list without another query.
+    service._prefetched_objects_cache = {"tags": service.tags.all()}
+
+
+def _clean_tags(tags) -> list[str]:
+    try:
+        return rules.normalise_tags(list(tags or []))
+    except ValidationError as error:
+        raise ValidationError({"tags": error.messages}) from error
+
+
+def service_register(*, id: str, name: str, description: str, openapi_url: str, tags=None) -> Service:
+    clean_tags = _clean_tags(tags)
+    now = timezone.now()
+    service = Service(id=id, name=name.strip(), description=description, openapi_url=openapi_url, created_at=now, updated_at=now)
+    try:
+        with transaction.atomic():
+            if Service.objects.filter(pk=id).exists():
+                raise _duplicate(id)
+            service.full_clean(validate_unique=False)
+            service.save(force_insert=True)
+            _set_tags(service, clean_tags)
+    except IntegrityError:
+        # Two registrations of one id raced; the loser gets the same answer as above.
+        raise _duplicate(id) from None
+    return service
+
+
+def service_update(*, service_id: str, name: str, description: str, openapi_url: str, tags=None, id: str | None = None) -> Service:
+    """Replace a service's fields (PUT semantics: omitted tags become no tags).
+    Ids are immutable: a body id that differs from the path is refused."""
+    if id is not None and id != service_id:
+        raise ApplicationError(
+            "SERVICE_ID_MISMATCH",
+            f"The body's id {id!r} differs from the path's {service_id!r}.",
+            details="Service ids cannot change. Register a new service and delete the old one to rename.",
+        )
+    clean_tags = _clean_tags(tags)
+    with transaction.atomic():
+        # The row lock orders concurrent updates, so each revision is used once.
+        service = Service.objects.select_for_update().filter(pk=service_id).first()
+        if service is None:
+            raise _not_found(service_id)
+        service.name, service.description, service.openapi_url = name.strip(), description, openapi_url
+        service.full_clean(validate_unique=False)
+        service.revision += 1
+        service.updated_at = timezone.now()
+        _set_tags(service, clean_tags)
+        service.save()
+    return service
+
+
+def service_delete(*, service_id: str) -> None:
+    with transaction.atomic():
+        service = Service.objects.select_for_update().filter(pk=service_id).first()
+        if service is None:
+            raise _not_found(service_id)
+        service.delete()

@@ -1,0 +1,176 @@
+"""The one place that talks to Typesense. It knows collections, aliases and documents;
+it never sees a Django model.
+
+Errors are reduced to two kinds: `SearchUnavailable` (Typesense down, timing out or
+answering 5xx: try again later, the data is fine) and `SearchRejected` (Typesense
+refused a request: something about it is wrong). The client's own retries are back to
+back and cover milliseconds, so they are off: the worker's backoff handles outages.
+"""
+
+import json
+import threading
+from urllib.parse import urlsplit
+
+import typesense
+from django.conf import settings
+from typesense import exceptions as ts_errors
+
+_REJECTIONS = (
+    ts_errors.RequestMalformed,
+    ts_errors.RequestUnauthorized,
+    ts_errors.RequestForbidden,
+    ts_errors.ObjectAlreadyExists,
+    ts_errors.ObjectUnprocessable,
+    ts_errors.InvalidParameter,
+)
+
+
+class SearchError(Exception):
+    pass
+
+
+class SearchUnavailable(SearchError):
+    """Typesense could not be reached or failed; the same request may work later."""
+
+
+class SearchRejected(SearchError):
+    """Typesense answered that the request itself is wrong."""
+
+
+class SearchNotFound(SearchRejected):
+    pass
+
+
+def _translate(error: Exception) -> SearchError:
+    if isinstance(error, ts_errors.ObjectNotFound):
+        return SearchNotFound(str(error))
+    if isinstance(error, _REJECTIONS):
+        return SearchRejected(f"{type(error).__name__}: {error}")
+    return SearchUnavailable(f"{type(error).__name__}: {error}")
+
+
+def _node(url: str) -> dict:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"TYPESENSE_URLS holds {url!r}, which is not an http(s) URL")
+    return {
+        "host": parts.hostname,
+        "port": str(parts.port or (443 if parts.scheme == "https" else 80)),
+        "protocol": parts.scheme,
+        "path": parts.path.rstrip("/"),
+    }
+
+
+class TypesenseBackend:
+    def __init__(self, *, urls: list[str], api_key: str, timeout: float, prefix: str):
+        self.prefix = prefix
+        self.client = typesense.Client(
+            {
+                "nodes": [_node(url) for url in urls],
+                "api_key": api_key,
+                "connection_timeout_seconds": timeout,
+                "num_retries": 0 if len(urls) == 1 else len(urls),
+                "retry_interval_seconds": 0.05,
+                "healthcheck_interval_seconds": 2,
+            }
+        )
+
+    def _call(self, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except SearchError:
+            raise
+        except Exception as error:  # the client raises httpx and its own errors
+            raise _translate(error) from error
+
+    # --- names -------------------------------------------------------------------
+    def alias_name(self, index: str) -> str:
+        return f"{self.prefix}{index}"
+
+    def collection_name(self, index: str, schema_version: int, generation: str = "") -> str:
+        suffix = f"_{generation}" if generation else ""
+        return f"{self.prefix}{index}_v{schema_version}{suffix}"
+
+    # --- server ------------------------------------------------------------------------
+    def healthy(self) -> bool:
+        try:
+            return bool(self._call(self.client.operations.is_healthy))
+        except SearchError:
+            return False
+
+    # --- collections and aliases -------------------------------------------------------
+    def alias_target(self, alias: str) -> str | None:
+        try:
+            return self._call(self.client.aliases[alias].retrieve)["collection_name"]
+        except SearchNotFound:
+            return None
+
+    def point_alias(self, alias: str, collection: str) -> None:
+        self._call(self.client.aliases.upsert, alias, {"collection_name": collection})
+
+    def collection_exists(self, name: str) -> bool:
+        try:
+            self._call(self.client.collections[name].retrieve)
+            return True
+        except SearchNotFound:
+            return False
+
+    def create_collection(self, schema: dict) -> None:
+        self._call(self.client.collections.create, schema)
+
+    def drop_collection(self, name: str) -> None:
+        try:
+            self._call(self.client.collections[name].delete)
+        except SearchNotFound:
+            pass
+
+    def list_collections(self) -> list[str]:
+        return [c["name"] for c in self._call(self.client.collections.retrieve)]
+
+    def count(self, collection: str) -> int:
+        return int(self._call(self.client.collections[collection].retrieve)["num_documents"])
+
+    # --- documents ---------------------------------------------------------------------
+    def upsert_many(self, collection: str, documents: list[dict]) -> dict[str, str | None]:
+        """Upsert in one import; returns {id: None on success, or the error text}.
+        An import answers 200 even when some documents fail, so each line is read."""
+        if not documents:
+            return {}
+        results = self._call(self.client.collections[collection].documents.import_, documents, {"action": "upsert"})
+        outcome = {}
+        for document, result in zip(documents, results):
+            outcome[document["id"]] = None if result.get("success") else str(result.get("error", "import failed"))
+        return outcome
+
+    def delete_one(self, collection: str, document_id: str) -> None:
+        """Delete a document; a missing one counts as deleted (0.24 answers 404)."""
+        try:
+            self._call(self.client.collections[collection].documents[document_id].delete)
+        except SearchNotFound:
+            pass
+
+    def export_fields(self, collection: str, fields: list[str]):
+        """Yield every document of `collection` with only `fields` (JSON lines)."""
+        text = self._call(self.client.collections[collection].documents.export, {"include_fields": ",".join(fields)})
+        for line in text.splitlines():
+            if line.strip():
+                yield json.loads(line)
+
+    def search(self, collection: str, params: dict) -> dict:
+        return self._call(self.client.collections[collection].documents.search, params)
+
+
+_local = threading.local()
+
+
+def get_backend() -> TypesenseBackend:
+    """One backend per thread, built from settings (rebuilt when they change in tests)."""
+    key = (tuple(settings.TYPESENSE_URLS), settings.TYPESENSE_API_KEY, settings.TYPESENSE_CONNECTION_TIMEOUT, settings.TYPESENSE_COLLECTION_PREFIX)
+    cached = getattr(_local, "backend", None)
+    if cached is None or cached[0] != key:
+        backend = TypesenseBackend(
+            urls=list(key[0]), api_key=key[1], timeout=key[2], prefix=key[3]
+        )
+        _local.backend = (key, backend)
+        return backend
+    return cached[1]

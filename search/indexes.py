@@ -1,0 +1,50 @@
+"""The registry of search indexes. Domain apps declare an `IndexDefinition` (collection
+schema, how to read documents and versions) and register it in `AppConfig.ready()`;
+this package never imports a domain model."""
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+
+@dataclass(frozen=True)
+class IndexDefinition:
+    name: str  # logical name; the Typesense alias is PREFIX + name
+    schema_version: int  # bump when `fields` change: resync rebuilds behind the alias
+    fields: list[dict]
+    default_sorting_field: str | None
+    # Documents for the given object ids that still exist: {object_id: document}.
+    documents_for: Callable[[list[str]], dict[str, dict]]
+    # Current versions for the given ids that still exist: {object_id: version}.
+    versions_for: Callable[[list[str]], dict[str, int]]
+    # Every document, in batches, for a full rebuild.
+    iter_all_documents: Callable[[int], Iterator[list[dict]]]
+    # Every (object_id, version) pair, for comparing the database with the index.
+    iter_all_versions: Callable[[], Iterable[tuple[str, int]]]
+    count: Callable[[], int]
+    token_separators: list[str] = field(default_factory=list)
+
+    def collection_schema(self, collection_name: str) -> dict:
+        schema = {"name": collection_name, "fields": self.fields}
+        if self.default_sorting_field:
+            schema["default_sorting_field"] = self.default_sorting_field
+        if self.token_separators:
+            schema["token_separators"] = self.token_separators
+        return schema
+
+
+_REGISTRY: dict[str, IndexDefinition] = {}
+
+
+def register(definition: IndexDefinition) -> None:
+    _REGISTRY[definition.name] = definition
+
+
+def get(name: str) -> IndexDefinition:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise LookupError(f"No search index named {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def all_indexes() -> list[IndexDefinition]:
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]

@@ -1,0 +1,137 @@
+"""Collections, rebuilds and comparisons: what the operator commands and the worker use
+to keep each index's collection in shape. Collections are versioned
+(`<prefix><index>_v<schema_version>[_<generation>]`) behind an alias (`<prefix><index>`),
+so a schema change is a rebuild into a new collection and an alias swap: searches never
+see a half-filled index."""
+
+import time
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from . import outbox
+from .backend import TypesenseBackend, get_backend
+from .indexes import IndexDefinition
+
+
+def ensure_index(definition: IndexDefinition, *, backend: TypesenseBackend | None = None) -> str:
+    """Make sure the alias points at a collection of the current schema version; create
+    an empty one on a fresh server, rebuild when the schema version changed. Returns the
+    collection name."""
+    backend = backend or get_backend()
+    alias = backend.alias_name(definition.name)
+    target = backend.alias_target(alias)
+    expected_prefix = backend.collection_name(definition.name, definition.schema_version)
+    if target and target.startswith(expected_prefix) and backend.collection_exists(target):
+        return target
+    if target is None or not backend.collection_exists(target):
+        name = expected_prefix
+        if not backend.collection_exists(name):
+            backend.create_collection(definition.collection_schema(name))
+        backend.point_alias(alias, name)
+        if target is None and definition.count() == 0:
+            return name
+        # A missing or emptied collection: the database is the truth, copy it back.
+        resync_index(definition, backend=backend)
+        return name
+    return rebuild_index(definition, backend=backend).collection
+
+
+@dataclass
+class ResyncReport:
+    index: str
+    collection: str = ""
+    documents: int = 0
+    failed: int = 0
+    removed: int = 0
+    requeued: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def _import_all(definition, backend, collection, batch_size, report, progress):
+    for batch in definition.iter_all_documents(batch_size):
+        outcome = backend.upsert_many(collection, batch)
+        failures = [error for error in outcome.values() if error]
+        report.documents += len(batch) - len(failures)
+        report.failed += len(failures)
+        report.errors.extend(failures[:3])
+        if progress:
+            progress(report)
+
+
+def _requeue_differences(definition, backend, collection, report) -> None:
+    """Writes that raced with the copy: enqueue every object whose index version differs."""
+    diff = compare_index(definition, backend=backend, collection=collection)
+    ids = diff.missing + diff.stale + diff.extra
+    if ids:
+        with transaction.atomic():
+            outbox.enqueue(definition.name, ids)
+    report.requeued = len(ids)
+
+
+def resync_index(definition, *, backend=None, batch_size: int = 1000, progress=None) -> ResyncReport:
+    """Copy every row into the live collection (upserts), delete documents whose row is
+    gone, and enqueue whatever changed meanwhile. Searches keep working throughout."""
+    backend = backend or get_backend()
+    started = time.monotonic()
+    alias = backend.alias_name(definition.name)
+    report = ResyncReport(index=definition.name, collection=backend.alias_target(alias) or "")
+    if not report.collection:
+        report.collection = ensure_index(definition, backend=backend)
+    _import_all(definition, backend, alias, batch_size, report, progress)
+    db_ids = {object_id for object_id, _ in definition.iter_all_versions()}
+    for doc in backend.export_fields(alias, ["id"]):
+        if doc["id"] not in db_ids:
+            backend.delete_one(alias, doc["id"])
+            report.removed += 1
+    _requeue_differences(definition, backend, alias, report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def rebuild_index(definition, *, backend=None, batch_size: int = 1000, progress=None) -> ResyncReport:
+    """Build a fresh collection beside the live one, swap the alias, drop the old one."""
+    backend = backend or get_backend()
+    started = time.monotonic()
+    alias = backend.alias_name(definition.name)
+    old = backend.alias_target(alias)
+    name = backend.collection_name(definition.name, definition.schema_version, generation=str(int(time.time() * 1000)))
+    backend.create_collection(definition.collection_schema(name))
+    report = ResyncReport(index=definition.name, collection=name)
+    _import_all(definition, backend, name, batch_size, report, progress)
+    backend.point_alias(alias, name)
+    if old and old != name:
+        backend.drop_collection(old)
+    _requeue_differences(definition, backend, name, report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+@dataclass
+class IndexComparison:
+    index: str
+    in_database: int
+    in_index: int
+    missing: list[str]
+    stale: list[str]
+    extra: list[str]
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+
+def compare_index(definition, *, backend=None, collection: str | None = None) -> IndexComparison:
+    backend = backend or get_backend()
+    collection = collection or backend.alias_name(definition.name)
+    in_db = dict(definition.iter_all_versions())
+    in_index = {doc["id"]: doc.get("version") for doc in backend.export_fields(collection, ["id", "version"])}
+    return IndexComparison(
+        index=definition.name,
+        in_database=len(in_db),
+        in_index=len(in_index),
+        missing=sorted(i for i in in_db if i not in in_index),
+        stale=sorted(i for i, v in in_db.items() if i in in_index and in_index[i] != v),
+        extra=sorted(i for i in in_index if i not in in_db),
+    )

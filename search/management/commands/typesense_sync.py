@@ -1,0 +1,37 @@
+import signal
+
+from django.core.management.base import BaseCommand
+
+from search.worker import Worker
+
+
+class Command(BaseCommand):
+    help = "Deliver the Typesense outbox: forever (a worker process) or --once (cron, tests)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Drain what is due, then exit.")
+        parser.add_argument("--max-seconds", type=float, default=None, help="With --once: stop after this long.")
+        parser.add_argument("--batch-size", type=int, default=None)
+        parser.add_argument("--poll-seconds", type=float, default=0.5)
+
+    def handle(self, *args, once, max_seconds, batch_size, poll_seconds, **options):
+        worker = Worker(batch_size=batch_size)
+        if once:
+            result = worker.drain(max_seconds=max_seconds)
+            self.stdout.write(
+                f"claimed={result.claimed} delivered={result.delivered} failed={result.failed} "
+                f"requeued={result.requeued} typesense_unavailable={result.unavailable}"
+            )
+            return
+        stopping = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stopping.append(True))
+        self.stdout.write(f"{worker.name}: delivering the outbox (batch {worker.batch_size}); Ctrl-C stops.")
+        self.stdout.flush()
+
+        def report(step):
+            if step.delivered or step.failed:
+                self.stdout.write(f"delivered={step.delivered} failed={step.failed} requeued={step.requeued}")
+                self.stdout.flush()
+
+        worker.run_forever(poll_seconds=poll_seconds, stop=lambda: bool(stopping), on_step=report)
