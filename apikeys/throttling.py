@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -5,6 +6,10 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     """Requests per key (ENSEMBLE_THROTTLE_RATE); unauthenticated requests per client address."""
 
     scope = "api_key"
+
+    def get_rate(self):
+        # Read per request (not at import, as DRF does) so the setting can change at run time.
+        return settings.ENSEMBLE_THROTTLE_RATE
 
     def get_cache_key(self, request, view):
         key = getattr(request, "auth", None)

@@ -115,13 +115,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ENSEMBLE_MAX_BODY_BYTES
 ENSEMBLE_API_KEY = env_str("ENSEMBLE_API_KEY")
 ENSEMBLE_ADMIN_API_KEY = env_str("ENSEMBLE_ADMIN_API_KEY")
 
+# Requests per API key (or per client address without a valid key), e.g. "1200/minute";
+# empty turns throttling off. The cache must be shared between workers for this to be
+# exact across processes (see README, deployment).
+ENSEMBLE_THROTTLE_RATE = env_str("ENSEMBLE_THROTTLE_RATE", "1200/minute") or None
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apikeys.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["ensemble_project.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": env_str("ENSEMBLE_THROTTLE_RATE", "1200/minute") or None},
     "EXCEPTION_HANDLER": "ensemble_project.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "ensemble_project.schema.EnsembleAutoSchema",
     "UNAUTHENTICATED_USER": None,

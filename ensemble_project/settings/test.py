@@ -6,14 +6,13 @@ import os
 from ensemble_project.env import env_list
 
 from .base import *  # noqa: F401,F403
-from .base import REST_FRAMEWORK
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list(
     "ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]
 )
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": None}}
+ENSEMBLE_THROTTLE_RATE = os.environ.get("ENSEMBLE_THROTTLE_RATE") or None
 # Each test run uses its own collections on the test Typesense server.
 TYPESENSE_COLLECTION_PREFIX = os.environ.get("TYPESENSE_COLLECTION_PREFIX", f"test{os.getpid()}_")
 ENSEMBLE_ASSISTANT_BACKEND = os.environ.get("ENSEMBLE_ASSISTANT_BACKEND", "local")

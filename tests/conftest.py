@@ -1,0 +1,190 @@
+"""Shared fixtures. A real Typesense server is started once per test session (the
+bundled 0.24.1 binary, on a free loopback port, in a temporary folder)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import typesense_server  # noqa: E402
+
+TYPESENSE_KEY = "test-typesense-key"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TypesenseProcess:
+    """The test session's Typesense; tests may stop and start it to simulate outages."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="ensemble-typesense-"))
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.process = typesense_server.start(port=self.port, data_dir=self.data_dir, api_key=TYPESENSE_KEY)
+
+    def stop(self):
+        typesense_server.stop(data_dir=self.data_dir, timeout=5)
+        if self.process:
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def kill(self):
+        if self.process:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+            (self.data_dir / "typesense.pid").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def typesense():
+    server = TypesenseProcess()
+    server.start()
+    settings.TYPESENSE_URLS = [server.url]
+    settings.TYPESENSE_API_KEY = TYPESENSE_KEY
+    settings.TYPESENSE_CONNECTION_TIMEOUT = 2.0
+    yield server
+    server.stop()
+    shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def clean_typesense(typesense):
+    """Each test that reads the index starts from no collections of ours."""
+    from search.backend import get_backend
+
+    if typesense.process is None:
+        typesense.start()
+    backend = get_backend()
+    for alias in backend.client.aliases.retrieve().get("aliases", []):
+        if alias["name"].startswith(settings.TYPESENSE_COLLECTION_PREFIX):
+            backend.client.aliases[alias["name"]].delete()
+    for name in backend.list_collections():
+        if name.startswith(settings.TYPESENSE_COLLECTION_PREFIX):
+            backend.drop_collection(name)
+    yield backend
+    if typesense.process is None:
+        typesense.start()
+
+
+@pytest.fixture
+def api_keys(db):
+    from apikeys.services import api_key_create
+
+    _, normal = api_key_create(name="test client", is_admin=False)
+    _, admin = api_key_create(name="test admin", is_admin=True)
+    return {"api": normal, "admin": admin}
+
+
+@pytest.fixture
+def client_api(api_keys):
+    """A DRF test client sending the normal key."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_keys["api"])
+    return client
+
+
+@pytest.fixture
+def client_admin(api_keys):
+    """A DRF test client sending both keys, as an admin tool would."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_keys["api"], HTTP_X_ADMIN_API_KEY=api_keys["admin"])
+    return client
+
+
+def service_payload(**overrides):
+    payload = {
+        "id": "character-service",
+        "name": "Character Service",
+        "description": "Manages character data and interactions.",
+        "openapi_url": "https://character-service.fountain.coach/openapi.json",
+        "tags": ["core", "stable"],
+    }
+    payload.update(overrides)
+    return payload
+
+
+# --- a real server, as users run it ------------------------------------------------------
+
+
+class RunningServer:
+    def __init__(self, url, api_key, admin_key, env, var_dir):
+        self.url, self.api_key, self.admin_key, self.env, self.var_dir = url, api_key, admin_key, env, var_dir
+
+    def manage(self, *args, **kwargs):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True, **kwargs
+        )
+
+
+def _wait_http(url: str, seconds: float = 30):
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+@pytest.fixture(scope="session")
+def running_server(typesense, tmp_path_factory):
+    """gunicorn serving the project on a free port, with its own database (a SQLite
+    file, or the PostgreSQL server given by DATABASE_URL) and the session's Typesense."""
+    var_dir = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ensemble_project.settings.test",
+        "ENSEMBLE_VAR_DIR": str(var_dir),
+        "ENSEMBLE_API_KEY": "live-test-api-key-0123456789",
+        "ENSEMBLE_ADMIN_API_KEY": "live-test-admin-key-0123456789",
+        "TYPESENSE_URLS": typesense.url,
+        "TYPESENSE_API_KEY": TYPESENSE_KEY,
+        "TYPESENSE_COLLECTION_PREFIX": f"live{port}_",
+        "DJANGO_SUPERUSER_PASSWORD": "browser-test-password",
+    }
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        env["DATABASE_URL"] = f"sqlite:///{var_dir / 'db.sqlite3'}"
+    server = RunningServer(f"http://127.0.0.1:{port}", env["ENSEMBLE_API_KEY"], env["ENSEMBLE_ADMIN_API_KEY"], env, var_dir)
+    server.manage("migrate", "--noinput")
+    server.manage("bootstrap_keys")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "ensemble_project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--threads", "4", "--timeout", "60", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        _wait_http(server.url + "/healthz")
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
