@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from . import outbox
-from .backend import TypesenseBackend, get_backend
+from .backend import SearchNotFound, TypesenseBackend, get_backend
 from .indexes import IndexDefinition
 
 
@@ -126,7 +126,10 @@ def compare_index(definition, *, backend=None, collection: str | None = None) ->
     backend = backend or get_backend()
     collection = collection or backend.alias_name(definition.name)
     in_db = dict(definition.iter_all_versions())
-    in_index = {doc["id"]: doc.get("version") for doc in backend.export_fields(collection, ["id", "version"])}
+    try:
+        in_index = {doc["id"]: doc.get("version") for doc in backend.export_fields(collection, ["id", "version"])}
+    except SearchNotFound:  # never created: everything is missing
+        in_index = {}
     return IndexComparison(
         index=definition.name,
         in_database=len(in_db),
