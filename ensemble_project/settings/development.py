@@ -11,3 +11,5 @@ ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list(
     "ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]
 )
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file and Typesense data of `make run`
+# Static files straight from the apps' folders: no collectstatic needed before running.
+WHITENOISE_USE_FINDERS = True

@@ -16,3 +16,5 @@ ENSEMBLE_THROTTLE_RATE = os.environ.get("ENSEMBLE_THROTTLE_RATE") or None
 # Each test run uses its own collections on the test Typesense server.
 TYPESENSE_COLLECTION_PREFIX = os.environ.get("TYPESENSE_COLLECTION_PREFIX", f"test{os.getpid()}_")
 ENSEMBLE_ASSISTANT_BACKEND = os.environ.get("ENSEMBLE_ASSISTANT_BACKEND", "local")
+# Static files straight from the apps' folders: no collectstatic needed before running.
+WHITENOISE_USE_FINDERS = True

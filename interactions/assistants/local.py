@@ -74,8 +74,18 @@ def fill_arguments(tool, text: str) -> tuple[dict, list[str]]:
     return arguments, missing
 
 
+_VERBS = {
+    "GET": {"get", "show", "list", "find", "read", "fetch", "which", "what", "who"},
+    "POST": {"create", "add", "record", "new", "make", "register", "perform", "start"},
+    "PUT": {"update", "change", "replace", "rename", "set"},
+    "PATCH": {"update", "change", "edit", "set"},
+    "DELETE": {"delete", "remove", "drop", "cancel"},
+}
+
+
 class LocalAssistant:
     model_name = "local-keyword-v1"
+    candidates = 5
 
     def run(self, *, user_input: str, system_prompt: str, tools: list, execute) -> AssistantResult:
         ranked = [(score, tool) for score, tool in rank_tools(tools, user_input) if score > 0]
@@ -84,12 +94,17 @@ class LocalAssistant:
                 text="I found no service operation that matches your request, so I called nothing.",
                 model=self.model_name,
             )
-        best_missing = None
-        for score, tool in ranked[:3]:
+        verbs = set(re.findall(r"[a-z]+", user_input.lower()))
+        candidates = []
+        for order, (score, tool) in enumerate(ranked[: self.candidates]):
             arguments, missing = fill_arguments(tool, user_input)
-            if missing:
-                best_missing = best_missing or (tool, missing)
-                continue
+            # Prefer the operation whose verb the user used, then the one that uses more
+            # of what the user wrote (a filled id beats a plain listing).
+            key = score + (2 if verbs & _VERBS.get(tool.operation["method"], set()) else 0)
+            key += 0 if missing else len(arguments)
+            candidates.append((key, -order, tool, arguments, missing))
+        _, _, tool, arguments, missing = max(candidates, key=lambda item: (item[0], item[1]))
+        if not missing:
             call = execute(tool, arguments)
             outcome = f"it answered HTTP {call.status}" if call.status is not None else f"the call failed ({call.error})"
             body = f": {call.text[:500]}" if call.ok and call.text else ""
@@ -98,7 +113,6 @@ class LocalAssistant:
                 f"({tool.operation['method']} {tool.operation['path']}); {outcome}{body}",
                 model=self.model_name,
             )
-        tool, missing = best_missing
         return AssistantResult(
             text=f"The best match is {tool.operation['operation_id']} on {tool.service.name}, but it needs "
             f"{', '.join(missing)}. Write them as name=value and ask again; I called nothing.",

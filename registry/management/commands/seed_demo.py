@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand
+
+from prompts.services import spec_refresh
+from registry import services
+from registry.models import Service
+
+DEMO = [
+    ("character-service", "Character Service", "Keeps the characters of a story.", "character", ["core", "demo"]),
+    ("action-service", "Action Service", "Records the actions characters perform.", "action", ["core", "demo"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Register the demo services (demo/server.py) and fetch their specs. Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8101")
+
+    def handle(self, *args, base_url, **options):
+        for service_id, name, description, prefix, tags in DEMO:
+            fields = {"name": name, "description": description, "openapi_url": f"{base_url}/{prefix}/openapi.yml", "tags": tags}
+            if Service.objects.filter(pk=service_id).exists():
+                service = services.service_update(service_id=service_id, **fields)
+            else:
+                service = services.service_register(id=service_id, **fields)
+            snapshot = spec_refresh(service=service)
+            state = snapshot.error or f"{len(snapshot.operations)} operations"
+            self.stdout.write(f"{service_id}: {state}")
