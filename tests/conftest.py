@@ -188,3 +188,12 @@ def running_server(typesense, tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def file_server():
+    from tests.http_fixtures import FileServer
+
+    server = FileServer()
+    yield server
+    server.close()

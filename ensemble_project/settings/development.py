@@ -13,3 +13,4 @@ ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list(
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file and Typesense data of `make run`
 # Static files straight from the apps' folders: no collectstatic needed before running.
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None

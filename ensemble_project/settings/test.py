@@ -18,3 +18,4 @@ TYPESENSE_COLLECTION_PREFIX = os.environ.get("TYPESENSE_COLLECTION_PREFIX", f"te
 ENSEMBLE_ASSISTANT_BACKEND = os.environ.get("ENSEMBLE_ASSISTANT_BACKEND", "local")
 # Static files straight from the apps' folders: no collectstatic needed before running.
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None
