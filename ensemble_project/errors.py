@@ -8,6 +8,7 @@ into `{"errorCode", "message", "details"}` with the right status.
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -77,8 +78,20 @@ _DRF_CODES = [
 ]
 
 
+def payload_too_large(limit: int) -> ApplicationError:
+    return ApplicationError(
+        "PAYLOAD_TOO_LARGE",
+        f"The request body is larger than {limit} bytes.",
+        details="Send a smaller body; the limit is set by ENSEMBLE_MAX_BODY_BYTES.",
+    )
+
+
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception raised in a view ends here."""
+    if isinstance(exc, RequestDataTooBig):  # Django's own body limit (DATA_UPLOAD_MAX_MEMORY_SIZE)
+        from django.conf import settings
+
+        exc = payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, ApplicationError):
         body = error_body(exc.error_code, exc.message, exc.details)
         body.update(exc.extra)

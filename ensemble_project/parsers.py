@@ -10,7 +10,7 @@ import io
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 
-from ensemble_project.errors import ApplicationError
+from ensemble_project.errors import payload_too_large
 
 
 class LimitedJSONParser(JSONParser):
@@ -18,11 +18,7 @@ class LimitedJSONParser(JSONParser):
         limit = settings.ENSEMBLE_MAX_BODY_BYTES
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        too_large = ApplicationError(
-            "PAYLOAD_TOO_LARGE",
-            f"The request body is larger than {limit} bytes.",
-            details="Send a smaller body; the limit is set by ENSEMBLE_MAX_BODY_BYTES.",
-        )
+        too_large = payload_too_large(limit)
         if declared and declared.isdigit() and int(declared) > limit:
             raise too_large
         data = stream.read(limit + 1) if stream is not None else b""

@@ -1,5 +1,7 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -7,7 +9,7 @@ from ensemble_project.errors import ApplicationError
 from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
 
 from .selectors import logs_page, logs_sync_failure
-from .services import interaction_handle
+from .services import interaction_handle, interaction_log_rejected
 
 
 class UserInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -89,9 +91,17 @@ class InteractView(APIView):
         },
     )
     def post(self, request):
-        payload = UserInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        log, result = interaction_handle(user_input=payload.validated_data.get("user_input"))
+        raw = None
+        try:
+            data = request.data
+            raw = data.get("user_input") if isinstance(data, dict) else data
+            payload = UserInputSerializer(data=data)
+            payload.is_valid(raise_exception=True)
+            log, result = interaction_handle(user_input=payload.validated_data.get("user_input"))
+        except (ApplicationError, serializers.ValidationError, ParseError, RequestDataTooBig) as error:
+            if getattr(error, "status_code", 400) == 400:
+                interaction_log_rejected(raw_input=raw, error=getattr(error, "message", None) or str(error))
+            raise
         return Response({"assistant_response": log.assistant_response, "service_responses": log.service_responses})
 
 

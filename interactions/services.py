@@ -74,6 +74,17 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
     return log
 
 
+def interaction_log_rejected(*, raw_input, error: str) -> InteractionLog:
+    """Record a refused /interact request (bad input): every call leaves a trace."""
+    text = raw_input if isinstance(raw_input, str) else ("" if raw_input is None else repr(raw_input))
+    return InteractionLog.objects.create(
+        user_input=text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS],
+        backend=settings.ENSEMBLE_ASSISTANT_BACKEND,
+        outcome=InteractionLog.Outcome.REJECTED,
+        error=error[:2000],
+    )
+
+
 def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantResult]:
     """Run one interaction and log it, whatever happens. Assistant failures are logged,
     then raised as a 500 ErrorResponse; service failures are part of the answer."""

@@ -197,3 +197,40 @@ def file_server():
     server = FileServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def demo_services(db):
+    """The demo Character and Action services, running and registered."""
+    import threading
+
+    from demo.server import make_server
+    from prompts.services import spec_refresh
+
+    server = make_server(0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    from registry import services
+
+    for service_id, name, prefix in (("character-service", "Character Service", "character"), ("action-service", "Action Service", "action")):
+        service = services.service_register(id=service_id, name=name, description=f"The demo {prefix} service.",
+                                            openapi_url=f"{base}/{prefix}/openapi.yml", tags=["demo"])
+        assert spec_refresh(service=service).usable
+    yield base
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def fake_openai(settings):
+    from tests.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI()
+    settings.ENSEMBLE_ASSISTANT_BACKEND = "openai"
+    settings.OPENAI_BASE_URL = server.base_url
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_MODEL = "fake-model"
+    settings.OPENAI_TIMEOUT_SECONDS = 2
+    settings.OPENAI_MAX_RETRIES = 0
+    yield server
+    server.close()

@@ -34,6 +34,14 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        if url.path == "/fail":
+            body = b'{"error": "internal"}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if url.path == "/huge":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
