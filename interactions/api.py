@@ -127,7 +127,8 @@ class LogsView(APIView):
         },
     )
     def get(self, request):
-        query = LogsQuerySerializer(data=request.query_params)
+        # A plain dict: with a QueryDict DRF would read "?limit=" as "use the default".
+        query = LogsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         failure = logs_sync_failure()
         if failure is not None:

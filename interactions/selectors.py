@@ -1,9 +1,15 @@
 from .models import InteractionLog
 
 
+# Beyond any real table; also keeps the OFFSET inside the databases' 64-bit integers.
+MAX_OFFSET = 10**12
+
+
 def logs_page(*, limit: int, offset: int):
     """Newest first. The (created_at, id) index serves the order; only the columns the
     API returns are read, so deep offsets stay index scans."""
+    if offset > MAX_OFFSET:
+        return InteractionLog.objects.none()
     return (
         InteractionLog.objects.order_by("-created_at", "-id")
         .only("created_at", "user_input", "assistant_response", "service_responses")[offset : offset + limit]

@@ -57,8 +57,17 @@ def check_address(address: str) -> None:
         )
 
 
+def check_host(host: str) -> None:
+    """With ENSEMBLE_OUTBOUND_ALLOWED_HOSTS set, only those hosts are contacted (no DNS
+    lookup happens for any other): an egress allow-list for locked-down deployments."""
+    allowed = settings.ENSEMBLE_OUTBOUND_ALLOWED_HOSTS
+    if allowed and host.strip("[]").lower() not in {h.strip("[]").lower() for h in allowed}:
+        raise OutboundError("FORBIDDEN_HOST", f"Refusing to connect to {host}: not in ENSEMBLE_OUTBOUND_ALLOWED_HOSTS.")
+
+
 def resolve_checked(host: str, port: int) -> str:
     """Resolve `host` and return an address that passes check_address; every answer must pass."""
+    check_host(host)
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -70,8 +71,14 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
 
 
 def snapshot_for(service) -> SpecSnapshot:
-    """The usable snapshot of `service`, fetched now if it has none or its URL changed."""
+    """The usable snapshot of `service`, fetched now if it has none or its URL changed.
+    A recent failure is returned as it is (ENSEMBLE_SPEC_RETRY_SECONDS), so a broken
+    spec does not cost a fetch on every request."""
     snapshot = SpecSnapshot.objects.filter(service=service).first()
-    if snapshot and snapshot.usable and snapshot.source_url == service.openapi_url:
-        return snapshot
+    if snapshot is not None:
+        if snapshot.usable and snapshot.source_url == service.openapi_url:
+            return snapshot
+        retry_after = timedelta(seconds=settings.ENSEMBLE_SPEC_RETRY_SECONDS)
+        if snapshot.error and snapshot.error_at and timezone.now() - snapshot.error_at < retry_after:
+            return snapshot
     return spec_refresh(service=service)

@@ -1,6 +1,7 @@
 """The registry's HTTP operations: thin views over registry.services and selectors."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from django.core.validators import RegexValidator
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,17 +29,32 @@ class UriField(StrictCharField):
 class ServiceRegistrationSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """A service's details, as sent to register or update it. Fields not listed here are refused."""
 
+    # The patterns document registry.rules in the schema; the rules themselves run in
+    # registry.services (model validation), so API and admin refuse the same things.
     id = StrictCharField(
         max_length=rules.SERVICE_ID_MAX,
+        validators=[RegexValidator(rules.SERVICE_ID_PATTERN, rules.SERVICE_ID_MESSAGE)],
         help_text="Unique, URL-safe identifier (letters, digits, '-', '_', '.', '~'; starts with a letter or digit).",
     )
-    name = StrictCharField(max_length=rules.NAME_MAX, help_text="Display name; must not be empty.")
+    name = StrictCharField(
+        max_length=rules.NAME_MAX,
+        validators=[RegexValidator(rules.NAME_PATTERN, "The name must not be empty.")],
+        help_text="Display name; must not be empty.",
+    )
     description = StrictCharField(
         max_length=rules.DESCRIPTION_MAX, allow_blank=True, trim_whitespace=False, help_text="What the service is for."
     )
-    openapi_url = UriField(max_length=rules.URL_MAX, help_text="Absolute http(s) URL of the service's OpenAPI document.")
+    openapi_url = UriField(
+        max_length=rules.URL_MAX,
+        validators=[RegexValidator(rules.URL_PATTERN, "openapi_url must be an absolute http(s) URL with a host.")],
+        help_text="Absolute http(s) URL of the service's OpenAPI document.",
+    )
     tags = StrictListField(
-        child=StrictCharField(max_length=rules.TAG_MAX),
+        child=StrictCharField(
+            max_length=rules.TAG_MAX,
+            trim_whitespace=False,
+            validators=[RegexValidator(rules.TAG_PATTERN, f"Tags are 1 to {rules.TAG_MAX} characters without commas.")],
+        ),
         required=False,
         max_length=rules.TAGS_MAX,
         help_text="Labels for filtering. Repeats are dropped; order is kept. Omitted on update means none.",

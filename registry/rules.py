@@ -16,16 +16,23 @@ TAGS_MAX = 20
 # RFC 3986 unreserved characters, starting with a letter or digit (so never "." or "..").
 SERVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~-]*$"
 _SERVICE_ID_RE = re.compile(SERVICE_ID_PATTERN)
-_TAG_RE = re.compile(r"^[^\s,][^,]*$")
+# A tag: no commas (the admin edits tags as a comma-separated list), not blank.
+TAG_PATTERN = r"^\s*[^\s,][^,]*$"
+_TAG_RE = re.compile(TAG_PATTERN)
+# What the schema can say of a name and a URL (the full checks are the functions below).
+NAME_PATTERN = r"\S"
+# RFC 3986 characters only: an IRI ("https://Ï") is not a URI, encode it first.
+URL_PATTERN = r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+$"
+_URL_RE = re.compile(URL_PATTERN, re.IGNORECASE)
+SERVICE_ID_MESSAGE = (
+    f"An id must be 1 to {SERVICE_ID_MAX} URL-safe characters (letters, digits, '-', '_', '.', '~'), "
+    "starting with a letter or digit."
+)
 
 
 def validate_service_id(value: str) -> None:
     if not value or len(value) > SERVICE_ID_MAX or not _SERVICE_ID_RE.fullmatch(value):
-        raise ValidationError(
-            f"An id must be 1 to {SERVICE_ID_MAX} URL-safe characters (letters, digits, '-', '_', '.', '~'), "
-            "starting with a letter or digit.",
-            code="invalid_id",
-        )
+        raise ValidationError(SERVICE_ID_MESSAGE, code="invalid_id")
 
 
 def validate_name(value: str) -> None:
@@ -34,7 +41,15 @@ def validate_name(value: str) -> None:
 
 
 def validate_openapi_url(value: str) -> None:
-    parts = urlsplit(value or "")
+    try:
+        parts = urlsplit(value or "")
+    except ValueError:  # e.g. "http://[" : an unbalanced IPv6 bracket
+        raise ValidationError("openapi_url is not a valid URL.", code="invalid_url") from None
+    if not _URL_RE.fullmatch(value or ""):
+        raise ValidationError(
+            "openapi_url must be an absolute http(s) URL made of URI characters (percent-encode the others).",
+            code="invalid_url",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("openapi_url must be an absolute http(s) URL with a host.", code="invalid_url")
     if parts.username or parts.password:

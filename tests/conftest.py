@@ -171,6 +171,8 @@ def running_server(typesense, tmp_path_factory):
         "TYPESENSE_API_KEY": TYPESENSE_KEY,
         "TYPESENSE_COLLECTION_PREFIX": f"live{port}_",
         "DJANGO_SUPERUSER_PASSWORD": "browser-test-password",
+        # Property-based tests register services with random URLs: contact none of them.
+        "ENSEMBLE_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
     }
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         env["DATABASE_URL"] = f"sqlite:///{var_dir / 'db.sqlite3'}"

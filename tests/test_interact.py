@@ -61,7 +61,12 @@ def test_logs_return_interactions_newest_first(client_api, demo_services):
     assert [log["user_input"] for log in page] == ["get character 2"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "offset=-1", "limit=abc", "offset=1.5"])
+def test_logs_at_an_absurd_offset_are_empty(client_api):
+    body = assert_conforms(client_api.get("/logs?offset=239859176344804130816"), "retrieveLogs", 200)
+    assert body == {"logs": []}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "offset=-1", "limit=abc", "offset=1.5", "limit=&offset="])
 def test_logs_reject_out_of_range_paging(client_api, query):
     assert_error(client_api.get(f"/logs?{query}"), "retrieveLogs", 400, "VALIDATION_ERROR")
 

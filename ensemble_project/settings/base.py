@@ -185,6 +185,11 @@ ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS = env_int("ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS
 # Loopback, private, link-local and metadata addresses are refused unless listed here
 # (CIDR networks). The embedded profile allows loopback for the demo services.
 ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list("ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS", [])
+# When set, the only hosts outbound calls may reach (an egress allow-list); empty = any host
+# that passes the address check.
+ENSEMBLE_OUTBOUND_ALLOWED_HOSTS = env_list("ENSEMBLE_OUTBOUND_ALLOWED_HOSTS", [])
+# A spec that failed to fetch is not fetched again on the request path for this long.
+ENSEMBLE_SPEC_RETRY_SECONDS = env_int("ENSEMBLE_SPEC_RETRY_SECONDS", 60, minimum=0)
 ENSEMBLE_SPEC_MAX_BYTES = env_int("ENSEMBLE_SPEC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
 ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)
