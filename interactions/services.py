@@ -78,10 +78,11 @@ def interaction_log_rejected(*, raw_input, error: str) -> InteractionLog:
     """Record a refused /interact request (bad input): every call leaves a trace."""
     text = raw_input if isinstance(raw_input, str) else ("" if raw_input is None else repr(raw_input))
     return InteractionLog.objects.create(
-        user_input=text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS],
+        # NUL cannot be stored in PostgreSQL text; it is why such input was refused anyway.
+        user_input=text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS].replace("\x00", "\ufffd"),
         backend=settings.ENSEMBLE_ASSISTANT_BACKEND,
         outcome=InteractionLog.Outcome.REJECTED,
-        error=error[:2000],
+        error=error[:2000].replace("\x00", "\ufffd"),
     )
 
 

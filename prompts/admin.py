@@ -7,8 +7,8 @@ from .models import SpecSnapshot
 class SpecSnapshotAdmin(admin.ModelAdmin):
     list_display = ["service", "title", "operation_count", "fetched_at", "error"]
     search_fields = ["service__id", "title", "error"]
-    readonly_fields = [f.name for f in SpecSnapshot._meta.fields if f.name != "document"]
-    exclude = ["document"]
+    readonly_fields = [f.name for f in SpecSnapshot._meta.fields if f.name not in ("document", "operations_json")]
+    exclude = ["document", "operations_json"]
 
     @admin.display(description="operations")
     def operation_count(self, obj):

@@ -1,3 +1,5 @@
+import json
+
 from django.db import models
 
 
@@ -13,7 +15,9 @@ class SpecSnapshot(models.Model):
     last_modified = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=500, blank=True)
     base_url = models.CharField(max_length=2000, blank=True)
-    operations = models.JSONField(default=list)
+    # JSON text, not a JSONField: PostgreSQL's jsonb reorders object keys, and the order
+    # of a schema's properties is part of a deterministic prompt.
+    operations_json = models.TextField(default="[]")
     fetched_at = models.DateTimeField(null=True, blank=True)
     # What changed in the operations at the last refetch that changed them.
     last_change = models.TextField(blank=True)
@@ -25,6 +29,18 @@ class SpecSnapshot(models.Model):
 
     def __str__(self):
         return f"spec of {self.service_id}"
+
+    @property
+    def operations(self) -> list[dict]:
+        cached = self.__dict__.get("_operations")
+        if cached is None:
+            cached = self.__dict__["_operations"] = json.loads(self.operations_json or "[]")
+        return cached
+
+    @operations.setter
+    def operations(self, value: list[dict]) -> None:
+        self.__dict__["_operations"] = value
+        self.operations_json = json.dumps(value)
 
     @property
     def usable(self) -> bool:

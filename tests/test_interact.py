@@ -105,7 +105,7 @@ def test_logs_answer_502_when_typesense_sync_is_broken(client_api, demo_services
 @pytest.mark.parametrize(
     "payload, fragment",
     [({}, "required"), ({"user_input": 42}, "string"), ({"user_input": ""}, "empty"), ({"user_input": "   "}, "empty"),
-     ({"user_input": "hi", "extra": 1}, "extra"), ({"user_input": None}, "null")],
+     ({"user_input": "hi", "extra": 1}, "extra"), ({"user_input": None}, "null"), ({"user_input": "a\x00b"}, "Null characters")],
 )
 def test_bad_input_is_a_clear_400_and_leaves_a_log_row(client_api, payload, fragment):
     body = assert_error(client_api.post("/interact", payload, format="json"), "handleUserInput", 400)

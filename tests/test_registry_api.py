@@ -147,3 +147,11 @@ def test_body_that_is_not_an_object_is_400(client_admin):
 def test_ids_are_case_sensitive_and_url_safe_characters_work(client_admin, client_api):
     assert register(client_admin, id="Svc_1.v2~x").status_code == 201
     assert client_admin.delete("/services/delete/Svc_1.v2~x").status_code == 200
+
+
+def test_nul_characters_are_refused_or_match_nothing(client_admin, client_api):
+    register(client_admin)
+    assert_error(register(client_admin, id="x", name="a\x00b"), "registerService", 400)
+    assert client_api.get("/services", {"tags": "co\x00re"}).json() == {"services": []}
+    body = assert_error(client_api.get("/system-prompt", {"service_ids": "a\x00"}), "generateSystemPrompt", 400)
+    assert body["errorCode"] == "UNKNOWN_SERVICE_IDS"
