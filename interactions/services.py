@@ -36,12 +36,16 @@ def validate_user_input(value) -> str:
 
 
 def _services_in_scope() -> list[tuple]:
-    """Every registered service with a usable spec; the others are left out (their
-    error is on their snapshot, visible in the admin)."""
-    pairs = []
-    for service in Service.objects.prefetch_related("tags").order_by("id"):
-        snapshot = snapshot_for(service)
-        if snapshot.usable:
+    """Every registered service with a usable spec. A few never-fetched specs are
+    fetched now (ENSEMBLE_INTERACT_MAX_SPEC_FETCHES); the others, and those whose fetch
+    failed (the error is on the snapshot, in the admin), are left out of this one."""
+    pairs, fetches_left = [], settings.ENSEMBLE_INTERACT_MAX_SPEC_FETCHES
+    for service in Service.objects.select_related("spec").order_by("id"):
+        snapshot = getattr(service, "spec", None)
+        if snapshot is None and fetches_left > 0:
+            fetches_left -= 1
+            snapshot = snapshot_for(service)
+        if snapshot is not None and snapshot.usable:
             pairs.append((service, snapshot))
     return pairs
 

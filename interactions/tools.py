@@ -11,6 +11,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from prompts.rendering import offered_operations
+
 MAX_NAME = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -61,9 +63,7 @@ def build_tools(pairs: list[tuple]) -> list[Tool]:
     """Tools for (Service, SpecSnapshot) pairs; read-only services offer only GET operations."""
     tools, seen = [], set()
     for service, snapshot in pairs:
-        for operation in snapshot.operations:
-            if getattr(service, "read_only", False) and operation["method"] != "GET":
-                continue
+        for operation in offered_operations(service, snapshot):
             name = tool_name(service.id, operation["operation_id"])
             if name in seen:
                 continue

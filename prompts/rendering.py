@@ -18,6 +18,13 @@ INTRODUCTION = (
 )
 
 
+def offered_operations(service, snapshot) -> list[dict]:
+    """The operations the assistant may use: all of them, or only GETs for a read-only service."""
+    if getattr(service, "read_only", False):
+        return [op for op in snapshot.operations if op["method"] == "GET"]
+    return snapshot.operations
+
+
 def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
@@ -78,7 +85,7 @@ def _render(services: list[tuple], detail: Detail) -> str:
         if detail.service_descriptions and service.description:
             header += f"\n{' '.join(service.description.split())[:400]}"
         header += f"\nBase URL: {snapshot.base_url}"
-        ops = "\n".join(_render_operation(op, detail) for op in snapshot.operations)
+        ops = "\n".join(_render_operation(op, detail) for op in offered_operations(service, snapshot))
         blocks.append(f"{header}\nOperations:\n{ops or '- (this service publishes no operations)'}")
     return "\n\n".join(blocks)
 

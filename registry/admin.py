@@ -21,7 +21,7 @@ class ServiceForm(forms.ModelForm):
 
     class Meta:
         model = Service
-        fields = ["id", "name", "description", "openapi_url", "tags"]
+        fields = ["id", "name", "description", "openapi_url", "tags", "read_only"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,8 +50,8 @@ class TagFilter(admin.SimpleListFilter):
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     form = ServiceForm
-    list_display = ["id", "name", "openapi_url", "tag_column", "updated_at", "sync_state", "spec_state"]
-    list_filter = [TagFilter]
+    list_display = ["id", "name", "openapi_url", "tag_column", "read_only", "updated_at", "sync_state", "spec_state"]
+    list_filter = [TagFilter, "read_only"]
     search_fields = ["id", "name", "description", "tags__name"]
     readonly_fields = ["created_at", "updated_at", "revision", "sync_state", "spec_state", "spec_changes"]
     actions = ["resync_selected", "refresh_specs", "preview_prompt"]
@@ -93,7 +93,7 @@ class ServiceAdmin(admin.ModelAdmin):
         return snapshot.last_change if snapshot and snapshot.last_change else "-"
 
     def save_model(self, request, obj, form, change):
-        data = {key: form.cleaned_data[key] for key in ("name", "description", "openapi_url", "tags")}
+        data = {key: form.cleaned_data[key] for key in ("name", "description", "openapi_url", "tags", "read_only")}
         try:
             if change:
                 saved = services.service_update(service_id=obj.pk, **data)

@@ -11,6 +11,10 @@ class Service(models.Model):
     name = models.CharField(max_length=rules.NAME_MAX, validators=[rules.validate_name])
     description = models.TextField(max_length=rules.DESCRIPTION_MAX, blank=True)
     openapi_url = models.CharField("OpenAPI URL", max_length=rules.URL_MAX, validators=[rules.validate_openapi_url])
+    read_only = models.BooleanField(
+        default=False,
+        help_text="Only the service's GET operations are offered to the assistant. Set in the admin; not part of the API.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     # Bumped on every write; the search index stores it to tell stale documents apart.

@@ -41,10 +41,11 @@ def _clean_tags(tags) -> list[str]:
         raise ValidationError({"tags": error.messages}) from error
 
 
-def service_register(*, id: str, name: str, description: str, openapi_url: str, tags=None) -> Service:
+def service_register(*, id: str, name: str, description: str, openapi_url: str, tags=None, read_only: bool = False) -> Service:
     clean_tags = _clean_tags(tags)
     now = timezone.now()
-    service = Service(id=id, name=name.strip(), description=description, openapi_url=openapi_url, created_at=now, updated_at=now)
+    service = Service(id=id, name=name.strip(), description=description, openapi_url=openapi_url, read_only=read_only,
+                      created_at=now, updated_at=now)
     try:
         with transaction.atomic():
             if Service.objects.filter(pk=id).exists():
@@ -58,9 +59,12 @@ def service_register(*, id: str, name: str, description: str, openapi_url: str, 
     return service
 
 
-def service_update(*, service_id: str, name: str, description: str, openapi_url: str, tags=None, id: str | None = None) -> Service:
+def service_update(
+    *, service_id: str, name: str, description: str, openapi_url: str, tags=None, id: str | None = None, read_only: bool | None = None
+) -> Service:
     """Replace a service's fields (PUT semantics: omitted tags become no tags).
-    Ids are immutable: a body id that differs from the path is refused."""
+    Ids are immutable: a body id that differs from the path is refused. `read_only`
+    is an admin setting outside the API: None keeps it."""
     if id is not None and id != service_id:
         raise ApplicationError(
             "SERVICE_ID_MISMATCH",
@@ -74,6 +78,8 @@ def service_update(*, service_id: str, name: str, description: str, openapi_url:
         if service is None:
             raise _not_found(service_id)
         service.name, service.description, service.openapi_url = name.strip(), description, openapi_url
+        if read_only is not None:
+            service.read_only = read_only
         service.full_clean(validate_unique=False)
         service.revision += 1
         service.updated_at = timezone.now()

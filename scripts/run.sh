@@ -21,6 +21,7 @@ trap cleanup EXIT INT TERM
 
 $PY scripts/typesense_server.py start
 $PY manage.py migrate --noinput -v 0
+$PY manage.py typesense_migrate
 $PY manage.py bootstrap_keys
 $PY manage.py ensure_superuser --password-file var/admin-password.txt
 

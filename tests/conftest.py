@@ -136,10 +136,24 @@ class RunningServer:
     def __init__(self, url, api_key, admin_key, env, var_dir):
         self.url, self.api_key, self.admin_key, self.env, self.var_dir = url, api_key, admin_key, env, var_dir
 
-    def manage(self, *args, **kwargs):
+    def manage(self, *args, env=None, **kwargs):
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True, **kwargs
+            [sys.executable, "manage.py", *args], cwd=ROOT, env={**self.env, **(env or {})}, check=True,
+            capture_output=True, text=True, **kwargs
         )
+
+    def spawn(self, *args, env=None) -> subprocess.Popen:
+        """A manage.py command in the background with the server's settings (e.g. a sync worker)."""
+        return subprocess.Popen(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env={**self.env, **(env or {})},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+
+    def status_code(self) -> int:
+        """Exit code of `manage.py typesense_status` for the server's database and index."""
+        return subprocess.run(
+            [sys.executable, "manage.py", "typesense_status"], cwd=ROOT, env=self.env, capture_output=True
+        ).returncode
 
 
 def _wait_http(url: str, seconds: float = 30):

@@ -217,3 +217,20 @@ def test_openai_failures_are_500_error_response_and_logged(client_api, demo_serv
     body = assert_error(interact(client_api, "hello"), "handleUserInput", 500, "ASSISTANT_FAILED")
     log = InteractionLog.objects.get()
     assert log.outcome == "assistant_failed" and log.error and f"log {log.pk}" in body["details"]
+
+
+def test_read_only_services_offer_only_get_operations(client_api, demo_services, fake_openai):
+    from registry import services
+    from registry.models import Service
+
+    service = Service.objects.get(pk="action-service")
+    services.service_update(service_id=service.id, name=service.name, description=service.description,
+                            openapi_url=service.openapi_url, tags=service.tag_list, read_only=True)
+    fake_openai.script({"content": None, "tool_calls": [tool_call("action-service__createAction",
+                                                                  {"body": {"characterId": 1, "description": "x"}})]},
+                       {"content": "ok"})
+    interact(client_api, "record an action")
+    names = {t["function"]["name"] for t in fake_openai.requests[0]["tools"]}
+    assert "action-service__listActions" in names and "action-service__createAction" not in names
+    errors = [json.loads(m["content"])["error"] for m in fake_openai.requests[1]["messages"] if m["role"] == "tool"]
+    assert "unknown tool" in errors[0] and not ServiceCall.objects.exists()

@@ -285,3 +285,17 @@ def test_invalid_documents_raise_spec_error():
     for text in ("[1, 2]", "{", "openapi: 3.0.0\npaths: 5\n"):
         with pytest.raises(SpecError):
             parse_operations(load_document(text))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registering_fetches_the_spec_in_the_background(file_server, client_admin, settings):
+    import time
+
+    settings.ENSEMBLE_SPEC_FETCH_ON_WRITE = True
+    url = file_server.add("/spec.yml", MINIMAL)
+    response = client_admin.post("/services/register", service_payload(id="bg", openapi_url=url), format="json")
+    assert response.status_code == 201
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not SpecSnapshot.objects.filter(service_id="bg", fetched_at__isnull=False).exists():
+        time.sleep(0.05)
+    assert [op["operation_id"] for op in SpecSnapshot.objects.get(service_id="bg").operations] == ["ping"]

@@ -205,3 +205,19 @@ def test_healthz_reports_database_typesense_and_backlog(client, typesense, clean
     typesense.stop()
     body = client.get("/healthz").json()
     assert body["typesense"] == "unreachable"
+
+
+def test_a_schema_version_change_rebuilds_behind_the_alias(clean_typesense, monkeypatch):
+    backend = clean_typesense
+    register()
+    call_command("typesense_migrate", stdout=io.StringIO())
+    Worker().drain()
+    old = backend.alias_target(backend.alias_name("services"))
+    assert old == backend.collection_name("services", 1)
+    monkeypatch.setitem(indexes._REGISTRY, "services", replace(SERVICES_INDEX, schema_version=2))
+    out = io.StringIO()
+    call_command("typesense_migrate", "--index", "services", stdout=out)
+    new = backend.alias_target(backend.alias_name("services"))
+    assert new.startswith(backend.collection_name("services", 2)) and new in out.getvalue()
+    assert index_doc(backend, "character-service")["name"] == "Character Service"
+    assert old not in backend.list_collections()

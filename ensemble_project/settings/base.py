@@ -190,6 +190,11 @@ ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list("ENSEMBLE_OUTBOUND_ALLOWED_NETWORK
 ENSEMBLE_OUTBOUND_ALLOWED_HOSTS = env_list("ENSEMBLE_OUTBOUND_ALLOWED_HOSTS", [])
 # A spec that failed to fetch is not fetched again on the request path for this long.
 ENSEMBLE_SPEC_RETRY_SECONDS = env_int("ENSEMBLE_SPEC_RETRY_SECONDS", 60, minimum=0)
+# Fetch a service's spec in the background right after it is registered or updated.
+ENSEMBLE_SPEC_FETCH_ON_WRITE = env_bool("ENSEMBLE_SPEC_FETCH_ON_WRITE", True)
+# /interact fetches at most this many never-fetched specs itself (the rest wait for the
+# background fetch): an interaction must not wait on hundreds of fetches.
+ENSEMBLE_INTERACT_MAX_SPEC_FETCHES = env_int("ENSEMBLE_INTERACT_MAX_SPEC_FETCHES", 2, minimum=0)
 ENSEMBLE_SPEC_MAX_BYTES = env_int("ENSEMBLE_SPEC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
 ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)

@@ -19,3 +19,6 @@ ENSEMBLE_ASSISTANT_BACKEND = os.environ.get("ENSEMBLE_ASSISTANT_BACKEND", "local
 # Static files straight from the apps' folders: no collectstatic needed before running.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None
+# Tests fetch specs explicitly (or turn this on); a background thread would race with
+# the test's own transaction.
+ENSEMBLE_SPEC_FETCH_ON_WRITE = os.environ.get("ENSEMBLE_SPEC_FETCH_ON_WRITE", "") == "1"
