@@ -38,6 +38,7 @@ class Environment:
             "TYPESENSE_API_KEY": TYPESENSE_KEY,
             "TYPESENSE_COLLECTION_PREFIX": "bench_",
             "ENSEMBLE_LOG_LEVEL": "WARNING",
+            "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
         })
         if typesense:
             self.start_typesense()

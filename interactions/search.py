@@ -14,17 +14,24 @@ FIELDS = [
 ]
 
 
-def to_document(log) -> dict:
+_COLUMNS = ("pk", "user_input", "assistant_response", "service_responses", "outcome", "backend", "created_at")
+
+
+def _document(pk, user_input, assistant_response, service_responses, outcome, backend, created_at) -> dict:
     return {
-        "id": str(log.pk),
-        "user_input": log.user_input[:20000],
-        "assistant_response": log.assistant_response[:20000],
-        "service_names": sorted({r.get("service_name", "") for r in log.service_responses}),
-        "outcome": log.outcome,
-        "backend": log.backend,
-        "timestamp": int(log.created_at.timestamp() * 1000),
+        "id": str(pk),
+        "user_input": user_input[:20000],
+        "assistant_response": assistant_response[:20000],
+        "service_names": sorted({r.get("service_name", "") for r in service_responses}),
+        "outcome": outcome,
+        "backend": backend,
+        "timestamp": int(created_at.timestamp() * 1000),
         "version": 1,  # logs never change
     }
+
+
+def to_document(log) -> dict:
+    return _document(*(getattr(log, column) for column in _COLUMNS))
 
 
 def _model():
@@ -43,14 +50,20 @@ def versions_for(ids):
     return {str(pk): 1 for pk in _model().objects.filter(pk__in=pks).values_list("pk", flat=True)}
 
 
+def versions_between(first_id, last_id):
+    pks = _model().objects.filter(pk__gte=int(first_id), pk__lte=int(last_id)).values_list("pk", flat=True)
+    return {str(pk): 1 for pk in pks}
+
+
 def iter_all_documents(batch_size):
+    # Rows as tuples, not model instances: a resync reads every log.
     last = 0
     while True:
-        batch = list(_model().objects.filter(pk__gt=last).order_by("pk")[:batch_size])
-        if not batch:
+        rows = list(_model().objects.filter(pk__gt=last).order_by("pk").values_list(*_COLUMNS)[:batch_size])
+        if not rows:
             return
-        yield [to_document(log) for log in batch]
-        last = batch[-1].pk
+        yield [_document(*row) for row in rows]
+        last = rows[-1][0]
 
 
 def iter_all_versions():
@@ -69,6 +82,7 @@ LOGS_INDEX = IndexDefinition(
     documents_for=documents_for,
     versions_for=versions_for,
     iter_all_documents=iter_all_documents,
+    versions_between=versions_between,
     iter_all_versions=iter_all_versions,
     count=count,
 )

@@ -46,6 +46,12 @@ def versions_for(ids):
     return dict(Service.objects.filter(pk__in=ids).values_list("id", "revision"))
 
 
+def versions_between(first_id, last_id):
+    from .models import Service
+
+    return dict(Service.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("id", "revision"))
+
+
 def iter_all_documents(batch_size):
     last = ""
     while True:
@@ -76,6 +82,7 @@ SERVICES_INDEX = IndexDefinition(
     documents_for=documents_for,
     versions_for=versions_for,
     iter_all_documents=iter_all_documents,
+    versions_between=versions_between,
     iter_all_versions=iter_all_versions,
     count=count,
 )

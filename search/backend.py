@@ -41,6 +41,10 @@ class SearchNotFound(SearchRejected):
     pass
 
 
+def encode_jsonl(documents: list[dict]) -> str:
+    return "\n".join(json.dumps(document, ensure_ascii=False) for document in documents)
+
+
 def _translate(error: Exception) -> SearchError:
     if isinstance(error, ts_errors.ObjectNotFound):
         return SearchNotFound(str(error))
@@ -131,14 +135,17 @@ class TypesenseBackend:
         return int(self._call(self.client.collections[collection].retrieve)["num_documents"])
 
     # --- documents ---------------------------------------------------------------------
-    def upsert_many(self, collection: str, documents: list[dict]) -> dict[str, str | None]:
+    def upsert_many(self, collection: str, documents: list[dict], jsonl: str | None = None) -> dict[str, str | None]:
         """Upsert in one import; returns {id: None on success, or the error text}.
-        An import answers 200 even when some documents fail, so each line is read."""
+        An import answers 200 even when some documents fail, so each line is read.
+        `jsonl` (the documents already encoded, one per line) saves the encoding here."""
         if not documents:
             return {}
-        results = self._call(self.client.collections[collection].documents.import_, documents, {"action": "upsert"})
+        body = jsonl if jsonl is not None else encode_jsonl(documents)
+        text = self._call(self.client.collections[collection].documents.import_, body, {"action": "upsert"})
         outcome = {}
-        for document, result in zip(documents, results):
+        for document, line in zip(documents, text.splitlines()):
+            result = json.loads(line)
             outcome[document["id"]] = None if result.get("success") else str(result.get("error", "import failed"))
         return outcome
 

@@ -16,8 +16,11 @@ class IndexDefinition:
     documents_for: Callable[[list[str]], dict[str, dict]]
     # Current versions for the given ids that still exist: {object_id: version}.
     versions_for: Callable[[list[str]], dict[str, int]]
-    # Every document, in batches, for a full rebuild.
+    # Every document, in batches ordered by id, for a full rebuild.
     iter_all_documents: Callable[[int], Iterator[list[dict]]]
+    # Versions of the existing objects with first_id <= id <= last_id (in the order
+    # iter_all_documents uses): one range scan per resync batch instead of an IN list.
+    versions_between: Callable[[str, str], dict[str, int]]
     # Every (object_id, version) pair, for comparing the database with the index.
     iter_all_versions: Callable[[], Iterable[tuple[str, int]]]
     count: Callable[[], int]

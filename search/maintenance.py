@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from . import outbox
-from .backend import SearchNotFound, TypesenseBackend, get_backend
+from .backend import SearchNotFound, TypesenseBackend, encode_jsonl, get_backend
 from .indexes import IndexDefinition
 
 
-def ensure_index(definition: IndexDefinition, *, backend: TypesenseBackend | None = None) -> str:
+def ensure_index(definition: IndexDefinition, *, backend: TypesenseBackend | None = None, fill: bool = True) -> str:
     """Make sure the alias points at a collection of the current schema version; create
-    an empty one on a fresh server, rebuild when the schema version changed. Returns the
-    collection name."""
+    an empty one on a fresh server (filled from the database unless `fill` is off),
+    rebuild when the schema version changed. Returns the collection name."""
     backend = backend or get_backend()
     alias = backend.alias_name(definition.name)
     target = backend.alias_target(alias)
@@ -29,7 +29,7 @@ def ensure_index(definition: IndexDefinition, *, backend: TypesenseBackend | Non
         if not backend.collection_exists(name):
             backend.create_collection(definition.collection_schema(name))
         backend.point_alias(alias, name)
-        if target is None and definition.count() == 0:
+        if not fill or (target is None and definition.count() == 0):
             return name
         # A missing or emptied collection: the database is the truth, copy it back.
         resync_index(definition, backend=backend)
@@ -49,13 +49,54 @@ class ResyncReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _batches_ahead(definition, batch_size):
+    """Read (and encode) the next batch while the current one is being imported: a
+    reader thread with its own connection stays ahead, so the database, the JSON
+    encoding and Typesense work at the same time."""
+    import queue
+    import threading
+
+    from django.db import connection
+
+    batches: queue.Queue = queue.Queue(maxsize=3)
+    done = object()
+
+    def read():
+        try:
+            for batch in definition.iter_all_documents(batch_size):
+                batches.put((batch, encode_jsonl(batch)))
+        except BaseException as error:  # handed to the consumer, raised there
+            batches.put(error)
+        finally:
+            batches.put(done)
+            connection.close()
+
+    reader = threading.Thread(target=read, name="resync-reader", daemon=True)
+    reader.start()
+    while (item := batches.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    reader.join()
+
+
 def _import_all(definition, backend, collection, batch_size, report, progress):
-    for batch in definition.iter_all_documents(batch_size):
-        outcome = backend.upsert_many(collection, batch)
+    """Import every row, batch by batch. Each batch is fenced like a worker delivery:
+    an object whose version moved (or that was deleted) after it was read is enqueued
+    again, so writes racing with the copy are never left stale in the index."""
+    for batch, jsonl in _batches_ahead(definition, batch_size):
+        outcome = backend.upsert_many(collection, batch, jsonl)
         failures = [error for error in outcome.values() if error]
         report.documents += len(batch) - len(failures)
         report.failed += len(failures)
         report.errors.extend(failures[:3])
+        imported = {doc["id"]: doc["version"] for doc in batch if not outcome.get(doc["id"])}
+        current = definition.versions_between(batch[0]["id"], batch[-1]["id"])
+        moved = [object_id for object_id, version in imported.items() if current.get(object_id) != version]
+        if moved:
+            with transaction.atomic():
+                outbox.enqueue(definition.name, moved)
+            report.requeued += len(moved)
         if progress:
             progress(report)
 
@@ -67,25 +108,27 @@ def _requeue_differences(definition, backend, collection, report) -> None:
     if ids:
         with transaction.atomic():
             outbox.enqueue(definition.name, ids)
-    report.requeued = len(ids)
+    report.requeued += len(ids)
 
 
 def resync_index(definition, *, backend=None, batch_size: int = 1000, progress=None) -> ResyncReport:
-    """Copy every row into the live collection (upserts), delete documents whose row is
-    gone, and enqueue whatever changed meanwhile. Searches keep working throughout."""
+    """Copy every row into the live collection (upserts) and delete documents whose row
+    is gone. Searches keep working throughout; writes that race with it are enqueued."""
     backend = backend or get_backend()
     started = time.monotonic()
     alias = backend.alias_name(definition.name)
     report = ResyncReport(index=definition.name, collection=backend.alias_target(alias) or "")
     if not report.collection:
-        report.collection = ensure_index(definition, backend=backend)
+        report.collection = ensure_index(definition, backend=backend, fill=False)
     _import_all(definition, backend, alias, batch_size, report, progress)
-    db_ids = {object_id for object_id, _ in definition.iter_all_versions()}
-    for doc in backend.export_fields(alias, ["id"]):
-        if doc["id"] not in db_ids:
-            backend.delete_one(alias, doc["id"])
-            report.removed += 1
-    _requeue_differences(definition, backend, alias, report)
+    # Documents with no row behind them (deletes that never reached the index). Every
+    # row was just upserted, so equal counts mean there are none: skip the export then.
+    if backend.count(alias) != definition.count():
+        db_ids = {object_id for object_id, _ in definition.iter_all_versions()}
+        for doc in backend.export_fields(alias, ["id"]):
+            if doc["id"] not in db_ids:
+                backend.delete_one(alias, doc["id"])
+                report.removed += 1
     report.seconds = time.monotonic() - started
     return report
 
@@ -103,6 +146,7 @@ def rebuild_index(definition, *, backend=None, batch_size: int = 1000, progress=
     backend.point_alias(alias, name)
     if old and old != name:
         backend.drop_collection(old)
+    # Deliveries during the copy went to the old collection: compare once and requeue.
     _requeue_differences(definition, backend, name, report)
     report.seconds = time.monotonic() - started
     return report
