@@ -40,7 +40,7 @@ def _services_in_scope() -> list[tuple]:
     fetched now (ENSEMBLE_INTERACT_MAX_SPEC_FETCHES); the others, and those whose fetch
     failed (the error is on the snapshot, in the admin), are left out of this one."""
     pairs, fetches_left = [], settings.ENSEMBLE_INTERACT_MAX_SPEC_FETCHES
-    for service in Service.objects.select_related("spec").order_by("id"):
+    for service in Service.objects.select_related("spec").defer("spec__document").order_by("id"):
         snapshot = getattr(service, "spec", None)
         if snapshot is None and fetches_left > 0:
             fetches_left -= 1

@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from ensemble_project.errors import ApplicationError
-from registry.selectors import services_by_ids
+from registry.models import Service
 
 from .rendering import render_system_prompt
 from .services import snapshot_for
@@ -15,7 +15,9 @@ def services_with_specs(service_ids: list[str]) -> list[tuple]:
     ids = list(dict.fromkeys(i for i in service_ids))
     if not ids:
         raise ApplicationError("VALIDATION_ERROR", "service_ids: give at least one service id.")
-    found = services_by_ids(ids)
+    searchable = [i for i in ids if "\x00" not in i]  # no id holds NUL; PostgreSQL refuses it in a query
+    # One query for the services and their snapshots (without the stored documents).
+    found = {s.id: s for s in Service.objects.filter(pk__in=searchable).select_related("spec").defer("spec__document")}
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise ApplicationError(

@@ -74,7 +74,10 @@ def snapshot_for(service) -> SpecSnapshot:
     """The usable snapshot of `service`, fetched now if it has none or its URL changed.
     A recent failure is returned as it is (ENSEMBLE_SPEC_RETRY_SECONDS), so a broken
     spec does not cost a fetch on every request."""
-    snapshot = SpecSnapshot.objects.filter(service=service).first()
+    try:
+        snapshot = service.spec  # no query when the caller used select_related("spec")
+    except SpecSnapshot.DoesNotExist:
+        snapshot = None
     if snapshot is not None:
         if snapshot.usable and snapshot.source_url == service.openapi_url:
             return snapshot

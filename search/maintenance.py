@@ -58,6 +58,11 @@ def _batches_ahead(definition, batch_size):
 
     from django.db import connection
 
+    if connection.in_atomic_block:
+        # Inside a transaction another connection would not see its rows: read here.
+        for batch in definition.iter_all_documents(batch_size):
+            yield batch, encode_jsonl(batch)
+        return
     batches: queue.Queue = queue.Queue(maxsize=3)
     done = object()
 
