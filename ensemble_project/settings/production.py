@@ -11,7 +11,7 @@ if DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in the production profile.")
 
 SECRET_KEY = env_required("DJANGO_SECRET_KEY")
-if SECRET_KEY.startswith("insecure-") or len(SECRET_KEY) < 50:
+if SECRET_KEY.startswith(("insecure-", "django-insecure-")) or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a random value of at least 50 characters.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,6 +2,7 @@
 OpenAI-compatible endpoint (OPENAI_BASE_URL)."""
 
 import json
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -11,17 +12,26 @@ from ..tools import rank_tools
 MAX_TOOLS = 128  # the API's limit on tools per request
 
 
+@lru_cache(maxsize=4)
+def _client(api_key: str, base_url: str | None, timeout: float, max_retries: int):
+    """One SDK client (and its connection pool and TLS context) per configuration:
+    building one costs tens of milliseconds."""
+    import openai
+
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+
+
 class OpenAIAssistant:
     def __init__(self):
         import openai
 
         self._openai = openai
         self.model = settings.OPENAI_MODEL
-        self.client = openai.OpenAI(
-            api_key=settings.OPENAI_API_KEY or "not-set",
-            base_url=settings.OPENAI_BASE_URL or None,
-            timeout=settings.OPENAI_TIMEOUT_SECONDS,
-            max_retries=settings.OPENAI_MAX_RETRIES,
+        self.client = _client(
+            settings.OPENAI_API_KEY or "not-set",
+            settings.OPENAI_BASE_URL or None,
+            settings.OPENAI_TIMEOUT_SECONDS,
+            settings.OPENAI_MAX_RETRIES,
         )
 
     def run(self, *, user_input: str, system_prompt: str, tools: list, execute) -> AssistantResult:
