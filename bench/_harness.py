@@ -4,7 +4,6 @@ prints ratios against a baseline measured in the same run (the machines are nois
 
 import os
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -19,10 +18,7 @@ import typesense_server  # noqa: E402
 TYPESENSE_KEY = "bench-key"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_port = typesense_server.free_port
 
 
 class Environment:

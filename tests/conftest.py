@@ -3,7 +3,6 @@ bundled 0.24.1 binary, on a free loopback port, in a temporary folder)."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,10 +21,7 @@ import typesense_server  # noqa: E402
 TYPESENSE_KEY = "test-typesense-key"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_port = typesense_server.free_port
 
 
 class TypesenseProcess:

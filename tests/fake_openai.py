@@ -2,9 +2,10 @@
 OpenAI SDK is exercised over real HTTP without the internet."""
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.http_fixtures import send_body, start_server
 
 
 def tool_call(name: str, arguments, call_id: str = "call_1") -> dict:
@@ -39,20 +40,12 @@ class _Handler(BaseHTTPRequestHandler):
             body, status = json.dumps({"error": {"message": "boom"}}).encode(), 500
         else:
             body, status = json.dumps(completion(step)).encode(), 200
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, status, body)
 
 
 class FakeOpenAI:
     def __init__(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.script = []
-        self.httpd.requests = []
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = start_server(_Handler, script=[], requests=[])
 
     @property
     def base_url(self) -> str:

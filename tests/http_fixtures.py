@@ -7,6 +7,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 
+def send_body(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str = "application/json",
+              headers: dict | None = None) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def start_server(handler_class, **state) -> ThreadingHTTPServer:
+    """A threading HTTP server on a free loopback port, serving in a daemon thread;
+    `state` becomes attributes of the server (handlers read them as self.server.X)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    httpd.daemon_threads = True
+    for name, value in state.items():
+        setattr(httpd, name, value)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -35,13 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         if url.path == "/fail":
-            body = b'{"error": "internal"}'
-            self.send_response(500)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+            return send_body(self, 500, b'{"error": "internal"}')
         if url.path == "/huge":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -65,23 +81,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if etag:
-            self.send_header("ETag", etag)
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, 200, body, content_type, {"ETag": etag} if etag else None)
 
 
 class FileServer:
     def __init__(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.files = {}
-        self.httpd.requests = []
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = start_server(_Handler, files={}, requests=[])
 
     @property
     def port(self) -> int:
