@@ -20,4 +20,4 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-build-time-secret-value-not-used-at-run
 USER ensemble
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn ensemble_project.wsgi --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --threads ${GUNICORN_THREADS:-4} --timeout 120 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn ensemble_project.wsgi --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --threads ${GUNICORN_THREADS:-4} --timeout 120 --access-logfile - --no-control-socket"]

@@ -43,6 +43,6 @@ cat <<MSG
 
 MSG
 $PY -m gunicorn ensemble_project.wsgi --bind "127.0.0.1:$PORT" --workers "${GUNICORN_WORKERS:-2}" \
-  --threads "${GUNICORN_THREADS:-4}" --timeout 120 --access-logfile - &
+  --threads "${GUNICORN_THREADS:-4}" --timeout 120 --access-logfile - --no-control-socket &
 pids+=($!)
 wait "${pids[-1]}"

@@ -130,9 +130,13 @@ def resync_index(definition, *, backend=None, batch_size: int = 1000, progress=N
     # row was just upserted, so equal counts mean there are none: skip the export then.
     if backend.count(alias) != definition.count():
         db_ids = {object_id for object_id, _ in definition.iter_all_versions()}
-        for doc in backend.export_fields(alias, ["id"]):
-            if doc["id"] not in db_ids:
-                backend.delete_one(alias, doc["id"])
+        candidates = [doc["id"] for doc in backend.export_fields(alias, ["id"]) if doc["id"] not in db_ids]
+        # A row created after db_ids was read may already have been delivered by a
+        # worker: ask the database again, now that the export has seen the document.
+        still_there = definition.versions_for(candidates) if candidates else {}
+        for object_id in candidates:
+            if object_id not in still_there:
+                backend.delete_one(alias, object_id)
                 report.removed += 1
     report.seconds = time.monotonic() - started
     return report

@@ -191,7 +191,7 @@ def running_server(typesense, tmp_path_factory):
     server.manage("bootstrap_keys")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "ensemble_project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--timeout", "60", "--log-level", "warning"],
+         "--threads", "4", "--timeout", "60", "--log-level", "warning", "--no-control-socket"],
         cwd=ROOT, env=env,
     )
     try:

@@ -221,3 +221,27 @@ def test_a_schema_version_change_rebuilds_behind_the_alias(clean_typesense, monk
     assert new.startswith(backend.collection_name("services", 2)) and new in out.getvalue()
     assert index_doc(backend, "character-service")["name"] == "Character Service"
     assert old not in backend.list_collections()
+
+
+def test_resync_keeps_a_row_created_and_delivered_while_it_compares(clean_typesense, monkeypatch):
+    """The race the 100,000-log test once hit: a write lands between the resync's read of
+    the database ids and its export of the index; it must not be taken for an extra."""
+    from search import maintenance
+
+    for i in range(3):
+        register(id=f"svc-{i}")
+    Worker().drain()
+    clean_typesense.upsert_many(clean_typesense.alias_name("services"), [{**index_doc(clean_typesense, "svc-0"), "id": "ghost"}])
+    original_export = clean_typesense.export_fields
+
+    def export_after_a_concurrent_write(collection, fields):
+        if fields == ["id"]:
+            register(id="late")  # created after the ids were read ...
+            Worker().drain()  # ... and delivered before the export
+            monkeypatch.setattr(clean_typesense, "export_fields", original_export)
+        return original_export(collection, fields)
+
+    monkeypatch.setattr(clean_typesense, "export_fields", export_after_a_concurrent_write)
+    report = maintenance.resync_index(SERVICES_INDEX, backend=clean_typesense)
+    assert report.removed == 1  # the ghost, not the late row
+    assert index_doc(clean_typesense, "late") is not None and index_doc(clean_typesense, "ghost") is None
