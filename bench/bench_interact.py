@@ -14,7 +14,7 @@ import json
 from datetime import timedelta
 import threading
 
-from _harness import ROOT, Environment, percentile, summary, timed
+from _harness import Environment, percentile, summary, timed
 
 
 def main():

@@ -10,10 +10,8 @@
 Needs ../shared/reference (the specs). `python bench/bench_prompts.py`
 """
 
-import time
-from pathlib import Path
 
-from _harness import ROOT, Environment, percentile, summary, timed
+from _harness import ROOT, Environment, summary, timed
 
 SHARED = ROOT.parent / "shared" / "reference"
 

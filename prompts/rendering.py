@@ -99,13 +99,11 @@ _OMITTED = {
 
 def render_system_prompt(services: list[tuple], *, token_budget: int) -> str:
     """`services`: (Service, SpecSnapshot) pairs in the order the caller asked for."""
-    text = ""
-    for level, detail in enumerate(LEVELS):
+    # The most detailed level that fits; the most compact one when none does.
+    for level, detail in enumerate(LEVELS):  # noqa: B007 - `level` is used after the loop
         text = _render(services, detail)
         if estimate_tokens(text) <= token_budget:
             break
-    else:
-        level = len(LEVELS) - 1
     if level:
         text += f"\n\n(To fit the context budget, this prompt leaves out {_OMITTED[level]}.)"
     return text

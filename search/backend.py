@@ -143,7 +143,8 @@ class TypesenseBackend:
             return {}
         body = jsonl if jsonl is not None else encode_jsonl(documents)
         text = self._call(self.client.collections[collection].documents.import_, body, {"action": "upsert"})
-        outcome = {}
+        # A document without a result line counts as failed (and is retried), never as done.
+        outcome: dict[str, str | None] = {doc["id"]: "Typesense returned no result for this document" for doc in documents}
         for document, line in zip(documents, text.splitlines()):
             result = json.loads(line)
             outcome[document["id"]] = None if result.get("success") else str(result.get("error", "import failed"))
