@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 from prompts.rendering import offered_operations
+from prompts.search import object_id, search_operations
+from prompts.words import words
 
 MAX_NAME = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -72,23 +74,20 @@ def build_tools(pairs: list[tuple]) -> list[Tool]:
     return tools
 
 
-_WORD = re.compile(r"[A-Za-z]+|\d+")
-STOPWORDS = set("a an the of to for in on at by with and or is are be me my i you it this that please what which who get show list give".split())
-
-
-def words(text: str) -> set[str]:
-    """Lower-case word stems: camelCase split, a plural 's' dropped."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text or "")
-    result = set()
-    for word in _WORD.findall(spaced):
-        word = word.lower()
-        if word in STOPWORDS or len(word) < 2:
-            continue
-        result.add(word[:-1] if word.endswith("s") and len(word) > 3 else word)
-    return result
-
-
 def rank_tools(tools: list[Tool], text: str) -> list[tuple[float, Tool]]:
+    """Tools relevant to `text`, best first, with a score (0: not relevant). Ranked by a
+    Typesense search over the operations index; in-process word overlap when the index
+    is behind or Typesense does not answer."""
+    found = search_operations(text)
+    if found is not None:
+        rank = dict(found)
+        scored = [(rank.get(object_id(t.service.id, t.operation["operation_id"]), 0), -i, t) for i, t in enumerate(tools)]
+        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [(score, tool) for score, _, tool in scored]
+    return rank_tools_locally(tools, text)
+
+
+def rank_tools_locally(tools: list[Tool], text: str) -> list[tuple[float, Tool]]:
     """Tools scored by word overlap with `text`, best first (ties keep catalogue order)."""
     query = words(text)
     scored = []

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 
 class PromptsConfig(AppConfig):
@@ -8,8 +8,14 @@ class PromptsConfig(AppConfig):
 
     def ready(self):
         from registry.models import Service
+        from search import indexes
 
-        from .tasks import service_saved
+        from . import search, tasks
+        from .models import SpecSnapshot
 
+        indexes.register(search.OPERATIONS_INDEX)
         # Fetch a service's spec in the background once its registration or update commits.
-        post_save.connect(service_saved, sender=Service, dispatch_uid="prompts.fetch_spec_on_save")
+        post_save.connect(tasks.service_saved, sender=Service, dispatch_uid="prompts.fetch_spec_on_save")
+        # The operations index follows services (name, read-only switch) and their specs.
+        post_save.connect(search.service_saved, sender=Service, dispatch_uid="prompts.operations_on_service_save")
+        post_delete.connect(search.snapshot_deleted, sender=SpecSnapshot, dispatch_uid="prompts.operations_on_spec_delete")

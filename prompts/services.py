@@ -11,6 +11,7 @@ from django.utils import timezone
 from .models import SpecSnapshot
 from .netguard import OutboundError, guarded_request
 from .parsing import SpecError, load_document, parse_operations
+from .search import enqueue_operations
 
 
 def _describe_changes(old: list[dict], new: list[dict]) -> str:
@@ -53,6 +54,7 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
         snapshot.save()
         return snapshot
     change = _describe_changes(snapshot.operations or [], parsed["operations"]) if snapshot.usable else ""
+    previous_operations = list(snapshot.operations or [])
     with transaction.atomic():
         snapshot.source_url = service.openapi_url
         snapshot.document = result.body.decode("utf-8", errors="replace")
@@ -67,6 +69,8 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
         if change:
             snapshot.last_change = f"{now:%Y-%m-%d %H:%M} UTC: {change}"
         snapshot.save()
+        # Old and new operations alike: removed ones leave the operations index.
+        enqueue_operations(service.pk, previous_operations + parsed["operations"])
     return snapshot
 
 

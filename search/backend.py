@@ -9,7 +9,7 @@ back and cover milliseconds, so they are off: the worker's backoff handles outag
 
 import json
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import typesense
 from django.conf import settings
@@ -153,7 +153,8 @@ class TypesenseBackend:
     def delete_one(self, collection: str, document_id: str) -> None:
         """Delete a document; a missing one counts as deleted (0.24 answers 404)."""
         try:
-            self._call(self.client.collections[collection].documents[document_id].delete)
+            # The client puts the id in the URL as it is: quote it (operation ids may hold '/').
+            self._call(self.client.collections[collection].documents[quote(document_id, safe="")].delete)
         except SearchNotFound:
             pass
 

@@ -9,7 +9,7 @@ class SyncEntry(models.Model):
     same transaction as the change; deleted once delivered."""
 
     index = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=200)
+    object_id = models.CharField(max_length=400)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0)

@@ -1,0 +1,99 @@
+"""The operations index: relevant operations found by a Typesense search, kept in sync
+like the registry, with in-process ranking whenever the index cannot be trusted."""
+
+import json
+
+import pytest
+
+from interactions import tools as tools_module
+from interactions.assistants import openai_backend
+from prompts.search import OPERATIONS_INDEX, search_operations
+from search.maintenance import compare_index
+from search.models import SyncEntry
+from search.worker import Worker
+from tests.fake_openai import tool_call
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def synced(demo_services, clean_typesense):
+    Worker().drain()
+    assert not SyncEntry.objects.exists()
+    return clean_typesense
+
+
+def no_local_ranking(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("ranked in-process although the operations index was usable")
+
+    monkeypatch.setattr(tools_module, "rank_tools_locally", fail)
+
+
+def test_operations_are_indexed_and_found(synced):
+    diff = compare_index(OPERATIONS_INDEX)
+    assert diff.in_sync and diff.in_index == 5
+    found = dict(search_operations("get character 1"))
+    assert found["character-service:getCharacter"] == found["character-service:listCharacters"] == max(found.values())
+    assert found.get("action-service:listActions", 0) < found["character-service:getCharacter"]
+    assert search_operations("record an action")[0][0] == "action-service:createAction"
+    assert search_operations("what is the weather tomorrow") == []
+
+
+def test_the_local_assistant_ranks_through_typesense(client_api, synced, monkeypatch):
+    no_local_ranking(monkeypatch)
+    body = client_api.post("/interact", {"user_input": "get character 1"}, format="json").json()
+    assert "getCharacter" in body["assistant_response"]
+    body = client_api.post("/interact", {"user_input": "what is the weather"}, format="json").json()
+    assert "no service operation" in body["assistant_response"]
+
+
+def test_read_only_and_spec_changes_reach_the_index(synced, file_server):
+    from prompts.services import spec_refresh
+    from registry import services
+    from registry.models import Service
+
+    action = Service.objects.get(pk="action-service")
+    services.service_update(service_id=action.id, name=action.name, description=action.description,
+                            openapi_url=action.openapi_url, tags=action.tag_list, read_only=True)
+    Worker().drain()
+    assert "action-service:createAction" not in dict(search_operations("record an action") or [])
+    assert compare_index(OPERATIONS_INDEX).in_index == 4
+
+    url = file_server.add("/one.yml", "openapi: 3.0.0\ninfo: {title: One, version: '1'}\npaths:\n  /x:\n"
+                                      "    get: {operationId: onlyOne, summary: The only one, responses: {'200': {description: ok}}}\n")
+    character = Service.objects.get(pk="character-service")
+    services.service_update(service_id=character.id, name=character.name, description="", openapi_url=url, tags=[])
+    spec_refresh(service=Service.objects.get(pk="character-service"))
+    Worker().drain()
+    diff = compare_index(OPERATIONS_INDEX)
+    assert diff.in_sync and diff.in_index == 2  # listActions + onlyOne
+    services.service_delete(service_id="character-service")
+    Worker().drain()
+    assert compare_index(OPERATIONS_INDEX).in_index == 1
+
+
+def test_pending_entries_or_typesense_down_fall_back_to_in_process_ranking(client_api, synced, typesense):
+    from prompts.services import spec_refresh
+    from registry.models import Service
+
+    spec_refresh(service=Service.objects.get(pk="character-service"), force=True)
+    assert SyncEntry.objects.filter(index="operations").exists()
+    assert search_operations("get character 1") is None
+    Worker().drain()
+    typesense.stop()
+    assert search_operations("get character 1") is None
+    body = client_api.post("/interact", {"user_input": "get character 1"}, format="json").json()
+    assert "getCharacter" in body["assistant_response"]
+
+
+def test_the_openai_backend_offers_the_most_relevant_tools_when_too_many(client_api, synced, fake_openai, monkeypatch):
+    no_local_ranking(monkeypatch)
+    monkeypatch.setattr(openai_backend, "MAX_TOOLS", 2)
+    fake_openai.script({"content": None, "tool_calls": [tool_call("action-service__createAction",
+                                                                  {"body": {"characterId": 1, "description": "bows"}})]},
+                       {"content": "Done."})
+    body = client_api.post("/interact", {"user_input": "record an action for a character"}, format="json").json()
+    offered = [t["function"]["name"] for t in fake_openai.requests[0]["tools"]]
+    assert len(offered) == 2 and offered[0] == "action-service__createAction"
+    assert json.loads(body["service_responses"][0]["response"])["description"] == "bows"
