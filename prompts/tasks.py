@@ -7,7 +7,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger("ensemble.prompts")
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spec-fetch")
@@ -25,7 +25,7 @@ def _fetch(service_id: str) -> None:
     except Exception:  # a background task must log, not die silently
         logger.exception("fetching the spec of %s failed", service_id)
     finally:
-        close_old_connections()
+        connection.close()  # this pool thread's own connection: never left open
 
 
 def service_saved(sender, instance, **kwargs):
