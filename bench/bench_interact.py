@@ -1,6 +1,7 @@
 """Issue 5: /interact overhead and /logs paging.
 
-1. `POST /interact` (OpenAI backend through the real SDK) against an instant local
+1. `POST /interact` (OpenAI backend through the real SDK, operations ranked by a
+   Typesense search) against an instant local
    fake model and the instant demo Character service: the model asks for one tool
    call, then answers. Baseline: the same three HTTP round trips (model, service,
    model) made directly with httpx. Our overhead = ours - baseline. Target < 10 ms.
@@ -22,7 +23,7 @@ def main():
     parser.add_argument("--interactions", type=int, default=200)
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    env = Environment(typesense=False)
+    env = Environment()  # with Typesense: /interact ranks operations through it
     try:
         import httpx
         from django.conf import settings
@@ -40,6 +41,9 @@ def main():
         service = services.service_register(id="character-service", name="Character Service", description="demo",
                                             openapi_url=f"{demo_url}/character/openapi.yml", tags=[])
         assert spec_refresh(service=service).usable
+        from search.worker import Worker
+
+        Worker().drain()  # the operations index is in sync, so ranking goes through Typesense
         model = FakeOpenAI()
         settings.ENSEMBLE_ASSISTANT_BACKEND = "openai"
         settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.OPENAI_MAX_RETRIES = model.base_url, "k", 0
