@@ -5,7 +5,7 @@ import json
 import time
 from http.server import BaseHTTPRequestHandler
 
-from tests.http_fixtures import send_body, start_server
+from tests.http_fixtures import LocalServer, send_body
 
 
 def tool_call(name: str, arguments, call_id: str = "call_1") -> dict:
@@ -43,9 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
         send_body(self, status, body)
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     def __init__(self):
-        self.httpd = start_server(_Handler, script=[], requests=[])
+        super().__init__(_Handler, script=[])
 
     @property
     def base_url(self) -> str:
@@ -53,11 +53,3 @@ class FakeOpenAI:
 
     def script(self, *steps):
         self.httpd.script[:] = list(steps)
-
-    @property
-    def requests(self):
-        return self.httpd.requests
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()

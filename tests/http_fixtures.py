@@ -84,9 +84,24 @@ class _Handler(BaseHTTPRequestHandler):
         send_body(self, 200, body, content_type, {"ETag": etag} if etag else None)
 
 
-class FileServer:
+class LocalServer:
+    """A test server on loopback: what it received, and how to stop it."""
+
+    def __init__(self, handler_class, **state):
+        self.httpd = start_server(handler_class, requests=[], **state)
+
+    @property
+    def requests(self):
+        return self.httpd.requests
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class FileServer(LocalServer):
     def __init__(self):
-        self.httpd = start_server(_Handler, files={}, requests=[])
+        super().__init__(_Handler, files={})
 
     @property
     def port(self) -> int:
@@ -98,11 +113,3 @@ class FileServer:
     def add(self, path: str, body: bytes | str, content_type: str = "application/yaml", etag: str | None = None) -> str:
         self.httpd.files[path] = (body.encode() if isinstance(body, str) else body, content_type, etag)
         return self.url(path)
-
-    @property
-    def requests(self):
-        return self.httpd.requests
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
