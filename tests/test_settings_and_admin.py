@@ -86,3 +86,10 @@ def test_admin_prompt_preview(admin_client, file_server):
     spec_refresh(service=services.service_register(id="p", name="P", description="", openapi_url=url, tags=[]))
     response = admin_client.post("/admin/registry/service/", {"action": "preview_prompt", "_selected_action": ["p"]})
     assert b"getX: GET /x" in response.content and b"estimate" in response.content
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # exits non-zero when one is missing
