@@ -61,9 +61,5 @@ class ApiKey(models.Model):
     is_authenticated = True
     is_anonymous = False
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
     def matches(self, raw_key: str) -> bool:
         return hmac.compare_digest(self.digest, digest_of(raw_key))

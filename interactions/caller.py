@@ -4,7 +4,7 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import jsonschema
@@ -36,7 +36,6 @@ class CallResult:
     error: str = ""
     duration_ms: int = 0
     response_hash: str = ""
-    extra: dict = field(default_factory=dict)
 
     def for_model(self) -> str:
         """What the assistant sees: a JSON envelope, so service text is data, not instructions."""

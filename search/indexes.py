@@ -2,7 +2,7 @@
 schema, how to read documents and versions) and register it in `AppConfig.ready()`;
 this package never imports a domain model."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 
@@ -24,14 +24,11 @@ class IndexDefinition:
     # Every (object_id, version) pair, for comparing the database with the index.
     iter_all_versions: Callable[[], Iterable[tuple[str, int]]]
     count: Callable[[], int]
-    token_separators: list[str] = field(default_factory=list)
 
     def collection_schema(self, collection_name: str) -> dict:
         schema = {"name": collection_name, "fields": self.fields}
         if self.default_sorting_field:
             schema["default_sorting_field"] = self.default_sorting_field
-        if self.token_separators:
-            schema["token_separators"] = self.token_separators
         return schema
 
 

@@ -152,7 +152,7 @@ class Worker:
             SyncEntry.objects.filter(id__in=delivered_ids, claimed_by=token).delete()
             if failed_entries:
                 SyncEntry.objects.bulk_update(
-                    [e for e in failed_entries], ["attempts", "last_error", "next_attempt_at", "claimed_by", "claimed_until"]
+                    failed_entries, ["attempts", "last_error", "next_attempt_at", "claimed_by", "claimed_until"]
                 )
         result.delivered = len(delivered_ids)
         result.failed = len(failed_entries)

@@ -2,7 +2,7 @@
 calls tools through `execute` (which runs and records the service call), and returns
 an `AssistantResult`."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -18,7 +18,6 @@ class AssistantResult:
     limit_reached: bool = False
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def get_assistant():
