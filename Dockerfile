@@ -1,4 +1,5 @@
-# Production image: gunicorn with the production settings profile, as a non-root user.
+# The production image: one image, three roles (scripts/production.sh release|web|worker).
+# Settings come from the environment only; see docker-compose.yml and README "Deployment".
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,4 +21,5 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-build-time-secret-value-not-used-at-run
 USER ensemble
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn ensemble_project.wsgi --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --threads ${GUNICORN_THREADS:-4} --timeout 120 --access-logfile - --no-control-socket"]
+ENTRYPOINT ["scripts/production.sh"]
+CMD ["web"]

@@ -1,12 +1,14 @@
 """DRF authentication by API key headers, as the contract's security schemes say:
 X-API-KEY (apiKeyAuth) for normal operations, X-ADMIN-API-KEY (adminApiKeyAuth) for
 registry changes. A missing key is left to the permission check (401); a wrong,
-revoked or non-admin key fails here (401)."""
+revoked, expired or non-admin key fails here (401) and counts against the client
+address (429 after ENSEMBLE_AUTH_FAILURE_RATE failures)."""
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .services import api_key_find
+from .throttling import check_auth_failures, record_auth_failure
 
 # Refresh last_used_at at most this often per key, so reads don't write on every call.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -20,10 +22,13 @@ class _HeaderKeyAuthentication(authentication.BaseAuthentication):
         raw_key = request.META.get("HTTP_" + self.header.upper().replace("-", "_"))
         if raw_key is None:
             return None
+        check_auth_failures(request)
         key = api_key_find(raw_key.strip())
         if key is None:
+            record_auth_failure(request)
             raise exceptions.AuthenticationFailed(f"The {self.header} header does not hold an active API key.")
         if self.admin_only and not key.is_admin:
+            record_auth_failure(request)
             raise exceptions.AuthenticationFailed(f"The key in {self.header} is not an admin key.")
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:

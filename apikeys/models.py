@@ -32,7 +32,10 @@ def generate_raw_key() -> str:
 
 class ApiKeyQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(revoked_at__isnull=True)
+        """Usable now: not revoked, and not past its expiry."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now())
+        )
 
 
 class ApiKey(models.Model):
@@ -46,6 +49,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The key stops working at this time (empty: never). Rotation sets it on the old key.",
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -57,9 +63,26 @@ class ApiKey(models.Model):
         kind = "admin" if self.is_admin else "api"
         return f"{self.name} ({kind}, {self.prefix}…)"
 
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active" if self.expires_at is None else f"expires {self.expires_at:%Y-%m-%d %H:%M} UTC"
+
     # DRF treats request.user as the principal; a key is an authenticated principal.
     is_authenticated = True
     is_anonymous = False
 
     def matches(self, raw_key: str) -> bool:
         return hmac.compare_digest(self.digest, digest_of(raw_key))
+
+
+class RateLimitCounter(models.Model):
+    """Hits in the current window of one rate-limit bucket (see ratelimit.py)."""
+
+    bucket = models.CharField(max_length=200, primary_key=True)
+    window_start = models.BigIntegerField(help_text="Start of the window, in units of the rate's period.")
+    hits = models.PositiveIntegerField()
+    expires_at = models.BigIntegerField(help_text="Unix time the window ends; pruned after.")

@@ -1,29 +1,66 @@
-"""Creating, revoking and checking API keys. The admin, the management commands and
-the authentication classes all go through these functions."""
+"""Creating, rotating, revoking and checking API keys. The admin, the management
+commands and the authentication classes all go through these functions; every change
+leaves an audit event in the same transaction."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import SYSTEM, audit_record
 from ensemble_project.errors import ApplicationError
 
 from .models import MIN_KEY_LENGTH, ApiKey, digest_of, generate_raw_key, prefix_of
 
 
-def api_key_create(*, name: str, is_admin: bool, raw_key: str | None = None) -> tuple[ApiKey, str]:
+def _audit(key: ApiKey, action: str, actor: str, changes: dict | None = None) -> None:
+    audit_record(actor=actor, action=action, target_type="apikey", target_id=f"{key.prefix} ({key.name})", changes=changes)
+
+
+@transaction.atomic
+def api_key_create(
+    *, name: str, is_admin: bool, raw_key: str | None = None, expires_at=None, actor: str = SYSTEM
+) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the raw key, which is never stored or shown again."""
     raw_key = raw_key or generate_raw_key()
     if len(raw_key) < MIN_KEY_LENGTH:
         raise ApplicationError("WEAK_KEY", f"An API key must have at least {MIN_KEY_LENGTH} characters.")
-    key = ApiKey.objects.create(name=name, is_admin=is_admin, prefix=prefix_of(raw_key), digest=digest_of(raw_key))
+    key = ApiKey.objects.create(
+        name=name, is_admin=is_admin, prefix=prefix_of(raw_key), digest=digest_of(raw_key), expires_at=expires_at
+    )
+    _audit(key, "apikey.create", actor, {"is_admin": [None, is_admin],
+                                         "expires_at": [None, expires_at.isoformat() if expires_at else None]})
     return key, raw_key
 
 
-def api_key_revoke(*, key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: str = SYSTEM) -> ApiKey:
+    """Stop a key now. The next request with it fails: keys are looked up on every request."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        _audit(key, "apikey.revoke", actor)
     return key
+
+
+@transaction.atomic
+def api_key_rotate(*, key: ApiKey, grace: timedelta, actor: str = SYSTEM) -> tuple[ApiKey, str]:
+    """A new key of the same name and kind; the old one keeps working for `grace`, so
+    clients can switch without downtime. Both are active until then."""
+    if key.revoked_at is not None:
+        raise ApplicationError("KEY_REVOKED", f"{key} is revoked; create a new key instead.")
+    new_key, raw_key = api_key_create(name=key.name, is_admin=key.is_admin, actor=actor)
+    old_expiry = key.expires_at
+    expires_at = timezone.now() + grace
+    if old_expiry is None or expires_at < old_expiry:
+        key.expires_at = expires_at
+        key.save(update_fields=["expires_at"])
+    _audit(key, "apikey.rotate", actor, {
+        "expires_at": [old_expiry.isoformat() if old_expiry else None, key.expires_at.isoformat()],
+        "replaced_by": [None, new_key.prefix],
+    })
+    return new_key, raw_key
 
 
 def api_key_find(raw_key: str) -> ApiKey | None:
@@ -50,11 +87,11 @@ def api_keys_bootstrap_from_settings() -> list[str]:
             continue
         existing = ApiKey.objects.filter(digest=digest_of(raw_key)).first()
         if existing is None:
-            api_key_create(name=name, is_admin=is_admin, raw_key=raw_key)
+            api_key_create(name=name, is_admin=is_admin, raw_key=raw_key, actor="command:bootstrap_keys")
             created.append(name)
-        elif existing.revoked_at is not None or existing.is_admin != is_admin:
+        elif not ApiKey.objects.active().filter(pk=existing.pk).exists() or existing.is_admin != is_admin:
             raise ApplicationError(
                 "BOOTSTRAP_KEY_CONFLICT",
-                f"{name.split(': ')[1]} matches key {existing} which is revoked or of another kind.",
+                f"{name.split(': ')[1]} matches key {existing} which is revoked, expired or of another kind.",
             )
     return created

@@ -106,6 +106,9 @@ def _content_problems(ref_doc, ref_content, doc, content, where, *, request):
     return problems
 
 
+ADDABLE_STATUSES = {"429", "503"}
+
+
 def reference_problems(reference: dict, project: dict) -> list[str]:
     """Why `project` does not keep every operation of `reference` compatible (empty: it does)."""
     problems = []
@@ -149,8 +152,15 @@ def reference_problems(reference: dict, project: dict) -> list[str]:
                         problems.append(f"{where}: requestBody.required differs")
                     problems += _content_problems(reference, ref_body.get("content"), project, body.get("content"), f"{where} body", request=True)
             ref_statuses, statuses = set(ref_op.get("responses", {})), set(op.get("responses", {}))
-            if ref_statuses != statuses:
+            # 429 (throttled) and 503 (database down) are operational answers any
+            # operation may give; they are the only statuses the project may add.
+            added = statuses - ref_statuses
+            if ref_statuses - statuses or added - ADDABLE_STATUSES:
                 problems.append(f"{where}: statuses {sorted(statuses)} != reference {sorted(ref_statuses)}")
+            for status in added & ADDABLE_STATUSES:
+                schema = op["responses"][status].get("content", {}).get("application/json", {}).get("schema", {})
+                if schema.get("$ref") != "#/components/schemas/ErrorResponse":
+                    problems.append(f"{where} {status}: must answer the ErrorResponse schema")
             for status in ref_statuses & statuses:
                 problems += _content_problems(
                     reference, ref_op["responses"][status].get("content"), project, op["responses"][status].get("content"),

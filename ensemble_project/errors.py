@@ -10,6 +10,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -86,8 +87,22 @@ def payload_too_large(limit: int) -> ApplicationError:
     )
 
 
+def database_unavailable_body() -> dict:
+    return error_body(
+        "DATABASE_UNAVAILABLE", "The database is not reachable right now.", "Nothing was changed; retry shortly.",
+    )
+
+
+# Connection-level failures (server restarting, network gone, SQLite locked too long):
+# the client can retry; the app reconnects by itself (CONN_HEALTH_CHECKS).
+_DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception raised in a view ends here."""
+    if isinstance(exc, _DATABASE_DOWN):
+        logger.warning("database unavailable: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return Response(database_unavailable_body(), status=503, headers={"Retry-After": "5"})
     if isinstance(exc, RequestDataTooBig):  # Django's own body limit (DATA_UPLOAD_MAX_MEMORY_SIZE)
         from django.conf import settings
 
@@ -140,6 +155,10 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    import sys
+
+    if isinstance(sys.exc_info()[1], _DATABASE_DOWN):
+        return JsonResponse(database_unavailable_body(), status=503, headers={"Retry-After": "5"})
     return JsonResponse(
         error_body("INTERNAL_ERROR", "The server failed to handle the request.", "The error was logged."),
         status=500,

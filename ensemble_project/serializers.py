@@ -94,12 +94,17 @@ _ERROR_TEXT = {
     401: "No valid API key for this operation.",
     404: "No such service.",
     500: "An unexpected failure on our side; it is logged.",
+    429: "Too many requests for this API key (or too many failed keys from this address); see Retry-After.",
+    503: "The database is not reachable right now; nothing was changed. Retry after Retry-After seconds.",
 }
+
+# Operational answers every operation can give, beyond the reference contract's statuses.
+OPERATIONAL_STATUSES = (429, 503)
 
 
 def error_responses(*statuses: int, **descriptions: str) -> dict:
-    """ErrorResponse entries for extend_schema(responses=...)."""
+    """ErrorResponse entries for extend_schema(responses=...), plus the operational ones."""
     return {
         status: OpenApiResponse(ErrorResponseSerializer, description=descriptions.get(f"e{status}", _ERROR_TEXT[status]))
-        for status in statuses
+        for status in (*statuses, *OPERATIONAL_STATUSES)
     }

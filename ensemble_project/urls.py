@@ -26,6 +26,7 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-json"), name="redoc"),
     # Operations.
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

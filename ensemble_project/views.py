@@ -1,4 +1,4 @@
-"""Plain views outside the contract: the spec files and the health check."""
+"""Views outside the contract: the spec files, the health check and the metrics."""
 
 import json
 from functools import lru_cache
@@ -8,6 +8,16 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from prometheus_client import CONTENT_TYPE_LATEST
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.views import APIView
+
+from apikeys.authentication import AdminApiKeyAuthentication
+
+from .metrics import exposition
 
 
 @lru_cache(maxsize=1)
@@ -49,3 +59,36 @@ def healthz(request):
     if not get_backend().healthy():
         report["typesense"] = "unreachable"
     return JsonResponse(report, status=status)
+
+
+class _StaffOrAdminKey(BasePermission):
+    """The admin's rule: a staff user logged in to the admin, or an admin API key."""
+
+    def has_permission(self, request, view):
+        if getattr(request.user, "is_staff", False) and request.user.is_active:
+            return True
+        return getattr(request.auth, "is_admin", False)
+
+
+class _PrometheusText(BaseRenderer):
+    media_type = "text/plain"
+    format = "txt"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
+@extend_schema(exclude=True)
+class MetricsView(APIView):
+    """Prometheus metrics, for a staff session or an X-ADMIN-API-KEY."""
+
+    # The key class first: its WWW-Authenticate makes a missing credential a 401.
+    authentication_classes = [AdminApiKeyAuthentication, SessionAuthentication]
+    permission_classes = [_StaffOrAdminKey]
+    # JSON for errors; text/plain so Prometheus' Accept header is satisfied.
+    renderer_classes = [JSONRenderer, _PrometheusText]
+    throttle_classes = []
+
+    def get(self, request):
+        return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import jsonschema
 from django.conf import settings
 
+from ensemble_project.observability import REQUEST_ID_HEADER, current_request_id
 from prompts.netguard import OutboundError, guarded_request
 
 from .tools import Tool
@@ -90,6 +91,9 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
         elif param["in"] == "header":
             headers[param["name"]] = str(value)
     url = tool.snapshot.base_url.rstrip("/") + path
+    if current_request_id():
+        # The service can tie its own logs to this interaction.
+        headers.setdefault(REQUEST_ID_HEADER, current_request_id())
     try:
         result = guarded_request(
             op["method"], url, params=query or None, headers=headers, json=arguments.get("body") if op.get("body") else None,

@@ -23,6 +23,9 @@ class InteractionLog(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # The X-Request-ID of the /interact call: the same id is on its log lines and was
+    # sent to every service it called.
+    request_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

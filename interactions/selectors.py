@@ -41,3 +41,37 @@ def logs_sync_failure():
     if get_backend().healthy():
         return None
     return oldest.attempts, oldest.last_error or "Typesense does not answer."
+
+
+def logs_for_export(*, since=None, until=None, chunk_size: int = 2000):
+    """Every log in [since, until), oldest first, with its service calls, as plain dicts,
+    streamed in chunks so a million rows never sit in memory at once."""
+    from .models import ServiceCall
+
+    logs = InteractionLog.objects.order_by("id")
+    if since is not None:
+        logs = logs.filter(created_at__gte=since)
+    if until is not None:
+        logs = logs.filter(created_at__lt=until)
+    last_id = 0
+    while True:
+        chunk = list(logs.filter(id__gt=last_id)[:chunk_size])
+        if not chunk:
+            return
+        calls: dict[int, list] = {}
+        for call in ServiceCall.objects.filter(log_id__in=[log.id for log in chunk]).order_by("log_id", "position"):
+            calls.setdefault(call.log_id, []).append({
+                "service_id": call.service_id, "service_name": call.service_name, "operation_id": call.operation_id,
+                "method": call.method, "url": call.url, "request": call.request, "status": call.status, "ok": call.ok,
+                "response_hash": call.response_hash, "error": call.error, "duration_ms": call.duration_ms,
+            })
+        for log in chunk:
+            yield {
+                "id": log.id, "timestamp": log.created_at.isoformat(), "request_id": log.request_id,
+                "user_input": log.user_input, "assistant_response": log.assistant_response,
+                "service_responses": log.service_responses, "outcome": log.outcome, "error": log.error,
+                "backend": log.backend, "model": log.model, "duration_ms": log.duration_ms,
+                "prompt_tokens": log.prompt_tokens, "completion_tokens": log.completion_tokens,
+                "service_calls": calls.get(log.id, []),
+            }
+        last_id = chunk[-1].id

@@ -6,7 +6,9 @@ import time
 from django.conf import settings
 from django.db import transaction
 
+from ensemble_project import metrics
 from ensemble_project.errors import ApplicationError
+from ensemble_project.observability import current_request_id
 from prompts.rendering import render_system_prompt
 from prompts.services import snapshot_for
 from registry.models import Service
@@ -65,6 +67,7 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
             duration_ms=int((time.monotonic() - started) * 1000),
             prompt_tokens=result.prompt_tokens if result else None,
             completion_tokens=result.completion_tokens if result else None,
+            request_id=current_request_id(),
         )
         ServiceCall.objects.bulk_create([
             ServiceCall(
@@ -87,6 +90,7 @@ def interaction_log_rejected(*, raw_input, error: str) -> InteractionLog:
         backend=settings.ENSEMBLE_ASSISTANT_BACKEND,
         outcome=InteractionLog.Outcome.REJECTED,
         error=error[:2000].replace("\x00", "\ufffd"),
+        request_id=current_request_id(),
     )
 
 
@@ -101,17 +105,51 @@ def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantRes
     def execute(tool, arguments) -> CallResult:
         call = call_tool(tool, arguments)
         calls.append(call)
+        service = tool.service.id
+        metrics.SERVICE_CALLS.labels(service, "ok" if call.ok else ("http_error" if call.status else "failed")).inc()
+        metrics.SERVICE_LATENCY.labels(service).observe(call.duration_ms / 1000)
         return call
 
     try:
         pairs = _services_in_scope()
         prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
-        result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
+        assistant_started = time.monotonic()
+        try:
+            result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
+        finally:
+            metrics.ASSISTANT_LATENCY.labels(backend).observe(time.monotonic() - assistant_started)
     except AssistantError as error:
+        metrics.ASSISTANT_CALLS.labels(backend, "failed").inc()
+        logger.warning("assistant failed: %s", error, extra={"backend": backend})
         log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started)
         raise ApplicationError(
             "ASSISTANT_FAILED", "The assistant could not answer.", details=f"{error} (log {log.pk})", status=500
         ) from error
     outcome = InteractionLog.Outcome.LIMIT_REACHED if result.limit_reached else InteractionLog.Outcome.ANSWERED
+    metrics.ASSISTANT_CALLS.labels(backend, outcome).inc()
     log = _log(user_input, result, calls, backend, outcome, "", started)
     return log, result
+
+
+def logs_prune(*, older_than, batch_size: int = 1000) -> int:
+    """Delete interaction logs (and their service calls) created before `older_than`.
+
+    Batches keep each transaction short; each batch's deletions are enqueued for the
+    search worker in the same transaction, so Typesense drops exactly what the database
+    dropped, even if the command is interrupted. Returns the number of logs deleted."""
+    from search import outbox
+
+    from .search import LOGS_INDEX
+
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                InteractionLog.objects.filter(created_at__lt=older_than).order_by("id").values_list("id", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            ServiceCall.objects.filter(log_id__in=ids).delete()
+            InteractionLog.objects.filter(id__in=ids).delete()
+            outbox.enqueue(LOGS_INDEX.name, ids)
+        deleted += len(ids)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.html import format_html
 
+from audit.services import actor_of_request
 from ensemble_project.errors import ApplicationError
 from search import outbox
 from search.models import SyncEntry
@@ -96,9 +97,9 @@ class ServiceAdmin(admin.ModelAdmin):
         data = {key: form.cleaned_data[key] for key in ("name", "description", "openapi_url", "tags", "read_only")}
         try:
             if change:
-                saved = services.service_update(service_id=obj.pk, **data)
+                saved = services.service_update(service_id=obj.pk, **data, actor=actor_of_request(request))
             else:
-                saved = services.service_register(id=form.cleaned_data["id"], **data)
+                saved = services.service_register(id=form.cleaned_data["id"], **data, actor=actor_of_request(request))
         except ApplicationError as error:
             # The form validated, so this is a race (e.g. the id was taken meanwhile).
             raise ValidationError(error.message) from error
@@ -108,11 +109,11 @@ class ServiceAdmin(admin.ModelAdmin):
         pass  # tags are saved by registry.services
 
     def delete_model(self, request, obj):
-        services.service_delete(service_id=obj.pk)
+        services.service_delete(service_id=obj.pk, actor=actor_of_request(request))
 
     def delete_queryset(self, request, queryset):
         for service_id in list(queryset.values_list("pk", flat=True)):
-            services.service_delete(service_id=service_id)
+            services.service_delete(service_id=service_id, actor=actor_of_request(request))
 
     @admin.action(description="Resync selected services to Typesense")
     def resync_selected(self, request, queryset):

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.authentication import AdminApiKeyAuthentication
+from audit.services import actor_of_request
 from ensemble_project.serializers import (
     RejectUnknownFieldsMixin,
     StrictCharField,
@@ -135,7 +136,7 @@ class ServiceRegisterView(_AdminView):
     def post(self, request):
         payload = ServiceRegistrationSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        service = services.service_register(**payload.validated_data)
+        service = services.service_register(**payload.validated_data, actor=actor_of_request(request))
         return Response(ServiceResponseSerializer(service).data, status=status.HTTP_201_CREATED)
 
 
@@ -159,7 +160,7 @@ class ServiceUpdateView(_AdminView):
     def put(self, request, service_id):
         payload = ServiceRegistrationSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        service = services.service_update(service_id=service_id, **payload.validated_data)
+        service = services.service_update(service_id=service_id, **payload.validated_data, actor=actor_of_request(request))
         return Response(ServiceResponseSerializer(service).data)
 
 
@@ -176,5 +177,5 @@ class ServiceDeleteView(_AdminView):
         },
     )
     def delete(self, request, service_id):
-        services.service_delete(service_id=service_id)
+        services.service_delete(service_id=service_id, actor=actor_of_request(request))
         return Response({"message": f"Service {service_id!r} deleted."})

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import SYSTEM, audit_record, field_changes
 from ensemble_project.errors import ApplicationError, NotFoundError
 
 from . import rules
@@ -41,7 +42,19 @@ def _clean_tags(tags) -> list[str]:
         raise ValidationError({"tags": error.messages}) from error
 
 
-def service_register(*, id: str, name: str, description: str, openapi_url: str, tags=None, read_only: bool = False) -> Service:
+def _audited_fields(service: Service, tags: list[str]) -> dict:
+    return {"name": service.name, "description": service.description, "openapi_url": service.openapi_url,
+            "tags": tags, "read_only": service.read_only}
+
+
+def _audit(service: Service, action: str, actor: str, before: dict, after: dict) -> None:
+    audit_record(actor=actor, action=action, target_type="service", target_id=service.pk,
+                 changes=field_changes(before, after))
+
+
+def service_register(
+    *, id: str, name: str, description: str, openapi_url: str, tags=None, read_only: bool = False, actor: str = SYSTEM
+) -> Service:
     clean_tags = _clean_tags(tags)
     now = timezone.now()
     service = Service(id=id, name=name.strip(), description=description, openapi_url=openapi_url, read_only=read_only,
@@ -53,6 +66,7 @@ def service_register(*, id: str, name: str, description: str, openapi_url: str, 
             service.full_clean(validate_unique=False)
             service.save(force_insert=True)
             _set_tags(service, clean_tags)
+            _audit(service, "service.register", actor, {}, _audited_fields(service, clean_tags))
     except IntegrityError:
         # Two registrations of one id raced; the loser gets the same answer as above.
         raise _duplicate(id) from None
@@ -60,7 +74,8 @@ def service_register(*, id: str, name: str, description: str, openapi_url: str, 
 
 
 def service_update(
-    *, service_id: str, name: str, description: str, openapi_url: str, tags=None, id: str | None = None, read_only: bool | None = None
+    *, service_id: str, name: str, description: str, openapi_url: str, tags=None, id: str | None = None,
+    read_only: bool | None = None, actor: str = SYSTEM,
 ) -> Service:
     """Replace a service's fields (PUT semantics: omitted tags become no tags).
     Ids are immutable: a body id that differs from the path is refused. `read_only`
@@ -77,6 +92,7 @@ def service_update(
         service = Service.objects.select_for_update().filter(pk=service_id).first()
         if service is None:
             raise _not_found(service_id)
+        before = _audited_fields(service, service.tag_list)
         service.name, service.description, service.openapi_url = name.strip(), description, openapi_url
         if read_only is not None:
             service.read_only = read_only
@@ -85,12 +101,14 @@ def service_update(
         service.updated_at = timezone.now()
         _set_tags(service, clean_tags)
         service.save()
+        _audit(service, "service.update", actor, before, _audited_fields(service, clean_tags))
     return service
 
 
-def service_delete(*, service_id: str) -> None:
+def service_delete(*, service_id: str, actor: str = SYSTEM) -> None:
     with transaction.atomic():
         service = Service.objects.select_for_update().filter(pk=service_id).first()
         if service is None:
             raise _not_found(service_id)
+        _audit(service, "service.delete", actor, _audited_fields(service, service.tag_list), {})
         service.delete()

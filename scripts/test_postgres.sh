@@ -31,9 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 "${RUN_AS[@]}" "$BIN/initdb" -D "$DATA/db" -U ensemble --auth=trust -E UTF8 >/dev/null
-"${RUN_AS[@]}" "$BIN/pg_ctl" -D "$DATA/db" -l "$DATA/server.log" -w \
-  -o "-h 127.0.0.1 -p $PG_PORT -k $DATA -c fsync=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+PG_OPTIONS="-h 127.0.0.1 -p $PG_PORT -k $DATA -c fsync=off -c full_page_writes=off -c max_connections=200"
+"${RUN_AS[@]}" "$BIN/pg_ctl" -D "$DATA/db" -l "$DATA/server.log" -w -o "$PG_OPTIONS" start >/dev/null
 "${RUN_AS[@]}" "$BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U ensemble ensemble
 export DATABASE_URL="postgres://ensemble@127.0.0.1:$PG_PORT/ensemble"
+# For tests/test_faults.py, which stops and starts this server under load.
+export ENSEMBLE_TEST_PG_BIN="$BIN" ENSEMBLE_TEST_PG_DATA="$DATA/db" ENSEMBLE_TEST_PG_LOG="$DATA/server.log" \
+  ENSEMBLE_TEST_PG_OPTIONS="$PG_OPTIONS" ENSEMBLE_TEST_PG_USER="${RUN_AS:+postgres}"
 echo "PostgreSQL on 127.0.0.1:$PG_PORT ($DATABASE_URL)"
 "$@"

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class SearchConfig(AppConfig):
     name = "search"
     verbose_name = "Search (Typesense)"
+
+    def ready(self):
+        from ensemble_project.metrics import register_scrape_collector
+
+        from .metrics import SyncBacklogCollector
+
+        register_scrape_collector(SyncBacklogCollector())

@@ -24,6 +24,8 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ensemble_project.metrics import SYNC_DELIVERIES
+
 from . import indexes, outbox
 from .backend import SearchNotFound, SearchRejected, SearchUnavailable, get_backend
 from .models import SyncEntry
@@ -129,6 +131,8 @@ class Worker:
             # worker itself waits (see run_forever) and the batch is free again now.
             result.unavailable = True
             result.errors.append(str(error))
+            for entry in entries:
+                SYNC_DELIVERIES.labels(entry.index, "unavailable").inc()
             SyncEntry.objects.filter(claimed_by=token).update(
                 attempts=F("attempts") + 1, claimed_by="", claimed_until=None, last_error=f"Typesense unavailable: {error}"[:2000]
             )
@@ -156,6 +160,9 @@ class Worker:
                 )
         result.delivered = len(delivered_ids)
         result.failed = len(failed_entries)
+        for entry in entries:
+            failed = (entry.index, entry.object_id) in errors
+            SYNC_DELIVERIES.labels(entry.index, "failed" if failed else "delivered").inc()
         result.errors.extend(sorted(set(errors.values()))[:5])
         if failed_entries:
             logger.warning("%d sync entries failed: %s", len(failed_entries), "; ".join(result.errors))

@@ -131,6 +131,8 @@ def service_payload(**overrides):
 class RunningServer:
     def __init__(self, url, api_key, admin_key, env, var_dir):
         self.url, self.api_key, self.admin_key, self.env, self.var_dir = url, api_key, admin_key, env, var_dir
+        # gunicorn's and the app's log lines (JSON), for the tests that read them.
+        self.log_path = var_dir / "server.log"
 
     def manage(self, *args, env=None, **kwargs):
         return subprocess.run(
@@ -189,11 +191,14 @@ def running_server(typesense, tmp_path_factory):
     server = RunningServer(f"http://127.0.0.1:{port}", env["ENSEMBLE_API_KEY"], env["ENSEMBLE_ADMIN_API_KEY"], env, var_dir)
     server.manage("migrate", "--noinput")
     server.manage("bootstrap_keys")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ensemble_project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--timeout", "60", "--log-level", "warning", "--no-control-socket"],
-        cwd=ROOT, env=env,
-    )
+    # The production gunicorn configuration (metrics from several workers, JSON logs).
+    gunicorn_env = {**env, "ENSEMBLE_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4",
+                    "GUNICORN_TIMEOUT": "60", "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics")}
+    with open(server.log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "ensemble_project/gunicorn.conf.py"], cwd=ROOT, env=gunicorn_env,
+            stdout=log, stderr=log,
+        )
     try:
         _wait_http(server.url + "/healthz")
         yield server

@@ -8,6 +8,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from ensemble_project.contract import ADDABLE_STATUSES
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_SPEC = ROOT / "openapi3_1.yml"
 REFERENCE_SPEC = ROOT.parent / "shared" / "reference" / "openapi3_1.yml"
@@ -54,8 +56,10 @@ def assert_conforms(response, operation_id: str, status: int | None = None) -> d
     status = status or response.status_code
     assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])
     body = response.json() if hasattr(response, "json") else json.loads(response.content)
-    for document in specs():
+    for index, document in enumerate(specs()):
         responses = operation(document, operation_id)["responses"]
+        if index > 0 and str(status) in ADDABLE_STATUSES and str(status) not in responses:
+            continue  # 429/503: documented by the project's contract only (see contract.py)
         assert str(status) in responses, f"{operation_id} does not document {status}"
         schema = _inline(document, responses[str(status)]["content"]["application/json"]["schema"])
         jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(body)

@@ -78,7 +78,8 @@ def test_management_command_creates_lists_and_revokes(client):
                        HTTP_X_ADMIN_API_KEY=raw).status_code == 201
     listing = io.StringIO()
     call_command("apikey", "list", stdout=listing)
-    assert "admin\tactive\tcli" in listing.getvalue() and raw not in listing.getvalue()
+    line = listing.getvalue().strip()
+    assert line.startswith(raw[:12] + "\tadmin\tactive\t") and line.endswith("\tcli") and raw not in line
     call_command("apikey", "revoke", raw[:12], stdout=io.StringIO())
     assert client.get("/services", HTTP_X_API_KEY=raw).status_code == 401
 

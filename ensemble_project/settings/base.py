@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ensemble_project",  # hosts the contract commands (spec_diff)
+    "audit",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -37,6 +38,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every later step (and every log line) knows the request id and timing.
+    "ensemble_project.observability.RequestIdMiddleware",
+    "ensemble_project.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -116,10 +120,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ENSEMBLE_MAX_BODY_BYTES
 ENSEMBLE_API_KEY = env_str("ENSEMBLE_API_KEY")
 ENSEMBLE_ADMIN_API_KEY = env_str("ENSEMBLE_ADMIN_API_KEY")
 
-# Requests per API key (or per client address without a valid key), e.g. "1200/minute";
-# empty turns throttling off. The cache must be shared between workers for this to be
-# exact across processes (see README, deployment).
+# Requests per API key on every operation, e.g. "1200/minute"; empty turns it off.
+# Counted in the database, so the limit holds across workers and app instances.
 ENSEMBLE_THROTTLE_RATE = env_str("ENSEMBLE_THROTTLE_RATE", "1200/minute") or None
+# Failed authentications (wrong, revoked, expired key) per client address before that
+# address gets 429: guessing keys is throttled. Behind a proxy, set DRF_NUM_PROXIES.
+ENSEMBLE_AUTH_FAILURE_RATE = env_str("ENSEMBLE_AUTH_FAILURE_RATE", "20/minute") or None
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apikeys.authentication.ApiKeyAuthentication"],
@@ -130,6 +136,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "ensemble_project.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "ensemble_project.schema.EnsembleAutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Proxies in front that append to X-Forwarded-For (the client address for throttling).
+    "NUM_PROXIES": env_int("DRF_NUM_PROXIES", 0, minimum=0) or None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -181,6 +189,10 @@ SEARCH_SYNC_MAX_BACKOFF_SECONDS = env_int("SEARCH_SYNC_MAX_BACKOFF_SECONDS", 300
 # GET /logs answers 502 when a log has waited this long for Typesense and Typesense is down.
 ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS = env_int("ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS", 300, minimum=0)
 
+# Interaction logs older than this many days are deleted by `manage.py retention_prune`
+# (0 = keep forever; the command then needs --days).
+ENSEMBLE_LOG_RETENTION_DAYS = env_int("ENSEMBLE_LOG_RETENTION_DAYS", 90, minimum=0)
+
 # --- Outbound HTTP (specs and service calls) ------------------------------------------
 # Loopback, private, link-local and metadata addresses are refused unless listed here
 # (CIDR networks). The embedded profile allows loopback for the demo services.
@@ -214,16 +226,26 @@ ENSEMBLE_ASSISTANT_MAX_CALLS = env_int("ENSEMBLE_ASSISTANT_MAX_CALLS", 10, minim
 ENSEMBLE_USER_INPUT_MAX_CHARS = env_int("ENSEMBLE_USER_INPUT_MAX_CHARS", 16_000, minimum=1)
 ENSEMBLE_PROMPT_TOKEN_BUDGET = env_int("ENSEMBLE_PROMPT_TOKEN_BUDGET", 12_000, minimum=200)
 
+# "json" (one object per line, for log collectors) or "plain" (for a terminal).
+ENSEMBLE_LOG_FORMAT = env_str("ENSEMBLE_LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ensemble_project.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "ensemble_project.observability.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": ENSEMBLE_LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("ENSEMBLE_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
         # One line per Typesense/service request is noise at INFO.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The access log: one line per request (ENSEMBLE_ACCESS_LOG=false turns it off).
+        "ensemble.access": {"level": "INFO" if env_bool("ENSEMBLE_ACCESS_LOG", True) else "WARNING"},
     },
 }

@@ -1,7 +1,7 @@
 """The embedded profile used by `make run`: SQLite, the bundled Typesense, the offline
 assistant, and loopback allowed so the demo services on 127.0.0.1 can be reached."""
 
-from ensemble_project.env import env_bool, env_list
+from ensemble_project.env import env_bool, env_list, env_str
 
 from .base import *  # noqa: F401,F403
 from .base import VAR_DIR
@@ -14,3 +14,5 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file and Typesense data
 # Static files straight from the apps' folders: no collectstatic needed before running.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None
+# A terminal reads plain lines better; set ENSEMBLE_LOG_FORMAT=json to see production's.
+LOGGING["handlers"]["console"]["formatter"] = env_str("ENSEMBLE_LOG_FORMAT", "plain")  # noqa: F405

@@ -13,6 +13,7 @@ ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list(
     "ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]
 )
 ENSEMBLE_THROTTLE_RATE = os.environ.get("ENSEMBLE_THROTTLE_RATE") or None
+ENSEMBLE_AUTH_FAILURE_RATE = os.environ.get("ENSEMBLE_AUTH_FAILURE_RATE") or None
 # Each test run uses its own collections on the test Typesense server.
 TYPESENSE_COLLECTION_PREFIX = os.environ.get("TYPESENSE_COLLECTION_PREFIX", f"test{os.getpid()}_")
 ENSEMBLE_ASSISTANT_BACKEND = os.environ.get("ENSEMBLE_ASSISTANT_BACKEND", "local")

@@ -1,33 +1,60 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from apikeys.models import ApiKey
-from apikeys.services import api_key_create, api_key_revoke
+from apikeys.services import api_key_create, api_key_revoke, api_key_rotate
+
+ACTOR = "command:apikey"
 
 
 class Command(BaseCommand):
-    help = "Create, list or revoke API keys. A new key is printed once and stored hashed."
+    help = "Create, list, rotate or revoke API keys. A new key is printed once and stored hashed."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="Create a key and print it once.")
         create.add_argument("--name", required=True)
         create.add_argument("--admin", action="store_true", help="An admin key (X-ADMIN-API-KEY).")
-        sub.add_parser("list", help="List keys (prefix, kind, state).")
-        revoke = sub.add_parser("revoke", help="Revoke a key by its prefix.")
+        create.add_argument("--expires-in-days", type=float, help="The key stops working after this many days.")
+        sub.add_parser("list", help="List keys (prefix, kind, state, last use).")
+        rotate = sub.add_parser("rotate", help="Replace a key: print a new one; the old one expires after a grace period.")
+        rotate.add_argument("prefix")
+        rotate.add_argument("--grace-hours", type=float, default=24.0, help="How long the old key keeps working (default 24).")
+        revoke = sub.add_parser("revoke", help="Revoke a key by its prefix; it stops working at once.")
         revoke.add_argument("prefix")
+
+    def _one_key(self, prefix: str) -> ApiKey:
+        keys = list(ApiKey.objects.filter(prefix=prefix))
+        if len(keys) != 1:
+            raise CommandError(f"{len(keys)} keys have the prefix {prefix!r}; expected exactly one.")
+        return keys[0]
 
     def handle(self, *args, action, **options):
         if action == "create":
-            key, raw_key = api_key_create(name=options["name"], is_admin=options["admin"])
+            days = options["expires_in_days"]
+            if days is not None and days <= 0:
+                raise CommandError("--expires-in-days must be positive.")
+            expires_at = timezone.now() + timedelta(days=days) if days else None
+            key, raw_key = api_key_create(name=options["name"], is_admin=options["admin"], expires_at=expires_at, actor=ACTOR)
             self.stderr.write(f"Created {key}. Copy the key now; it will not be shown again:")
             self.stdout.write(raw_key)
         elif action == "list":
             for key in ApiKey.objects.all():
-                state = "revoked" if key.revoked_at else "active"
-                self.stdout.write(f"{key.prefix}\t{'admin' if key.is_admin else 'api'}\t{state}\t{key.name}")
+                used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
+                self.stdout.write(f"{key.prefix}\t{'admin' if key.is_admin else 'api'}\t{key.state}\t{used}\t{key.name}")
+        elif action == "rotate":
+            if options["grace_hours"] < 0:
+                raise CommandError("--grace-hours must not be negative.")
+            old = self._one_key(options["prefix"])
+            new_key, raw_key = api_key_rotate(key=old, grace=timedelta(hours=options["grace_hours"]), actor=ACTOR)
+            self.stderr.write(
+                f"Created {new_key}; {old.prefix}… stops working at {old.expires_at:%Y-%m-%d %H:%M:%S} UTC. "
+                "Copy the new key now; it will not be shown again:"
+            )
+            self.stdout.write(raw_key)
         else:
-            keys = list(ApiKey.objects.filter(prefix=options["prefix"]))
-            if len(keys) != 1:
-                raise CommandError(f"{len(keys)} keys have the prefix {options['prefix']!r}; expected exactly one.")
-            api_key_revoke(key=keys[0])
-            self.stdout.write(f"Revoked {keys[0]}.")
+            key = self._one_key(options["prefix"])
+            api_key_revoke(key=key, actor=ACTOR)
+            self.stdout.write(f"Revoked {key}.")

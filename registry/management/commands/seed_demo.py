@@ -20,9 +20,9 @@ class Command(BaseCommand):
         for service_id, name, description, prefix, tags in DEMO:
             fields = {"name": name, "description": description, "openapi_url": f"{base_url}/{prefix}/openapi.yml", "tags": tags}
             if Service.objects.filter(pk=service_id).exists():
-                service = services.service_update(service_id=service_id, **fields)
+                service = services.service_update(service_id=service_id, **fields, actor="command:seed_demo")
             else:
-                service = services.service_register(id=service_id, **fields)
+                service = services.service_register(id=service_id, **fields, actor="command:seed_demo")
             snapshot = spec_refresh(service=service)
             state = snapshot.error or f"{len(snapshot.operations)} operations"
             self.stdout.write(f"{service_id}: {state}")

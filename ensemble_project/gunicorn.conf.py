@@ -1,0 +1,48 @@
+"""gunicorn's configuration for every profile: `gunicorn -c ensemble_project/gunicorn.conf.py`.
+
+Everything comes from the environment, with defaults sized for a small machine:
+  ENSEMBLE_BIND (0.0.0.0:8000)  GUNICORN_WORKERS (2 × cores + 1, at most 8)
+  GUNICORN_THREADS (4)          GUNICORN_TIMEOUT (120 s: an /interact may wait on the assistant)
+The access log is the app's own (one JSON line per request, with the request id), so
+gunicorn's is off; gunicorn's error log goes to stderr."""
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+
+bind = os.environ.get("ENSEMBLE_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * multiprocessing.cpu_count() + 1, 8))
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so a slow leak cannot grow without end.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 5000)
+max_requests_jitter = max_requests // 10
+wsgi_app = "ensemble_project.wsgi:application"
+accesslog = None
+errorlog = "-"
+control_socket_disable = True  # gunicorn ≥ 25 opens a control socket by default; not needed
+
+# Metrics from every worker, added up at /metrics (prometheus_client's multiprocess mode).
+# The folder must be empty when the server starts and private to this server.
+_metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"ensemble-metrics-{os.getpid()}")
+)
+
+
+def on_starting(server):
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir.startswith(tempfile.gettempdir()):
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

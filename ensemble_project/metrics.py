@@ -1,0 +1,103 @@
+"""Prometheus metrics and the access log.
+
+Under gunicorn each worker is its own process; with PROMETHEUS_MULTIPROC_DIR set
+(the production gunicorn config sets it) prometheus_client shares the values through
+files in that folder and /metrics adds them up. Values read from the database at
+scrape time (the sync backlog) come from collectors the apps register here."""
+
+import logging
+import os
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY as PROCESS_REGISTRY
+from prometheus_client.multiprocess import MultiProcessCollector
+
+access_logger = logging.getLogger("ensemble.access")
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+HTTP_REQUESTS = Counter(
+    "ensemble_http_requests_total", "HTTP requests answered, by operation and status.", ["operation", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "ensemble_http_request_duration_seconds", "Time to answer a request, by operation.", ["operation"],
+    buckets=_LATENCY_BUCKETS,
+)
+ASSISTANT_CALLS = Counter(
+    "ensemble_assistant_calls_total", "Assistant runs, by backend and outcome.", ["backend", "outcome"]
+)
+ASSISTANT_LATENCY = Histogram(
+    "ensemble_assistant_call_duration_seconds", "Time the assistant took (service calls included).", ["backend"],
+    buckets=_LATENCY_BUCKETS,
+)
+SERVICE_CALLS = Counter(
+    "ensemble_service_calls_total", "Service operations called for the assistant, by service and outcome.",
+    ["service", "outcome"],
+)
+SERVICE_LATENCY = Histogram(
+    "ensemble_service_call_duration_seconds", "Time a service call took.", ["service"], buckets=_LATENCY_BUCKETS
+)
+SYNC_DELIVERIES = Counter(
+    "ensemble_sync_deliveries_total", "Sync entries handled by the Typesense worker, by index and outcome.",
+    ["index", "outcome"],
+)
+
+_scrape_collectors = []
+
+
+def register_scrape_collector(collector) -> None:
+    """Add a collector read at every scrape (AppConfig.ready() of the app that owns it)."""
+    if collector not in _scrape_collectors:
+        _scrape_collectors.append(collector)
+
+
+def exposition() -> bytes:
+    """The text /metrics answers."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        registry.register(_ProcessMetrics())
+    for collector in _scrape_collectors:
+        registry.register(collector)
+    return generate_latest(registry)
+
+
+class _ProcessMetrics:
+    """This process's own metrics (single-process servers, tests)."""
+
+    def collect(self):
+        yield from PROCESS_REGISTRY.collect()
+
+
+def _operation(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    if request.path.startswith("/admin/"):
+        return "admin"
+    if match is not None and match.url_name:
+        return match.url_name
+    return "static" if request.path.startswith("/static/") else "unmatched"
+
+
+class RequestMetricsMiddleware:
+    """Counts and times every request, and writes one access-log line for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        operation = _operation(request)
+        HTTP_REQUESTS.labels(operation, request.method, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(operation).observe(elapsed)
+        # Path only: query strings may carry user text; headers (keys) are never logged.
+        access_logger.info(
+            "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed * 1000,
+            extra={"method": request.method, "path": request.path, "status": response.status_code,
+                   "operation": operation, "duration_ms": round(elapsed * 1000, 1)},
+        )
+        return response

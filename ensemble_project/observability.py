@@ -1,0 +1,84 @@
+"""Request ids and structured logs.
+
+Every request gets an id: the caller's `X-Request-ID` when it is a sane token, else a
+new one. It is answered in the response header, put on every log line of the request
+(JSON logs), stored on the interaction log, and sent to the services the assistant
+calls, so one id follows a request through every system it touches."""
+
+import contextvars
+import json
+import logging
+import re
+import time
+import traceback
+import uuid
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def current_request_id() -> str:
+    """The id of the request being handled ('' outside a request)."""
+    return _request_id.get()
+
+
+def bind_request_id(value: str) -> contextvars.Token:
+    return _request_id.set(value)
+
+
+def new_request_id(incoming: str | None = None) -> str:
+    if incoming and _REQUEST_ID_PATTERN.match(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Binds the request id for the request's duration and answers it in a header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = new_request_id(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = request_id
+        token = bind_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+# Attributes every LogRecord has; anything else on a record is an `extra=` field.
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
+        for name, value in vars(record).items():
+            if name not in _STANDARD_ATTRS and not name.startswith("_") and name not in entry:
+                entry[name] = value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+        if record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the request id on every record, for the plain (non-JSON) format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id() or "-"
+        return True

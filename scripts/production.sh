@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The production profile's processes. Configuration comes from the environment only
+# (README, "Configuration"); nothing here has a default secret.
+#   scripts/production.sh release   migrate the database and the Typesense collections; check --deploy
+#   scripts/production.sh web       gunicorn (workers/threads: GUNICORN_WORKERS, GUNICORN_THREADS)
+#   scripts/production.sh worker    the Typesense sync worker (run one or more, anywhere)
+# Run `release` once per deploy before starting the new web and worker processes; any
+# number of web instances may share one PostgreSQL and one Typesense cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python}"
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-ensemble_project.settings.production}"
+
+case "${1:-}" in
+  release)
+    $PY manage.py check --deploy --fail-level WARNING
+    $PY manage.py migrate --noinput
+    # Creates or upgrades the collections. If Typesense is not reachable yet (a cluster
+    # still electing its leader), the worker creates them before its first delivery.
+    $PY manage.py typesense_migrate || echo "Typesense not ready: the worker will create the collections." >&2
+    ;;
+  web)
+    exec $PY -m gunicorn -c ensemble_project/gunicorn.conf.py
+    ;;
+  worker)
+    exec $PY manage.py typesense_sync
+    ;;
+  *)
+    echo "usage: $0 release|web|worker" >&2
+    exit 2
+    ;;
+esac
