@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import SpecSnapshot
@@ -22,6 +22,24 @@ def _describe_changes(old: list[dict], new: list[dict]) -> str:
     changed = sorted(k for k in after.keys() & before.keys() if json.dumps(after[k], sort_keys=True) != json.dumps(before[k], sort_keys=True))
     parts = [f"{label}: {', '.join(ids)}" for label, ids in (("added", added), ("removed", removed), ("changed", changed)) if ids]
     return "; ".join(parts)
+
+
+def _save_new_or_theirs(snapshot: SpecSnapshot, then=None) -> SpecSnapshot:
+    """Save `snapshot` (and run `then` in the same transaction). Two requests may fetch a
+    never-fetched spec at once; the second to save finds the first one's row and keeps it."""
+    adding = snapshot._state.adding
+    try:
+        with transaction.atomic():
+            # A new snapshot is inserted, never "updated if present": that would overwrite
+            # a fetch that finished first.
+            snapshot.save(force_insert=adding)
+            if then:
+                then()
+    except IntegrityError:
+        if not adding:
+            raise
+        return SpecSnapshot.objects.get(service_id=snapshot.service_id)
+    return snapshot
 
 
 def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
@@ -51,27 +69,25 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
         snapshot.error_at = now
         if snapshot.pk is None or not snapshot.usable:
             snapshot.source_url = service.openapi_url
-        snapshot.save()
-        return snapshot
+        return _save_new_or_theirs(snapshot)
     change = _describe_changes(snapshot.operations or [], parsed["operations"]) if snapshot.usable else ""
     previous_operations = list(snapshot.operations or [])
-    with transaction.atomic():
-        snapshot.source_url = service.openapi_url
-        snapshot.document = result.body.decode("utf-8", errors="replace")
-        snapshot.content_hash = hashlib.sha256(result.body).hexdigest()
-        snapshot.etag = result.headers.get("etag", "")[:500]
-        snapshot.last_modified = result.headers.get("last-modified", "")[:100]
-        snapshot.title = parsed["title"][:500]
-        snapshot.base_url = parsed["base_url"][:2000]
-        snapshot.operations = parsed["operations"]
-        snapshot.fetched_at = now
-        snapshot.error, snapshot.error_at = "", None
-        if change:
-            snapshot.last_change = f"{now:%Y-%m-%d %H:%M} UTC: {change}"
-        snapshot.save()
-        # Old and new operations alike: removed ones leave the operations index.
-        enqueue_operations(service.pk, previous_operations + parsed["operations"])
-    return snapshot
+    snapshot.source_url = service.openapi_url
+    snapshot.document = result.body.decode("utf-8", errors="replace")
+    snapshot.content_hash = hashlib.sha256(result.body).hexdigest()
+    snapshot.etag = result.headers.get("etag", "")[:500]
+    snapshot.last_modified = result.headers.get("last-modified", "")[:100]
+    snapshot.title = parsed["title"][:500]
+    snapshot.base_url = parsed["base_url"][:2000]
+    snapshot.operations = parsed["operations"]
+    snapshot.fetched_at = now
+    snapshot.error, snapshot.error_at = "", None
+    if change:
+        snapshot.last_change = f"{now:%Y-%m-%d %H:%M} UTC: {change}"
+    # Old and new operations alike: removed ones leave the operations index.
+    return _save_new_or_theirs(
+        snapshot, then=lambda: enqueue_operations(service.pk, previous_operations + parsed["operations"])
+    )
 
 
 def snapshot_for(service) -> SpecSnapshot:

@@ -299,3 +299,25 @@ def test_registering_fetches_the_spec_in_the_background(file_server, client_admi
     while time.monotonic() < deadline and not SpecSnapshot.objects.filter(service_id="bg", fetched_at__isnull=False).exists():
         time.sleep(0.05)
     assert [op["operation_id"] for op in SpecSnapshot.objects.get(service_id="bg").operations] == ["ping"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fetch_fails", [True, False])
+def test_two_first_fetches_at_once_keep_one_snapshot(file_server, monkeypatch, fetch_fails):
+    """Found under load: two /interact calls fetching a never-fetched spec at the same
+    time both inserted its snapshot, and the second answered 500."""
+    from prompts import services as prompt_services
+
+    url = file_server.add("/race.yml", "openapi: 3.0.0\ninfo: {title: Race, version: '1'}\npaths: {}\n")
+    service = services.service_register(id="race", name="Race", description="", openapi_url=url, tags=[])
+    real_request = prompt_services.guarded_request
+
+    def the_other_request_wins(*args, **kwargs):
+        SpecSnapshot.objects.create(service=service, source_url=url, error="theirs")
+        if fetch_fails:
+            raise OutboundError("HTTP_ERROR", "ours failed")
+        return real_request(*args, **kwargs)
+
+    monkeypatch.setattr(prompt_services, "guarded_request", the_other_request_wins)
+    snapshot = prompt_services.spec_refresh(service=service)
+    assert snapshot.error == "theirs" and SpecSnapshot.objects.count() == 1
