@@ -43,6 +43,10 @@ SYNC_DELIVERIES = Counter(
     ["index", "outcome"],
 )
 
+SYNC_REPAIRS = Counter(
+    "ensemble_sync_repairs_total", "Documents found missing, stale or extra in Typesense and queued again.", ["index"]
+)
+
 _scrape_collectors = []
 
 

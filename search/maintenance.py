@@ -191,3 +191,19 @@ def compare_index(definition, *, backend=None, collection: str | None = None) ->
         stale=sorted(i for i, v in in_db.items() if i in in_index and in_index[i] != v),
         extra=sorted(i for i in in_index if i not in in_db),
     )
+
+
+def repair_index(definition: IndexDefinition, *, backend: TypesenseBackend | None = None) -> int:
+    """Queue again every object whose document is missing, stale or extra.
+
+    Typesense 0.24 can lose writes it had acknowledged when it is killed (seen in
+    tests/test_faults.py: a collection's recent documents gone after a SIGKILL and
+    restart), so the outbox alone cannot promise the index. The worker calls this after
+    every outage and whenever an index's count differs from the database's. Queueing an
+    object that is merely in flight is harmless: the worker ships the row as it is then."""
+    report = compare_index(definition, backend=backend)
+    ids = report.missing + report.stale + report.extra
+    if ids:
+        with transaction.atomic():
+            outbox.enqueue(definition.name, ids)
+    return len(ids)

@@ -24,7 +24,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ensemble_project.metrics import SYNC_DELIVERIES
+from ensemble_project.metrics import SYNC_DELIVERIES, SYNC_REPAIRS
 
 from . import indexes, outbox
 from .backend import SearchNotFound, SearchRejected, SearchUnavailable, get_backend
@@ -59,6 +59,33 @@ class Worker:
         self.lease_seconds = lease_seconds or settings.SEARCH_SYNC_LEASE_SECONDS
         self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
         self.ensured: set[str] = set()
+        self.next_count_check = 0.0
+
+    # --- repairing what Typesense lost ---------------------------------------------------
+    def repair(self, reason: str, *, only_if_counts_differ: bool) -> int:
+        """Compare each index with the database and queue what differs (maintenance.
+        repair_index). With `only_if_counts_differ`, an index is compared only when its
+        document count differs from the database's and none of its changes is pending:
+        a cheap check for the periodic case."""
+        from .maintenance import repair_index
+
+        backend, queued = get_backend(), 0
+        for definition in indexes.all_indexes():
+            if only_if_counts_differ:
+                if SyncEntry.objects.filter(index=definition.name).exists():
+                    continue
+                try:
+                    if backend.count(backend.alias_name(definition.name)) == definition.count():
+                        continue
+                except SearchNotFound:
+                    pass
+            count = repair_index(definition, backend=backend)
+            if count:
+                SYNC_REPAIRS.labels(definition.name).inc(count)
+                logger.warning("%s: %d documents differed from the database (%s); queued again",
+                               definition.name, count, reason, extra={"index": definition.name, "queued": count})
+            queued += count
+        return queued
 
     # --- claiming ----------------------------------------------------------------------
     def claim(self) -> tuple[str, list[SyncEntry]]:
@@ -187,16 +214,27 @@ class Worker:
 
     def run_forever(self, *, poll_seconds: float = 0.5, stop=lambda: False, on_step=None) -> None:
         outage_wait = 0.5
+        in_outage = False
         while not stop():
             close_old_connections()
             try:
                 step = self.drain_once()
+                if in_outage and not step.unavailable:
+                    # Typesense is back; what it acknowledged before going away may be gone.
+                    self.repair("after an outage", only_if_counts_differ=False)
+                    in_outage = False
+                elif time.monotonic() >= self.next_count_check and not step.unavailable:
+                    self.next_count_check = time.monotonic() + settings.SEARCH_SYNC_VERIFY_SECONDS
+                    self.repair("periodic count check", only_if_counts_differ=True)
+            except SearchUnavailable:
+                step = DrainResult(unavailable=True)
             except Exception:  # a database hiccup must not kill the worker
                 logger.exception("sync worker step failed")
                 step = DrainResult(unavailable=True)
             if on_step:
                 on_step(step)
             if step.unavailable:
+                in_outage = True
                 time.sleep(outage_wait)
                 # Short ceiling: when Typesense returns the backlog should drain within seconds.
                 outage_wait = min(outage_wait * 2, 5.0)

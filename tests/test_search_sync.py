@@ -245,3 +245,25 @@ def test_resync_keeps_a_row_created_and_delivered_while_it_compares(clean_typese
     report = maintenance.resync_index(SERVICES_INDEX, backend=clean_typesense)
     assert report.removed == 1  # the ghost, not the late row
     assert index_doc(clean_typesense, "late") is not None and index_doc(clean_typesense, "ghost") is None
+
+
+def test_documents_typesense_lost_are_found_and_sent_again(clean_typesense):
+    """Typesense can lose acknowledged writes when killed (tests/test_faults.py); the
+    worker's count check and its after-outage comparison put them back."""
+    backend = clean_typesense
+    for i in range(5):
+        register(id=f"lost-{i}")
+    worker = Worker()
+    worker.drain()
+    alias = backend.alias_name("services")
+    backend.delete_one(alias, "lost-1")
+    backend.delete_one(alias, "lost-3")
+    assert worker.repair("test", only_if_counts_differ=True) == 2
+    worker.drain()
+    assert compare_index(SERVICES_INDEX).in_sync
+    # A stale document keeps the count, so only the full comparison (after an outage) sees it.
+    backend.upsert_many(alias, [{**to_document(Service.objects.get(pk="lost-0")), "version": 0}])
+    assert worker.repair("test", only_if_counts_differ=True) == 0
+    assert worker.repair("test", only_if_counts_differ=False) == 1
+    worker.drain()
+    assert compare_index(SERVICES_INDEX).in_sync

@@ -186,6 +186,9 @@ TYPESENSE_COLLECTION_PREFIX = env_str("TYPESENSE_COLLECTION_PREFIX", "ensemble_"
 SEARCH_SYNC_BATCH_SIZE = env_int("SEARCH_SYNC_BATCH_SIZE", 500, minimum=1)
 SEARCH_SYNC_LEASE_SECONDS = env_int("SEARCH_SYNC_LEASE_SECONDS", 60, minimum=1)
 SEARCH_SYNC_MAX_BACKOFF_SECONDS = env_int("SEARCH_SYNC_MAX_BACKOFF_SECONDS", 300, minimum=1)
+# The worker compares each idle index's document count with the database this often, and
+# fully after every Typesense outage; differences are queued again (search/maintenance.py).
+SEARCH_SYNC_VERIFY_SECONDS = env_int("SEARCH_SYNC_VERIFY_SECONDS", 60, minimum=1)
 # GET /logs answers 502 when a log has waited this long for Typesense and Typesense is down.
 ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS = env_int("ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS", 300, minimum=0)
 
