@@ -26,7 +26,9 @@ def _describe_changes(old: list[dict], new: list[dict]) -> str:
 
 def _save_new_or_theirs(snapshot: SpecSnapshot, then=None) -> SpecSnapshot:
     """Save `snapshot` (and run `then` in the same transaction). Two requests may fetch a
-    never-fetched spec at once; the second to save finds the first one's row and keeps it."""
+    never-fetched spec at once: the second to save finds the first one's row and keeps
+    it. The service may also have been deleted meanwhile: then nothing is stored and the
+    unsaved snapshot is returned (its service is gone from every prompt anyway)."""
     adding = snapshot._state.adding
     try:
         with transaction.atomic():
@@ -36,9 +38,8 @@ def _save_new_or_theirs(snapshot: SpecSnapshot, then=None) -> SpecSnapshot:
             if then:
                 then()
     except IntegrityError:
-        if not adding:
-            raise
-        return SpecSnapshot.objects.get(service_id=snapshot.service_id)
+        # A unique or foreign-key race, never bad data: the row is ours to read, or gone.
+        return SpecSnapshot.objects.filter(service_id=snapshot.service_id).first() or snapshot
     return snapshot
 
 

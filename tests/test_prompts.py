@@ -321,3 +321,22 @@ def test_two_first_fetches_at_once_keep_one_snapshot(file_server, monkeypatch, f
     monkeypatch.setattr(prompt_services, "guarded_request", the_other_request_wins)
     snapshot = prompt_services.spec_refresh(service=service)
     assert snapshot.error == "theirs" and SpecSnapshot.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked at commit
+def test_a_service_deleted_during_its_first_fetch_is_no_error(file_server, monkeypatch):
+    """Also found under load: the service was deleted while its spec was being fetched."""
+    from prompts import services as prompt_services
+
+    url = file_server.add("/gone.yml", "openapi: 3.0.0\ninfo: {title: Gone, version: '1'}\npaths: {}\n")
+    service = services.service_register(id="gone", name="Gone", description="", openapi_url=url, tags=[])
+    real_request = prompt_services.guarded_request
+
+    def deleted_meanwhile(*args, **kwargs):
+        result = real_request(*args, **kwargs)
+        services.service_delete(service_id="gone")
+        return result
+
+    monkeypatch.setattr(prompt_services, "guarded_request", deleted_meanwhile)
+    snapshot = prompt_services.spec_refresh(service=service)
+    assert snapshot.service_id == "gone" and not SpecSnapshot.objects.exists()
