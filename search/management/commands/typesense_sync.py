@@ -1,6 +1,7 @@
+import os
 import signal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from search.worker import Worker
 
@@ -13,9 +14,21 @@ class Command(BaseCommand):
         parser.add_argument("--max-seconds", type=float, default=None, help="With --once: stop after this long.")
         parser.add_argument("--batch-size", type=int, default=None)
         parser.add_argument("--poll-seconds", type=float, default=0.5)
+        parser.add_argument(
+            "--metrics-address", default=os.environ.get("ENSEMBLE_WORKER_METRICS_ADDRESS", ""),
+            help="host:port to serve this worker's Prometheus metrics on (deliveries, repairs); "
+                 "default ENSEMBLE_WORKER_METRICS_ADDRESS, empty = none. Bind it to a private address.",
+        )
 
-    def handle(self, *args, once, max_seconds, batch_size, poll_seconds, **options):
+    def handle(self, *args, once, max_seconds, batch_size, poll_seconds, metrics_address, **options):
         worker = Worker(batch_size=batch_size)
+        if metrics_address and not once:
+            from prometheus_client import start_http_server
+
+            host, _, port = metrics_address.rpartition(":")
+            if not port.isdigit():
+                raise CommandError(f"--metrics-address {metrics_address!r} is not host:port.")
+            start_http_server(int(port), addr=host or "127.0.0.1")
         if once:
             result = worker.drain(max_seconds=max_seconds)
             self.stdout.write(
