@@ -54,8 +54,12 @@ def wait_healthy(port: int, seconds: float = 30.0) -> bool:
     return False
 
 
-def start(*, port: int, data_dir: Path, api_key: str, log_path: Path | None = None) -> subprocess.Popen:
-    """Start a server and wait until it is healthy; the caller owns the process."""
+def start(*, port: int, data_dir: Path, api_key: str, log_path: Path | None = None,
+          nodes_file: Path | None = None, wait: bool = True) -> subprocess.Popen:
+    """Start a server and wait until it is healthy; the caller owns the process.
+    With `nodes_file` the server is one node of a cluster (peering on port + 1); a
+    cluster is healthy only once a majority runs, so start every node with wait=False
+    and then wait_healthy() on each."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(log_path or data_dir / "typesense.log", "ab")
     process = subprocess.Popen(
@@ -68,13 +72,14 @@ def start(*, port: int, data_dir: Path, api_key: str, log_path: Path | None = No
             "--peering-address=127.0.0.1",
             f"--peering-port={port + 1}",
             "--enable-cors=false",
+            *([f"--nodes={nodes_file}"] if nodes_file else []),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C in a terminal reaches it through our stop, not twice
     )
     (data_dir / "typesense.pid").write_text(str(process.pid))
-    if not wait_healthy(port):
+    if wait and not wait_healthy(port):
         process.kill()
         raise RuntimeError(f"Typesense did not become healthy on port {port}; see {data_dir / 'typesense.log'}")
     return process
