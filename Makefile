@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres install typesense typesense-stop check-spec bench clean
+.PHONY: run test test-sqlite test-postgres install typesense typesense-stop check-spec bench load-test clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## 50 clients for 60 s against the production profile, on SQLite then PostgreSQL (see bench/load_test.py).
+load-test: install
+	bash scripts/test_postgres.sh $(BIN)/python bench/load_test.py

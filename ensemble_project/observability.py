@@ -65,11 +65,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = current_request_id()
+        # django.request logs a 500 after the middleware has returned: its record carries
+        # the request itself.
+        request_id = current_request_id() or getattr(getattr(record, "request", None), "request_id", "")
         if request_id:
             entry["request_id"] = request_id
         for name, value in vars(record).items():
-            if name not in _STANDARD_ATTRS and not name.startswith("_") and name not in entry:
+            if name not in _STANDARD_ATTRS and not name.startswith("_") and name not in entry and name != "request_id":
                 entry[name] = value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
         if record.exc_info:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()

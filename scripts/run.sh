@@ -37,12 +37,14 @@ cat <<MSG
     Admin changes  X-ADMIN-API-KEY: $ENSEMBLE_ADMIN_API_KEY
     Django admin   http://127.0.0.1:$PORT/admin/         (user 'admin', password in var/admin-password.txt)
     API docs       http://127.0.0.1:$PORT/docs  and  /redoc  (contract: /openapi.yml)
+    Metrics        http://127.0.0.1:$PORT/metrics  (X-ADMIN-API-KEY, or logged in to the admin)
     Try:  curl -s -H 'X-API-KEY: $ENSEMBLE_API_KEY' -H 'Content-Type: application/json' \\
             -d '{"user_input": "get character 1"}' http://127.0.0.1:$PORT/interact
   Ctrl-C stops everything.
 
 MSG
-$PY -m gunicorn ensemble_project.wsgi --bind "127.0.0.1:$PORT" --workers "${GUNICORN_WORKERS:-2}" \
-  --threads "${GUNICORN_THREADS:-4}" --timeout 120 --access-logfile - --no-control-socket &
+# The production gunicorn configuration, on loopback with two workers.
+ENSEMBLE_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS="${GUNICORN_WORKERS:-2}" \
+  $PY -m gunicorn -c ensemble_project/gunicorn.conf.py &
 pids+=($!)
 wait "${pids[-1]}"

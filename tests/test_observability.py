@@ -104,3 +104,32 @@ def test_gunicorn_workers_metrics_add_up_and_logs_are_json(running_server):
     lines = [json.loads(line) for line in running_server.log_path.read_text().splitlines() if line.startswith("{")]
     access = {line.get("request_id"): line for line in lines if line["logger"] == "ensemble.access"}
     assert all(access[i]["status"] == 200 and access[i]["path"] == "/healthz" for i in ids[:40])
+
+
+def test_the_sync_worker_serves_its_own_metrics(running_server):
+    """The worker is its own process (often its own container): its delivery counters are
+    served by it, on an address of the operator's choosing."""
+    import time
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    worker = running_server.spawn("typesense_sync", "--metrics-address", f"127.0.0.1:{port}")
+    try:
+        with httpx.Client(base_url=running_server.url, headers={"X-API-KEY": running_server.api_key,
+                                                               "X-ADMIN-API-KEY": running_server.admin_key}) as client:
+            client.post("/services/register", json={"id": "metered", "name": "Metered", "description": "",
+                                                     "openapi_url": "http://127.0.0.1:9/o.yml"})
+        deadline, text = time.monotonic() + 20, ""
+        while time.monotonic() < deadline and 'ensemble_sync_deliveries_total{index="services",outcome="delivered"}' not in text:
+            time.sleep(0.3)
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            except httpx.HTTPError:
+                pass
+        assert 'ensemble_sync_deliveries_total{index="services",outcome="delivered"}' in text
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        with httpx.Client(base_url=running_server.url, headers={"X-ADMIN-API-KEY": running_server.admin_key}) as client:
+            client.delete("/services/delete/metered")

@@ -93,3 +93,38 @@ def test_models_and_migrations_agree():
     from django.core.management import call_command
 
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # exits non-zero when one is missing
+
+
+def test_the_production_profile_releases_and_serves(typesense, tmp_path):
+    """scripts/production.sh as the image runs it: release (deploy checks, migrations,
+    collections), then web (gunicorn with its config), configured by environment only."""
+    import httpx
+
+    from tests.conftest import TYPESENSE_KEY, _wait_http, free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ENSEMBLE_"))}
+    env.update(DJANGO_SETTINGS_MODULE="ensemble_project.settings.production", DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+               DJANGO_ALLOWED_HOSTS="127.0.0.1", DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+               TYPESENSE_URLS=typesense.url, TYPESENSE_API_KEY=TYPESENSE_KEY, TYPESENSE_COLLECTION_PREFIX=f"prod{port}_",
+               ENSEMBLE_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2", PYTHON=sys.executable,
+               ENSEMBLE_API_KEY="production-profile-key-0123", ENSEMBLE_VAR_DIR=str(tmp_path))
+    release = subprocess.run(["bash", "scripts/production.sh", "release"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert "services: alias ->" in release.stdout
+    subprocess.run([sys.executable, "manage.py", "bootstrap_keys"], cwd=ROOT, env=env, check=True, capture_output=True)
+    with open(tmp_path / "web.log", "wb") as log:
+        web = subprocess.Popen(["bash", "scripts/production.sh", "web"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/healthz")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.get("/healthz").status_code == 200  # not redirected: probes speak plain HTTP
+            # Everything else is sent to HTTPS, as a proxy in front would terminate it.
+            redirect = client.get("/services", headers={"X-API-KEY": "production-profile-key-0123"})
+            assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://")
+            behind_proxy = client.get("/services", headers={"X-API-KEY": "production-profile-key-0123",
+                                                             "X-Forwarded-Proto": "https"})
+            assert behind_proxy.status_code == 200 and "Strict-Transport-Security" in behind_proxy.headers
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
