@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class Load:
     registered: set = field(default_factory=set)
 
     def __post_init__(self):
+        self._prefix = uuid.uuid4().hex[:6]  # the session's server keeps earlier runs' services
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(self.clients)]
         self._lock = threading.Lock()
@@ -63,7 +65,7 @@ class Load:
             i = 0
             while not self._stop.is_set():
                 i += 1
-                sid = f"load-{n}-{i:05d}"
+                sid = f"load-{self._prefix}-{n}-{i:05d}"
                 created = self._record("register", client.post("/services/register", json=payload(sid, "first")))
                 if created.status_code == 201:
                     with self._lock:
