@@ -170,8 +170,8 @@ async def drive(stack, clients, seconds):
 
 def run(database: str, database_url: str, clients: int, seconds: int) -> dict:
     stack = Stack(database_url)
-    stack.start()
     try:
+        stack.start()
         started = time.monotonic()
         latencies, errors = asyncio.run(drive(stack, clients, seconds))
         elapsed = time.monotonic() - started
