@@ -34,6 +34,7 @@ class Environment:
             "TYPESENSE_API_KEY": TYPESENSE_KEY,
             "TYPESENSE_COLLECTION_PREFIX": "bench_",
             "ENSEMBLE_LOG_LEVEL": "WARNING",
+            "ENSEMBLE_ACCESS_LOG": "false",
             "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
         })
         if typesense:

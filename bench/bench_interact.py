@@ -111,7 +111,7 @@ def main():
             for start in range(0, args.rows, batch):
                 cursor.executemany(
                     "INSERT INTO interactions_interactionlog (created_at, user_input, assistant_response, service_responses, "
-                    "backend, model, outcome, error, duration_ms) VALUES (%s, %s, %s, %s, 'local', '', 'answered', '', 1)",
+                    "backend, model, outcome, error, duration_ms, request_id) VALUES (%s, %s, %s, %s, 'local', '', 'answered', '', 1, '')",
                     [(now - timedelta(seconds=start + i), f"input {start + i}", "answer", responses) for i in range(batch)],
                 )
         rows = InteractionLog.objects.count()
