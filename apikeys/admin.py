@@ -1,12 +1,11 @@
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.db import transaction
 
-from audit.services import actor_of_request, audit_record
+from audit.services import actor_of_request
 
 from .models import ApiKey
-from .services import api_key_create, api_key_revoke, api_key_rotate
+from .services import api_key_create, api_key_revoke, api_key_rotate, api_key_update
 
 # How long a rotated key keeps working beside its replacement, when rotated in the admin.
 ADMIN_ROTATION_GRACE = timedelta(hours=24)
@@ -34,13 +33,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            with transaction.atomic():
-                obj.save(update_fields=["name", "expires_at"])
-                if form.changed_data:
-                    audit_record(actor=actor_of_request(request), action="apikey.change", target_type="apikey",
-                                 target_id=f"{obj.prefix} ({obj.name})",
-                                 changes={name: [str(form.initial.get(name)), str(form.cleaned_data.get(name))]
-                                          for name in form.changed_data})
+            # obj carries the form's values; the stored row says what they were.
+            stored = ApiKey.objects.get(pk=obj.pk)
+            api_key_update(key=stored, name=obj.name, expires_at=obj.expires_at, actor=actor_of_request(request))
             return
         key, raw_key = api_key_create(
             name=obj.name, is_admin=obj.is_admin, expires_at=obj.expires_at, actor=actor_of_request(request)

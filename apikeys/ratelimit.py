@@ -29,11 +29,16 @@ def _table() -> str:
     return connection.ops.quote_name(RateLimitCounter._meta.db_table)
 
 
-def rate_limit_hit(bucket: str, rate: str) -> float | None:
-    """Count one hit on `bucket`; None while within `rate`, else the seconds to wait."""
+def _window(rate: str) -> tuple[int, int, int, float]:
+    """(limit, period, current window number, now) for `rate`."""
     limit, period = parse_rate(rate)
     now = time.time()
-    window = int(now // period)
+    return limit, period, int(now // period), now
+
+
+def rate_limit_hit(bucket: str, rate: str) -> float | None:
+    """Count one hit on `bucket`; None while within `rate`, else the seconds to wait."""
+    limit, period, window, now = _window(rate)
     table = _table()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -49,9 +54,7 @@ def rate_limit_hit(bucket: str, rate: str) -> float | None:
 
 def rate_limit_exceeded(bucket: str, rate: str) -> float | None:
     """Like rate_limit_hit without counting: None if another hit is allowed."""
-    limit, period = parse_rate(rate)
-    now = time.time()
-    window = int(now // period)
+    limit, period, window, now = _window(rate)
     row = RateLimitCounter.objects.filter(bucket=bucket[:200], window_start=window).values_list("hits", flat=True).first()
     return None if row is None or row < limit else (window + 1) * period - now
 

@@ -35,6 +35,18 @@ def api_key_create(
 
 
 @transaction.atomic
+def api_key_update(*, key: ApiKey, name: str, expires_at, actor: str = SYSTEM) -> ApiKey:
+    """Rename a key or change its expiry (its kind and secret never change)."""
+    changes = {field: [str(old), str(new)] for field, old, new in
+               (("name", key.name, name), ("expires_at", key.expires_at, expires_at)) if old != new}
+    if changes:
+        key.name, key.expires_at = name, expires_at
+        key.save(update_fields=["name", "expires_at"])
+        _audit(key, "apikey.change", actor, changes)
+    return key
+
+
+@transaction.atomic
 def api_key_revoke(*, key: ApiKey, actor: str = SYSTEM) -> ApiKey:
     """Stop a key now. The next request with it fails: keys are looked up on every request."""
     if key.revoked_at is None:

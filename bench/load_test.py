@@ -16,7 +16,6 @@ import json
 import os
 import random
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,20 +23,13 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import typesense_server  # noqa: E402
+import httpx
 
-import httpx  # noqa: E402
+from _harness import ROOT, percentile, typesense_server  # the benchmarks' shared helpers
 
 # The mix: mostly reads, as a team's assistant traffic is; every operation is in it.
 MIX = [("listServices", 25), ("retrieveLogs", 20), ("generateSystemPrompt", 15), ("handleUserInput", 15),
        ("registerService", 9), ("updateService", 9), ("deleteService", 7)]
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
 class Stack:
@@ -190,8 +182,9 @@ def run(database: str, database_url: str, clients: int, seconds: int) -> dict:
               "errors": {f"{op} {status} {text}": n for (op, status, text), n in errors.items()},
               "index_caught_up_seconds": round(caught_up, 1), "operations": {}}
     for operation, _ in MIX:
-        values = latencies.get(operation, [])
-        result["operations"][operation] = {"count": len(values), "p50_ms": round(percentile(values, 0.5) * 1000, 1),
+        values = latencies.get(operation) or [float("nan")]
+        result["operations"][operation] = {"count": len(latencies.get(operation, [])),
+                                           "p50_ms": round(percentile(values, 0.5) * 1000, 1),
                                            "p99_ms": round(percentile(values, 0.99) * 1000, 1)}
     return result
 

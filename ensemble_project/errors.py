@@ -6,6 +6,7 @@ into `{"errorCode", "message", "details"}` with the right status.
 """
 
 import logging
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -155,8 +156,6 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    import sys
-
     if isinstance(sys.exc_info()[1], _DATABASE_DOWN):
         return JsonResponse(database_unavailable_body(), status=503, headers={"Retry-After": "5"})
     return JsonResponse(

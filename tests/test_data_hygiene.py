@@ -122,3 +122,14 @@ def test_the_audit_trail_is_read_only_in_the_admin(admin_client):
     assert admin_client.get("/admin/audit/auditevent/").status_code == 200
     assert admin_client.get("/admin/audit/auditevent/add/").status_code == 403
     assert admin_client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_editing_a_key_in_the_admin_is_audited(admin_client):
+    from apikeys.models import ApiKey
+    from apikeys.services import api_key_create
+
+    key, _ = api_key_create(name="old name", is_admin=False)
+    response = admin_client.post(f"/admin/apikeys/apikey/{key.pk}/change/", {"name": "new name", "expires_at_0": "", "expires_at_1": ""})
+    assert response.status_code == 302 and ApiKey.objects.get(pk=key.pk).name == "new name"
+    event = AuditEvent.objects.get(action="apikey.change")
+    assert event.actor == "user:admin" and event.changes == {"name": ["old name", "new name"]}

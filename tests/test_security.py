@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apikeys.models import ApiKey
-from apikeys.services import api_key_create, api_key_rotate
+from apikeys.services import api_key_rotate
 from tests.conftest import ROOT, service_payload
 from tests.contract import assert_error
 
@@ -93,17 +93,12 @@ def test_throttle_counts_are_shared_by_every_process(settings, api_keys):
 
 def test_revoked_key_stops_working_at_once_on_every_worker(running_server):
     """Against gunicorn with two workers: no worker caches a key."""
-    _, raw_key = api_key_create_in(running_server, "to revoke")
+    raw_key = running_server.manage("apikey", "create", "--name", "to revoke").stdout.strip()
     with httpx.Client(base_url=running_server.url, headers={"X-API-KEY": raw_key}) as client:
         assert all(client.get("/services").status_code == 200 for _ in range(6))
         running_server.manage("apikey", "revoke", raw_key[:12])
         statuses = [client.get("/services").status_code for _ in range(6)]
     assert statuses == [401] * 6
-
-
-def api_key_create_in(server, name):
-    output = server.manage("apikey", "create", "--name", name).stdout.strip()
-    return name, output
 
 
 def test_expired_key_stops_and_rotation_keeps_both_keys_for_the_grace_period(api_keys):
