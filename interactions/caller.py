@@ -11,7 +11,7 @@ import jsonschema
 from django.conf import settings
 
 from ensemble_project.observability import REQUEST_ID_HEADER, current_request_id
-from prompts.netguard import OutboundError, guarded_request
+from outbound.http import OutboundError, guarded_request
 
 from .tools import Tool
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import SpecSnapshot
-from .netguard import OutboundError, guarded_request
+from outbound.http import OutboundError, guarded_request
 from .parsing import SpecError, load_document, parse_operations
 from .search import enqueue_operations
 

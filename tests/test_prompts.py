@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from prompts.models import SpecSnapshot
-from prompts.netguard import OutboundError, check_address
+from outbound.http import OutboundError, check_address
 from prompts.parsing import SpecError, load_document, parse_operations
 from registry import services
 from tests.conftest import SHARED, service_payload
