@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "registry",
     "prompts",
     "interactions",
+    "demo",  # the demo services and seed_demo
 ]
 
 MIDDLEWARE = [
