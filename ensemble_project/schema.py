@@ -20,3 +20,8 @@ class EnsembleAutoSchema(AutoSchema):
         if body is not None and getattr(self.view, "request_body_required", False):
             body["required"] = True
         return body
+
+    def _is_list_view(self, serializer=None):
+        # drf-spectacular treats a viewset's `list` action as returning a bare array; the
+        # contract's lists are objects that hold the array ({"services": [...]}).
+        return False

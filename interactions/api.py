@@ -1,9 +1,8 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from ensemble_project.errors import ApplicationError
 from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
@@ -71,7 +70,9 @@ class LogsQuerySerializer(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, default=0, help_text="How many of the newest entries to skip.")
 
 
-class InteractView(APIView):
+class InteractionViewSet(viewsets.ViewSet):
+    """POST /interact and GET /logs (mapped in ensemble_project/urls.py)."""
+
     request_body_required = True  # as the contract says, though user_input is optional in it
 
     @extend_schema(
@@ -90,7 +91,7 @@ class InteractView(APIView):
             **error_responses(400, 401, 500, e500="An unexpected failure, or the assistant could not be used; it is logged."),
         },
     )
-    def post(self, request):
+    def interact(self, request):
         raw = None
         try:
             data = request.data
@@ -104,8 +105,6 @@ class InteractView(APIView):
             raise
         return Response({"assistant_response": log.assistant_response, "service_responses": log.service_responses})
 
-
-class LogsView(APIView):
     @extend_schema(
         operation_id="retrieveLogs",
         summary="List past interactions",
@@ -126,7 +125,7 @@ class LogsView(APIView):
             ),
         },
     )
-    def get(self, request):
+    def logs(self, request):
         # A plain dict: with a QueryDict DRF would read "?limit=" as "use the default".
         query = LogsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)

@@ -1,7 +1,6 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from ensemble_project.serializers import error_responses
 
@@ -17,7 +16,9 @@ class SystemPromptSerializer(serializers.Serializer):
         ref_name = "SystemPrompt"
 
 
-class SystemPromptView(APIView):
+class SystemPromptViewSet(viewsets.ViewSet):
+    """GET /system-prompt (mapped in ensemble_project/urls.py)."""
+
     @extend_schema(
         operation_id="generateSystemPrompt",
         summary="Build a system prompt from services' OpenAPI documents",
@@ -42,6 +43,6 @@ class SystemPromptView(APIView):
             **error_responses(400, 401, 500, e400="Missing or unknown service ids, or a spec that cannot be used."),
         },
     )
-    def get(self, request):
+    def generate(self, request):
         prompt = system_prompt_for(request.query_params.getlist("service_ids"))
         return Response({"system_prompt": prompt})

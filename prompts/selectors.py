@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from ensemble_project.errors import ApplicationError
+from ensemble_project.filters import can_be_stored
 from registry.models import Service
 
 from .rendering import render_system_prompt
@@ -15,7 +16,7 @@ def services_with_specs(service_ids: list[str]) -> list[tuple]:
     ids = list(dict.fromkeys(i for i in service_ids))
     if not ids:
         raise ApplicationError("VALIDATION_ERROR", "service_ids: give at least one service id.")
-    searchable = [i for i in ids if "\x00" not in i]  # no id holds NUL; PostgreSQL refuses it in a query
+    searchable = [i for i in ids if can_be_stored(i)]
     # One query for the services and their snapshots (without the stored documents).
     found = {s.id: s for s in Service.objects.filter(pk__in=searchable).select_related("spec").defer("spec__document")}
     unknown = [i for i in ids if i not in found]

@@ -2,9 +2,8 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from django.core.validators import RegexValidator
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apikeys.authentication import AdminApiKeyAuthentication
 from audit.services import actor_of_request
@@ -17,6 +16,7 @@ from ensemble_project.serializers import (
 )
 
 from . import rules, selectors, services
+from .filters import ServiceFilterSet
 
 TAG = "Service Management"
 
@@ -87,12 +87,27 @@ class ServiceListSerializer(serializers.Serializer):
         ref_name = "ServiceList"
 
 
-class ServiceListView(APIView):
+class ServiceViewSet(viewsets.ViewSet):
+    """The four registry operations. Listing needs a normal key; the three writes need the
+    admin key (X-ADMIN-API-KEY). The contract's paths are not REST-shaped
+    (/services/register, /services/update/{id}, /services/delete/{id}), so they are mapped
+    to these actions explicitly in ensemble_project/urls.py rather than by a router."""
+
+    WRITE_ACTIONS = frozenset({"register", "update", "destroy"})
+
+    def get_authenticators(self):
+        # The action is known from the URL's mapping before DRF builds the Request.
+        action = getattr(self, "action_map", {}).get(self.request.method.lower()) if self.request else None
+        if action in self.WRITE_ACTIONS:
+            return [AdminApiKeyAuthentication()]
+        return super().get_authenticators()
+
     @extend_schema(
         operation_id="listServices",
         summary="List registered services",
         description="Every service in the registry, ordered by id. With `tags`, only the services that carry all of the given tags.",
         tags=[TAG],
+        filters=False,
         parameters=[
             OpenApiParameter(
                 "tags",
@@ -107,16 +122,11 @@ class ServiceListView(APIView):
             **error_responses(400, 401, 500),
         },
     )
-    def get(self, request):
-        services_ = selectors.service_list(tags=request.query_params.getlist("tags"))
+    def list(self, request):
+        tags = ServiceFilterSet.from_request(request).form.cleaned_data["tags"]
+        services_ = selectors.service_list(tags=tags)
         return Response(ServiceListSerializer({"services": services_}).data)
 
-
-class _AdminView(APIView):
-    authentication_classes = [AdminApiKeyAuthentication]
-
-
-class ServiceRegisterView(_AdminView):
     @extend_schema(
         operation_id="registerService",
         summary="Register a service",
@@ -133,14 +143,12 @@ class ServiceRegisterView(_AdminView):
             **error_responses(400, 401, 500, e401="No valid admin API key in X-ADMIN-API-KEY."),
         },
     )
-    def post(self, request):
+    def register(self, request):
         payload = ServiceRegistrationSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         service = services.service_register(**payload.validated_data, actor=actor_of_request(request))
         return Response(ServiceResponseSerializer(service).data, status=status.HTTP_201_CREATED)
 
-
-class ServiceUpdateView(_AdminView):
     @extend_schema(
         operation_id="updateService",
         summary="Replace a service's details",
@@ -157,14 +165,12 @@ class ServiceUpdateView(_AdminView):
             **error_responses(400, 401, 404, 500, e401="No valid admin API key in X-ADMIN-API-KEY."),
         },
     )
-    def put(self, request, service_id):
+    def update(self, request, service_id):
         payload = ServiceRegistrationSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         service = services.service_update(service_id=service_id, **payload.validated_data, actor=actor_of_request(request))
         return Response(ServiceResponseSerializer(service).data)
 
-
-class ServiceDeleteView(_AdminView):
     @extend_schema(
         operation_id="deleteService",
         summary="Delete a service",
@@ -176,6 +182,6 @@ class ServiceDeleteView(_AdminView):
             **error_responses(401, 404, 500, e401="No valid admin API key in X-ADMIN-API-KEY."),
         },
     )
-    def delete(self, request, service_id):
+    def destroy(self, request, service_id):
         services.service_delete(service_id=service_id, actor=actor_of_request(request))
         return Response({"message": f"Service {service_id!r} deleted."})
