@@ -40,7 +40,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key, raw_key = api_key_create(
             name=obj.name, is_admin=obj.is_admin, expires_at=obj.expires_at, actor=actor_of_request(request)
         )
-        obj.pk, obj.prefix, obj.digest, obj.created_at = key.pk, key.prefix, key.digest, key.created_at
+        # As for services: the admin goes on with `obj`, so it shows what was stored.
+        obj.pk = key.pk
+        obj.refresh_from_db()
         messages.warning(
             request,
             f"The new key is {raw_key} — copy it now: it is stored hashed and will not be shown again.",

@@ -3,7 +3,6 @@ the admin applies the same rules (and records the same search-sync entries) as t
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.html import format_html
 
@@ -17,7 +16,15 @@ from .models import Service
 from .search import SERVICES_INDEX
 
 
+class _LostRace(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
 class ServiceForm(forms.ModelForm):
+    race_error = None  # set when a save lost a race; see ServiceAdmin.changeform_view
+
     tags = forms.CharField(required=False, help_text="Comma-separated, e.g. core, stable. Order is kept.")
 
     class Meta:
@@ -28,6 +35,12 @@ class ServiceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["tags"] = ", ".join(self.instance.tag_list)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.race_error:
+            self.add_error(None, self.race_error)
+        return cleaned
 
     def clean_tags(self):
         raw = [part for part in self.cleaned_data["tags"].split(",") if part.strip()]
@@ -95,15 +108,34 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {key: form.cleaned_data[key] for key in ("name", "description", "openapi_url", "tags", "read_only")}
+        actor = actor_of_request(request)
         try:
             if change:
-                saved = services.service_update(service_id=obj.pk, **data, actor=actor_of_request(request))
+                saved = services.service_update(service_id=obj.pk, **data, actor=actor)
             else:
-                saved = services.service_register(id=form.cleaned_data["id"], **data, actor=actor_of_request(request))
+                saved = services.service_register(id=form.cleaned_data["id"], **data, actor=actor)
         except ApplicationError as error:
-            # The form validated, so this is a race (e.g. the id was taken meanwhile).
-            raise ValidationError(error.message) from error
-        obj.__dict__.update(saved.__dict__)
+            # The form validated, so another writer won a race (the id was taken meanwhile).
+            raise _LostRace(error.message) from error
+        # The admin goes on with `obj` (messages, redirect): let it show what was stored.
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _LostRace as race:
+            # The first attempt's transaction is rolled back. Validate the same POST again
+            # with the reason as a form error: the admin shows the form, not a 500 page.
+            request._registry_lost_race = race.message
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        race = getattr(request, "_registry_lost_race", None)
+        if race is None:
+            return form
+        return type(form.__name__, (form,), {"race_error": race})
 
     def save_related(self, request, form, formsets, change):
         pass  # tags are saved by registry.services

@@ -78,6 +78,22 @@ def test_admin_service_form_applies_the_api_rules(admin_client):
 
 
 @pytest.mark.django_db
+def test_admin_registration_that_loses_a_race_is_a_form_error(admin_client, monkeypatch):
+    from registry import admin as registry_admin
+    from registry import services
+
+    # Another writer registers the id after this form's uniqueness check ran (the check
+    # is skipped to pin that interleaving), before the admin's save.
+    services.service_register(id="raced", name="First", description="", openapi_url="http://svc/spec.yml", tags=[])
+    monkeypatch.setattr(registry_admin.ServiceForm, "validate_unique", lambda self: None)
+    data = {"id": "raced", "name": "Second", "description": "", "openapi_url": "http://svc/other.yml", "tags": ""}
+    response = admin_client.post("/admin/registry/service/add/", data)
+    assert response.status_code == 200
+    assert "already" in " ".join(response.context["adminform"].form.non_field_errors())
+    assert Service.objects.get().name == "First"
+
+
+@pytest.mark.django_db
 def test_admin_prompt_preview(admin_client, file_server):
     from prompts.services import spec_refresh
     from registry import services
