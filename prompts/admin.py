@@ -1,6 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from ensemble_project.errors import ApplicationError
+from registry.admin import ServiceAdmin
 
 from .models import SpecSnapshot
+from .selectors import system_prompt_for
+from .services import spec_refresh
 
 
 @admin.register(SpecSnapshot)
@@ -16,3 +23,50 @@ class SpecSnapshotAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# The service page, extended with what this floor knows about each service: its spec.
+
+
+@admin.display(description="OpenAPI spec")
+def spec_state(service):
+    snapshot = getattr(service, "spec", None)
+    if snapshot is None:
+        return "not fetched yet"
+    if snapshot.error:
+        return format_html('<span style="color:#b00">error: {}</span>', snapshot.error[:200])
+    return f"{len(snapshot.operations)} operations, fetched {snapshot.fetched_at:%Y-%m-%d %H:%M}"
+
+
+@admin.display(description="last spec change")
+def spec_changes(service):
+    snapshot = getattr(service, "spec", None)
+    return snapshot.last_change if snapshot and snapshot.last_change else "-"
+
+
+@admin.action(description="Fetch the OpenAPI documents of selected services again")
+def refresh_specs(model_admin, request, queryset):
+    for service in queryset:
+        snapshot = spec_refresh(service=service, force=True)
+        if snapshot.error:
+            model_admin.message_user(request, f"{service.id}: {snapshot.error}", level=messages.ERROR)
+        else:
+            model_admin.message_user(request, f"{service.id}: {len(snapshot.operations)} operations.")
+
+
+@admin.action(description="Preview the system prompt for selected services")
+def preview_prompt(model_admin, request, queryset):
+    try:
+        prompt = system_prompt_for(list(queryset.values_list("pk", flat=True)))
+    except ApplicationError as error:
+        model_admin.message_user(request, f"{error.message} {error.details}", level=messages.ERROR)
+        return None
+    context = {**model_admin.admin_site.each_context(request), "title": "System prompt preview", "prompt": prompt,
+               "opts": model_admin.model._meta}
+    return TemplateResponse(request, "admin/prompts/prompt_preview.html", context)
+
+
+ServiceAdmin.list_display = [*ServiceAdmin.list_display, spec_state]
+ServiceAdmin.list_select_related = ["spec"]  # the spec column without a query per row
+ServiceAdmin.readonly_fields = [*ServiceAdmin.readonly_fields, spec_state, spec_changes]
+ServiceAdmin.actions = [*ServiceAdmin.actions, refresh_specs, preview_prompt]

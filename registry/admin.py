@@ -2,7 +2,7 @@
 the admin applies the same rules (and records the same search-sync entries) as the API."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import transaction
 from django.utils.html import format_html
 
@@ -64,15 +64,17 @@ class TagFilter(admin.SimpleListFilter):
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     form = ServiceForm
-    list_display = ["id", "name", "openapi_url", "tag_column", "read_only", "updated_at", "sync_state", "spec_state"]
+    # Higher floors add their columns, fields, actions and inlines to this page from their
+    # own admin modules (prompts: the spec's state and actions), so the registry imports none of them.
+    list_display = ["id", "name", "openapi_url", "tag_column", "read_only", "updated_at", "sync_state"]
     list_filter = [TagFilter, "read_only"]
     search_fields = ["id", "name", "description", "tags__name"]
-    readonly_fields = ["created_at", "updated_at", "revision", "sync_state", "spec_state", "spec_changes"]
-    actions = ["resync_selected", "refresh_specs", "preview_prompt"]
+    readonly_fields = ["created_at", "updated_at", "revision", "sync_state"]
+    actions = ["resync_selected"]
     ordering = ["id"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags").select_related("spec")
+        return super().get_queryset(request).prefetch_related("tags")
 
     def get_readonly_fields(self, request, obj=None):
         # The id is the service's identity: set once, never changed.
@@ -91,20 +93,6 @@ class ServiceAdmin(admin.ModelAdmin):
         if entry.last_error:
             return format_html('<span title="{}">pending, {} failed attempt(s)</span>', entry.last_error, entry.attempts)
         return "pending"
-
-    @admin.display(description="OpenAPI spec")
-    def spec_state(self, obj):
-        snapshot = getattr(obj, "spec", None)
-        if snapshot is None:
-            return "not fetched yet"
-        if snapshot.error:
-            return format_html('<span style="color:#b00">error: {}</span>', snapshot.error[:200])
-        return f"{len(snapshot.operations)} operations, fetched {snapshot.fetched_at:%Y-%m-%d %H:%M}"
-
-    @admin.display(description="last spec change")
-    def spec_changes(self, obj):
-        snapshot = getattr(obj, "spec", None)
-        return snapshot.last_change if snapshot and snapshot.last_change else "-"
 
     def save_model(self, request, obj, form, change):
         data = {key: form.cleaned_data[key] for key in ("name", "description", "openapi_url", "tags", "read_only")}
@@ -152,29 +140,3 @@ class ServiceAdmin(admin.ModelAdmin):
         with transaction.atomic():
             outbox.enqueue(SERVICES_INDEX.name, list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Queued {queryset.count()} service(s) for the sync worker.")
-
-    @admin.action(description="Fetch the OpenAPI documents of selected services again")
-    def refresh_specs(self, request, queryset):
-        from prompts.services import spec_refresh
-
-        for service in queryset:
-            snapshot = spec_refresh(service=service, force=True)
-            if snapshot.error:
-                self.message_user(request, f"{service.id}: {snapshot.error}", level=messages.ERROR)
-            else:
-                self.message_user(request, f"{service.id}: {len(snapshot.operations)} operations.")
-
-    @admin.action(description="Preview the system prompt for selected services")
-    def preview_prompt(self, request, queryset):
-        from django.template.response import TemplateResponse
-
-        from prompts.selectors import system_prompt_for
-
-        try:
-            prompt = system_prompt_for(list(queryset.values_list("pk", flat=True)))
-        except ApplicationError as error:
-            self.message_user(request, f"{error.message} {error.details}", level=messages.ERROR)
-            return None
-        context = {**self.admin_site.each_context(request), "title": "System prompt preview", "prompt": prompt,
-                   "opts": self.model._meta}
-        return TemplateResponse(request, "admin/registry/prompt_preview.html", context)
