@@ -3,7 +3,9 @@
 Under gunicorn each worker is its own process; with PROMETHEUS_MULTIPROC_DIR set
 (the production gunicorn config sets it) prometheus_client shares the values through
 files in that folder and /metrics adds them up. Values read from the database at
-scrape time (the sync backlog) come from collectors the apps register here."""
+scrape time (the sync backlog) come from collectors the apps register here. Each app
+defines its own metrics (search/metrics.py, interactions/metrics.py); this module holds
+what they share and the per-request metrics."""
 
 import logging
 import os
@@ -15,38 +17,15 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 access_logger = logging.getLogger("ensemble.access")
 
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 HTTP_REQUESTS = Counter(
     "ensemble_http_requests_total", "HTTP requests answered, by operation and status.", ["operation", "method", "status"]
 )
 HTTP_LATENCY = Histogram(
     "ensemble_http_request_duration_seconds", "Time to answer a request, by operation.", ["operation"],
-    buckets=_LATENCY_BUCKETS,
+    buckets=LATENCY_BUCKETS,
 )
-ASSISTANT_CALLS = Counter(
-    "ensemble_assistant_calls_total", "Assistant runs, by backend and outcome.", ["backend", "outcome"]
-)
-ASSISTANT_LATENCY = Histogram(
-    "ensemble_assistant_call_duration_seconds", "Time the assistant took (service calls included).", ["backend"],
-    buckets=_LATENCY_BUCKETS,
-)
-SERVICE_CALLS = Counter(
-    "ensemble_service_calls_total", "Service operations called for the assistant, by service and outcome.",
-    ["service", "outcome"],
-)
-SERVICE_LATENCY = Histogram(
-    "ensemble_service_call_duration_seconds", "Time a service call took.", ["service"], buckets=_LATENCY_BUCKETS
-)
-SYNC_DELIVERIES = Counter(
-    "ensemble_sync_deliveries_total", "Sync entries handled by the Typesense worker, by index and outcome.",
-    ["index", "outcome"],
-)
-
-SYNC_REPAIRS = Counter(
-    "ensemble_sync_repairs_total", "Documents found missing, stale or extra in Typesense and queued again.", ["index"]
-)
-
 _scrape_collectors = []
 
 

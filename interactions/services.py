@@ -6,13 +6,13 @@ import time
 from django.conf import settings
 from django.db import transaction
 
-from ensemble_project import metrics
 from ensemble_project.errors import ApplicationError
 from ensemble_project.observability import current_request_id
 from prompts.rendering import render_system_prompt
 from prompts.services import snapshot_for
 from registry.models import Service
 
+from . import metrics
 from .assistants import AssistantError, AssistantResult, get_assistant
 from .caller import CallResult, call_tool, redact
 from .models import InteractionLog, ServiceCall

@@ -3,10 +3,20 @@ the whole deployment, whichever process or host the workers run on."""
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
 from . import indexes
 from .models import SyncEntry
+
+# Counted by the worker process (served on its own --metrics-address).
+SYNC_DELIVERIES = Counter(
+    "ensemble_sync_deliveries_total", "Sync entries handled by the Typesense worker, by index and outcome.",
+    ["index", "outcome"],
+)
+SYNC_REPAIRS = Counter(
+    "ensemble_sync_repairs_total", "Documents found missing, stale or extra in Typesense and queued again.", ["index"]
+)
 
 
 class SyncBacklogCollector:

@@ -24,10 +24,10 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ensemble_project.metrics import SYNC_DELIVERIES, SYNC_REPAIRS
 
 from . import indexes, outbox
 from .backend import SearchNotFound, SearchRejected, SearchUnavailable, get_backend
+from .metrics import SYNC_DELIVERIES, SYNC_REPAIRS
 from .models import SyncEntry
 
 logger = logging.getLogger("ensemble.search.worker")

@@ -1,0 +1,20 @@
+"""The assistant's and the service calls' metrics (summed over gunicorn workers at /metrics)."""
+
+from prometheus_client import Counter, Histogram
+
+from ensemble_project.metrics import LATENCY_BUCKETS
+
+ASSISTANT_CALLS = Counter(
+    "ensemble_assistant_calls_total", "Assistant runs, by backend and outcome.", ["backend", "outcome"]
+)
+ASSISTANT_LATENCY = Histogram(
+    "ensemble_assistant_call_duration_seconds", "Time the assistant took (service calls included).", ["backend"],
+    buckets=LATENCY_BUCKETS,
+)
+SERVICE_CALLS = Counter(
+    "ensemble_service_calls_total", "Service operations called for the assistant, by service and outcome.",
+    ["service", "outcome"],
+)
+SERVICE_LATENCY = Histogram(
+    "ensemble_service_call_duration_seconds", "Time a service call took.", ["service"], buckets=LATENCY_BUCKETS
+)
