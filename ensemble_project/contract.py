@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 from django.conf import settings
+from drf_spectacular.generators import SchemaGenerator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -20,8 +21,6 @@ def load_spec(path: Path | None = None) -> dict:
 
 
 def generated_schema() -> dict:
-    from drf_spectacular.generators import SchemaGenerator
-
     schema = SchemaGenerator().get_schema(request=None, public=True)
     # Through JSON: OrderedDicts, lazy strings and tuples become plain data.
     return json.loads(json.dumps(schema, default=str))

@@ -8,6 +8,7 @@ into `{"errorCode", "message", "details"}` with the right status.
 import logging
 import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -105,8 +106,6 @@ def exception_handler(exc, context):
         logger.warning("database unavailable: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         return Response(database_unavailable_body(), status=503, headers={"Retry-After": "5"})
     if isinstance(exc, RequestDataTooBig):  # Django's own body limit (DATA_UPLOAD_MAX_MEMORY_SIZE)
-        from django.conf import settings
-
         exc = payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, ApplicationError):
         body = error_body(exc.error_code, exc.message, exc.details)

@@ -45,6 +45,8 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
+    # Imported here, in the master, after PROMETHEUS_MULTIPROC_DIR is set above:
+    # prometheus_client chooses its value store when first imported.
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

@@ -16,6 +16,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
 from apikeys.authentication import AdminApiKeyAuthentication
+from search.backend import get_backend
+from search.outbox import backlog_summary
 
 from .metrics import exposition
 
@@ -43,9 +45,6 @@ def openapi_json(request):
 @require_GET
 def healthz(request):
     """Database, Typesense and the sync backlog; 503 when the database is down."""
-    from search.backend import get_backend
-    from search.outbox import backlog_summary
-
     report = {"database": "ok", "typesense": "ok", "backlog": None}
     status = 200
     try:

@@ -12,7 +12,7 @@ from search import outbox
 from search.models import SyncEntry
 
 from . import rules, services
-from .models import Service
+from .models import Service, ServiceTag
 from .search import SERVICES_INDEX
 
 
@@ -52,8 +52,6 @@ class TagFilter(admin.SimpleListFilter):
     parameter_name = "tag"
 
     def lookups(self, request, model_admin):
-        from .models import ServiceTag
-
         names = ServiceTag.objects.order_by("name").values_list("name", flat=True).distinct()
         return [(name, name) for name in names]
 

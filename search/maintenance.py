@@ -4,10 +4,12 @@ to keep each index's collection in shape. Collections are versioned
 so a schema change is a rebuild into a new collection and an alias swap: searches never
 see a half-filled index."""
 
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from . import outbox
 from .backend import SearchNotFound, TypesenseBackend, encode_jsonl, get_backend
@@ -53,11 +55,6 @@ def _batches_ahead(definition, batch_size):
     """Read (and encode) the next batch while the current one is being imported: a
     reader thread with its own connection stays ahead, so the database, the JSON
     encoding and Typesense work at the same time."""
-    import queue
-    import threading
-
-    from django.db import connection
-
     if connection.in_atomic_block:
         # Inside a transaction another connection would not see its rows: read here.
         for batch in definition.iter_all_documents(batch_size):

@@ -2,6 +2,7 @@
 the entry commits or rolls back with it, so Typesense never learns of a write the
 database lost, and no committed write is forgotten."""
 
+from django.db.models import Count, Max, Min
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,8 +21,6 @@ def enqueue(index: str, object_ids) -> None:
 
 
 def backlog_summary() -> dict:
-    from django.db.models import Count, Max, Min
-
     per_index = {
         row["index"]: row
         for row in SyncEntry.objects.values("index").annotate(

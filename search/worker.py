@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from . import indexes, outbox
 from .backend import SearchNotFound, SearchRejected, SearchUnavailable, get_backend
+from .maintenance import ensure_index, repair_index
 from .metrics import SYNC_DELIVERIES, SYNC_REPAIRS
 from .models import SyncEntry
 
@@ -67,8 +68,6 @@ class Worker:
         repair_index). With `only_if_counts_differ`, an index is compared only when its
         document count differs from the database's and none of its changes is pending:
         a cheap check for the periodic case."""
-        from .maintenance import repair_index
-
         backend, queued = get_backend(), 0
         for definition in indexes.all_indexes():
             if only_if_counts_differ:
@@ -107,8 +106,6 @@ class Worker:
     def _deliver_index(self, backend, index_name: str, object_ids: list[str]) -> tuple[dict[str, str | None], int]:
         definition = indexes.get(index_name)
         if index_name not in self.ensured:
-            from .maintenance import ensure_index
-
             ensure_index(definition, backend=backend)
             self.ensured.add(index_name)
         alias = backend.alias_name(index_name)

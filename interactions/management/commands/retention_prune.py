@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from apikeys.ratelimit import rate_limit_prune
+from interactions.models import InteractionLog
 from interactions.services import logs_prune
 
 
@@ -25,8 +26,6 @@ class Command(BaseCommand):
             raise CommandError("No retention period: set ENSEMBLE_LOG_RETENTION_DAYS or pass --days N (N ≥ 1).")
         cutoff = timezone.now() - timedelta(days=days)
         if dry_run:
-            from interactions.models import InteractionLog
-
             count = InteractionLog.objects.filter(created_at__lt=cutoff).count()
             self.stdout.write(f"{count} log(s) older than {cutoff:%Y-%m-%d %H:%M} UTC would be deleted.")
             return

@@ -1,6 +1,7 @@
 import os
 import signal
 
+from prometheus_client import start_http_server
 from django.core.management.base import BaseCommand, CommandError
 
 from search.worker import Worker
@@ -23,8 +24,6 @@ class Command(BaseCommand):
     def handle(self, *args, once, max_seconds, batch_size, poll_seconds, metrics_address, **options):
         worker = Worker(batch_size=batch_size)
         if metrics_address and not once:
-            from prometheus_client import start_http_server
-
             host, _, port = metrics_address.rpartition(":")
             if not port.isdigit():
                 raise CommandError(f"--metrics-address {metrics_address!r} is not host:port.")
