@@ -106,7 +106,9 @@ class ServiceAdmin(admin.ModelAdmin):
         obj.__dict__.update(saved.__dict__)
 
     def save_related(self, request, form, formsets, change):
-        pass  # tags are saved by registry.services
+        # Tags are saved by registry.services; inlines other apps add save themselves.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
         services.service_delete(service_id=obj.pk, actor=actor_of_request(request))

@@ -1,0 +1,128 @@
+"""Credentials on the service's admin page: an inline listing the spec's security
+schemes with their state, a write-only field to set or replace a secret (never shown
+back, not even as dots of its length) and Delete to clear it. Appended to the
+registry's ServiceAdmin from here, so the registry knows nothing of credentials."""
+
+from django import forms
+from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html
+
+from audit.services import SYSTEM, actor_of_request
+from ensemble_project.errors import ApplicationError
+from registry.admin import ServiceAdmin
+
+from .models import ServiceCredential
+from .selectors import missing_schemes, scheme_states
+from .services import credential_clear, credential_set, declared_scheme, validate_secret
+
+
+class CredentialForm(forms.ModelForm):
+    scheme = forms.ChoiceField(choices=[])
+    secret = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: leave empty to keep the stored secret.",
+    )
+
+    class Meta:
+        model = ServiceCredential
+        fields = ["scheme"]
+
+
+class CredentialFormSet(BaseInlineFormSet):
+    actor = SYSTEM
+
+    def __init__(self, *args, instance=None, **kwargs):
+        self.states = scheme_states(instance) if instance is not None and instance.pk else []
+        missing = [s.name for s in self.states if s.credential is None and s.declared]
+        kwargs.setdefault("initial", [{"scheme": name} for name in missing])
+        super().__init__(*args, instance=instance, **kwargs)
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["scheme"].choices = [(s.name, f"{s.name}: {s.description}") for s in self.states]
+        if form.instance.pk:
+            form.fields["scheme"].disabled = True
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form) or not form.cleaned_data.get("secret"):
+                continue
+            if not form.instance.pk and any(s.name == form.cleaned_data["scheme"] and s.credential for s in self.states):
+                form.add_error("scheme", "This scheme already has a secret: replace it in its own row.")
+
+    def save(self, commit=True):
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        service = self.instance
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.has_changed():
+                continue
+            scheme = form.instance.scheme if form.instance.pk else form.cleaned_data.get("scheme")
+            if form.instance.pk and self._should_delete_form(form):
+                credential_clear(service=service, scheme=scheme, actor=self.actor)
+                self.deleted_objects.append(form.instance)
+            elif form.cleaned_data.get("secret"):
+                try:
+                    saved = credential_set(service=service, scheme=scheme, value=form.cleaned_data["secret"], actor=self.actor)
+                except ApplicationError as error:  # checked in clean(); a race at most
+                    raise forms.ValidationError(error.message) from error
+                (self.changed_objects.append((saved, ["secret"])) if form.instance.pk else self.new_objects.append(saved))
+        return self.new_objects
+
+    def full_clean(self):
+        super().full_clean()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data.get("secret") or self._should_delete_form(form):
+                continue
+            scheme = form.instance.scheme if form.instance.pk else form.cleaned_data.get("scheme")
+            try:
+                validate_secret(declared_scheme(self.instance, scheme), form.cleaned_data["secret"])
+            except ApplicationError as error:
+                form.add_error("secret", error.message)
+
+
+class CredentialInline(admin.TabularInline):
+    model = ServiceCredential
+    form = CredentialForm
+    formset = CredentialFormSet
+    fields = ["scheme", "secret", "state"]
+    readonly_fields = ["state"]
+    verbose_name = "credential"
+    verbose_name_plural = "Credentials (secrets sent to this service; write-only)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type("CredentialFormSetForRequest", (formset,), {"actor": actor_of_request(request)})
+
+    def get_extra(self, request, obj=None, **kwargs):
+        if obj is None or not obj.pk:
+            return 0
+        return sum(1 for s in scheme_states(obj) if s.credential is None and s.declared)
+
+    @admin.display(description="state")
+    def state(self, obj):
+        if not obj.pk:
+            return "missing"
+        parts = ["set"]
+        parts.append(f"last used {obj.last_used_at:%Y-%m-%d %H:%M}" if obj.last_used_at else "never used")
+        if obj.last_failure_at:
+            return format_html('{}; <span style="color:#b00">last failure {}: {}</span>', ", ".join(parts),
+                               f"{obj.last_failure_at:%Y-%m-%d %H:%M}", obj.last_failure)
+        return ", ".join(parts)
+
+
+@admin.display(description="credentials")
+def credentials_needed(obj):
+    """Beside the spec's state: which schemes its operations need that have no secret."""
+    if obj is None or not obj.pk:
+        return "-"
+    missing = missing_schemes(obj)
+    if missing:
+        return format_html('<span style="color:#b00">operations need a secret for: {} (none set)</span>', ", ".join(missing))
+    return "every scheme the operations need has a secret" if getattr(obj, "spec", None) else "-"
+
+
+# Appended, not replaced: other apps extend the service page too.
+ServiceAdmin.inlines = [*ServiceAdmin.inlines, CredentialInline]
+ServiceAdmin.readonly_fields = [*ServiceAdmin.readonly_fields, credentials_needed]

@@ -1,0 +1,101 @@
+"""The security schemes a service's spec declares, and the parameters they cover.
+
+Schemes are read from the stored document (OpenAPI 3 `components.securitySchemes`,
+Swagger 2.0 `securityDefinitions`) and kept per process by content hash, so a call or
+a prompt costs no parse once a spec was seen. A parameter a scheme covers (an apiKey
+header such as `X-API-KEY`) is the credential's place: it is neither a tool argument
+nor a prompt input, so the assistant never sees or fills it.
+"""
+
+from .parsing import SpecError, _Resolver, load_document
+
+
+def _normalised(name: str, raw, resolver: _Resolver) -> dict | None:
+    scheme = resolver.deref(raw)
+    if not isinstance(scheme, dict):
+        return None
+    kind = str(scheme.get("type", ""))
+    result = {"name": name, "type": kind}
+    if kind == "apiKey":
+        result.update({"in": str(scheme.get("in", "header")), "param": str(scheme.get("name", ""))})
+    elif kind == "http":
+        result["scheme"] = str(scheme.get("scheme", "")).lower()
+    elif kind == "basic":  # Swagger 2.0
+        result.update({"type": "http", "scheme": "basic"})
+    elif kind == "oauth2":
+        flows = scheme.get("flows") if isinstance(scheme.get("flows"), dict) else {}
+        client = flows.get("clientCredentials") if isinstance(flows.get("clientCredentials"), dict) else None
+        if client is None and scheme.get("flow") == "application":  # Swagger 2.0's name for it
+            client = scheme
+        result["token_url"] = str(client.get("tokenUrl", "")) if client else ""
+    return result
+
+
+def schemes_of_document(document: dict) -> dict[str, dict]:
+    """{scheme name: normalised scheme} for a loaded document."""
+    resolver = _Resolver(document)
+    if "swagger" in document:
+        raw = document.get("securityDefinitions")
+    else:
+        components = document.get("components") if isinstance(document.get("components"), dict) else {}
+        raw = components.get("securitySchemes")
+    if not isinstance(raw, dict):
+        return {}
+    found = {str(name): _normalised(str(name), value, resolver) for name, value in raw.items()}
+    return {name: scheme for name, scheme in found.items() if scheme}
+
+
+_by_hash: dict[str, dict] = {}  # content hash -> schemes; one document, one answer
+
+
+def security_schemes(snapshot) -> dict[str, dict]:
+    """The schemes of a snapshot's document, parsed once per process and content hash."""
+    if not snapshot or not snapshot.content_hash:
+        return {}
+    found = _by_hash.get(snapshot.content_hash)
+    if found is None:
+        document = snapshot.__dict__.get("document")  # absent when the query deferred it
+        if document is None:
+            from .models import SpecSnapshot
+
+            document = SpecSnapshot.objects.filter(pk=snapshot.service_id).values_list("document", flat=True).first()
+        try:
+            found = schemes_of_document(load_document(document)) if document else {}
+        except SpecError:
+            found = {}
+        if document:
+            if len(_by_hash) > 4096:
+                _by_hash.clear()
+            _by_hash[snapshot.content_hash] = found
+    return found
+
+
+def covered_parameters(operation: dict, schemes: dict[str, dict]) -> set[tuple[str, str]]:
+    """(name, in) of the parameters the operation's security schemes fill themselves."""
+    covered = set()
+    for alternative in operation.get("security") or []:
+        for name in alternative:
+            scheme = schemes.get(name) or {}
+            if scheme.get("type") == "apiKey" and scheme.get("param"):
+                covered.add((scheme["param"].lower() if scheme["in"] == "header" else scheme["param"], scheme["in"]))
+            elif scheme.get("type") in ("http", "oauth2"):
+                covered.add(("authorization", "header"))
+    return covered
+
+
+def without_covered_parameters(operations: list[dict], schemes: dict[str, dict]) -> list[dict]:
+    """The operations as the assistant may see them: parameters a scheme covers removed."""
+    if not schemes:
+        return operations
+    result = []
+    for op in operations:
+        covered = covered_parameters(op, schemes)
+
+        def is_covered(param, covered=covered):
+            name = param["name"].lower() if param["in"] == "header" else param["name"]
+            return (name, param["in"]) in covered
+
+        if covered and any(is_covered(p) for p in op.get("parameters", [])):
+            op = {**op, "parameters": [p for p in op["parameters"] if not is_covered(p)]}
+        result.append(op)
+    return result
