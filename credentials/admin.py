@@ -91,6 +91,26 @@ class CredentialInline(admin.TabularInline):
     verbose_name = "credential"
     verbose_name_plural = "Credentials (secrets sent to this service; write-only)"
 
+    # Only on an existing service's page: a new one has no spec (and so no schemes) yet.
+    def has_view_permission(self, request, obj=None):
+        return obj is not None and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is not None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and super().has_delete_permission(request, obj)
+
+    def get_queryset(self, request):
+        # The permission methods above answer no without a service; rows need the user's own.
+        user = request.user
+        if user.has_perm("credentials.view_servicecredential") or user.has_perm("credentials.change_servicecredential"):
+            return ServiceCredential.objects.all()
+        return ServiceCredential.objects.none()
+
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         return type("CredentialFormSetForRequest", (formset,), {"actor": actor_of_request(request)})
