@@ -1,11 +1,13 @@
 """The security schemes a service's spec declares, and the parameters they cover.
 
-Schemes are read from the stored document (OpenAPI 3 `components.securitySchemes`,
-Swagger 2.0 `securityDefinitions`) and kept per process by content hash, so a call or
-a prompt costs no parse once a spec was seen. A parameter a scheme covers (an apiKey
+Schemes are read from the document when it is fetched (OpenAPI 3
+`components.securitySchemes`, Swagger 2.0 `securityDefinitions`) and stored on the
+snapshot; a snapshot stored before that is read once per process and content hash. A parameter a scheme covers (an apiKey
 header such as `X-API-KEY`) is the credential's place: it is neither a tool argument
 nor a prompt input, so the assistant never sees or fills it.
 """
+
+import json
 
 from .parsing import SpecError, _Resolver, load_document
 
@@ -49,24 +51,29 @@ _by_hash: dict[str, dict] = {}  # content hash -> schemes; one document, one ans
 
 
 def security_schemes(snapshot) -> dict[str, dict]:
-    """The schemes of a snapshot's document, parsed once per process and content hash."""
+    """The schemes of a snapshot's document (cached per process by content hash)."""
     if not snapshot or not snapshot.content_hash:
         return {}
     found = _by_hash.get(snapshot.content_hash)
-    if found is None:
+    if found is not None:
+        return found
+    if snapshot.__dict__.get("security_schemes_json"):
+        found = json.loads(snapshot.security_schemes_json)  # read at fetch time
+    else:
         document = snapshot.__dict__.get("document")  # absent when the query deferred it
         if document is None:
             from .models import SpecSnapshot
 
             document = SpecSnapshot.objects.filter(pk=snapshot.service_id).values_list("document", flat=True).first()
+        if not document:
+            return {}  # not stored (yet): nothing to remember
         try:
-            found = schemes_of_document(load_document(document)) if document else {}
+            found = schemes_of_document(load_document(document))
         except SpecError:
             found = {}
-        if document:
-            if len(_by_hash) > 4096:
-                _by_hash.clear()
-            _by_hash[snapshot.content_hash] = found
+    if len(_by_hash) > 4096:
+        _by_hash.clear()
+    _by_hash[snapshot.content_hash] = found
     return found
 
 

@@ -50,7 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         if not self._authorized(url):
-            return send_body(self, 401, b'{"message": "missing or invalid credentials"}')
+            # Echoes what it got, as careless services do: the Ensemble must not record it.
+            got = self.headers.get("X-API-KEY") or parse_qs(url.query).get("api_key", [""])[0]
+            return send_body(self, 401, json.dumps({"message": f"missing or invalid credentials: {got!r}"}).encode())
         return send_body(self, 200, json.dumps({"service": server.label, "path": url.path, "name": "Ada Protected"}).encode())
 
     def do_POST(self):

@@ -5,7 +5,7 @@ import io
 import time
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from credentials.models import ServiceCredential
 from interactions.models import ServiceCall
@@ -84,11 +84,16 @@ def test_a_key_set_with_the_command_opens_the_service_and_a_wrong_one_is_reporte
     call_command("service_credential", "set", "character-service", "apiKeyAuth", "--value-env", "FOUNTAIN_KEY", stdout=io.StringIO())
     answer = interact(client_api, "get character 1")["service_responses"][0]["response"]
     assert "Character Service refused the credentials for apiKeyAuth (HTTP 401)" in answer
+    # The service echoed the wrong key: what is recorded shows [redacted] instead.
+    assert "a-wrong-key-000" not in answer and "[redacted]" in answer
+    assert "a-wrong-key-000" not in ServiceCall.objects.get(status=401).response
     listing = io.StringIO()
     call_command("service_credential", "list", "character-service", stdout=listing)
     assert "apiKeyAuth\tset" in listing.getvalue() and "refused the credentials" in listing.getvalue()
     assert "a-wrong-key-000" not in listing.getvalue() and KEY not in listing.getvalue()
 
+    with pytest.raises(CommandError, match="declares no security scheme 'bearerAuth'"):
+        call_command("service_credential", "set", "character-service", "bearerAuth", "--value-env", "FOUNTAIN_KEY")
     call_command("service_credential", "clear", "character-service", "apiKeyAuth", stdout=io.StringIO())
     assert not ServiceCredential.objects.exists()
     from audit.models import AuditEvent
@@ -165,3 +170,36 @@ def test_oauth2_client_credentials_token_is_cached_until_it_expires(client_api, 
     assert "Ada Protected" in interact(client_api, "get character 1")["service_responses"][0]["response"]
     assert server.token_fetches() == 3
     assert not any("client-secret-444" in r["path"] for r in operation_calls(server))
+
+
+def test_each_kind_of_scheme_puts_the_secret_in_its_place():
+    from outbound.auth import Credential, CredentialError, apply_credentials
+
+    def applied(scheme, secret):
+        return apply_credentials([Credential({"name": "s", **scheme}, secret)], headers={"Accept": "x"}, params={"q": "1"})
+
+    header = applied({"type": "apiKey", "in": "header", "param": "X-API-KEY"}, "k1-secret")
+    assert header.headers == {"Accept": "x", "X-API-KEY": "k1-secret"} and header.params == {"q": "1"}
+    query = applied({"type": "apiKey", "in": "query", "param": "api_key"}, "k2 secret")
+    assert query.params == {"q": "1", "api_key": "k2 secret"} and query.credential_params == {"api_key"}
+    assert "k2%20secret" in query.secrets and "k2+secret" in query.secrets  # encoded forms are redacted too
+    assert applied({"type": "apiKey", "in": "cookie", "param": "session"}, "k3-secret").headers["Cookie"] == "session=k3-secret"
+    assert applied({"type": "http", "scheme": "bearer"}, "k4-secret").headers["Authorization"] == "Bearer k4-secret"
+    basic = applied({"type": "http", "scheme": "basic"}, "ada:pass-word")
+    assert basic.headers["Authorization"] == "Basic YWRhOnBhc3Mtd29yZA==" and "YWRhOnBhc3Mtd29yZA==" in basic.secrets
+    with pytest.raises(CredentialError, match="user:password"):
+        applied({"type": "http", "scheme": "basic"}, "no-colon")
+
+
+def test_schemes_of_a_snapshot_stored_before_they_were_recorded_are_read_from_its_document(fountain):
+    from prompts import security
+
+    server = fountain("Character-Service.yml", key=KEY)
+    service = register("character-service", "Character Service", server)
+    snapshot = service.spec
+    assert security.security_schemes(snapshot)["apiKeyAuth"] == {"name": "apiKeyAuth", "type": "apiKey", "in": "header",
+                                                                "param": "X-API-KEY"}
+    type(snapshot).objects.filter(pk=snapshot.pk).update(security_schemes_json="")
+    security._by_hash.clear()
+    old = type(snapshot).objects.defer("document").get(pk=snapshot.pk)
+    assert list(security.security_schemes(old)) == ["apiKeyAuth"]
