@@ -3,6 +3,8 @@ ENSEMBLE_CREDENTIALS_KEYS. The first key encrypts; every key decrypts, so a new 
 put first, secrets keep working, and `service_credential rotate-key` re-encrypts them
 before the old key is dropped."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -24,8 +26,13 @@ def parse_keys(keys: list[str]) -> MultiFernet:
         raise ImproperlyConfigured("ENSEMBLE_CREDENTIALS_KEYS holds a value that is not a Fernet key (32 url-safe base64 bytes).") from None
 
 
+@lru_cache(maxsize=4)
+def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
+    return parse_keys(list(keys))
+
+
 def _fernet() -> MultiFernet:
-    return parse_keys(settings.ENSEMBLE_CREDENTIALS_KEYS)
+    return _fernet_for(tuple(settings.ENSEMBLE_CREDENTIALS_KEYS))
 
 
 def encrypt(secret: str) -> bytes:

@@ -2,12 +2,18 @@
 service's schemes for the admin and the command."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
 
 from outbound.auth import Credential
 from prompts.security import security_schemes
 
 from .crypto import CredentialsKeyError, decrypt
 from .models import ServiceCredential
+
+
+USE_RECORD_INTERVAL = timedelta(minutes=1)
 
 
 def describe_scheme(scheme: dict | None) -> str:
@@ -36,6 +42,8 @@ class OperationCredentials:
 
     credentials: list[Credential] = field(default_factory=list)
     missing: str = ""
+    # Whether "last used" is worth writing: it is kept to the minute, not per call.
+    use_stale: bool = False
 
     @property
     def scheme_names(self) -> list[str]:
@@ -52,8 +60,12 @@ def operation_credentials(*, service, snapshot, operation: dict) -> OperationCre
     stored = {c.scheme: c for c in ServiceCredential.objects.filter(service_id=service.pk)}
     for alternative in alternatives:
         if alternative and all(name in stored and is_supported(schemes.get(name)) for name in alternative):
+            stale_before = timezone.now() - USE_RECORD_INTERVAL
             try:
-                return OperationCredentials([Credential(schemes[name], decrypt(stored[name].ciphertext)) for name in alternative])
+                return OperationCredentials(
+                    [Credential(schemes[name], decrypt(stored[name].ciphertext)) for name in alternative],
+                    use_stale=any(not stored[n].last_used_at or stored[n].last_used_at < stale_before for n in alternative),
+                )
             except CredentialsKeyError:
                 return OperationCredentials(missing=(
                     f"Not called: the secret of {service.name} ({service.id}) for its security scheme "

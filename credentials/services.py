@@ -88,9 +88,10 @@ def credentials_rotate_key(*, actor: str = SYSTEM) -> int:
     return count
 
 
-def credential_outcome_record(*, service_id: str, schemes: list[str], refused: str = "") -> None:
-    """After a call with credentials: when they were last used, or last refused and why."""
-    if not schemes:
+def credential_outcome_record(*, service_id: str, schemes: list[str], refused: str = "", use_stale: bool = True) -> None:
+    """After a call with credentials: when they were last used (to the minute: no write
+    per call), or last refused and why."""
+    if not schemes or not (refused or use_stale):
         return
     now = timezone.now()
     rows = ServiceCredential.objects.filter(service_id=service_id, scheme__in=schemes)

@@ -120,7 +120,7 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
     if needs.credentials and result.status in (401, 403):
         refused = (f"{tool.service.name} refused the credentials for {', '.join(needs.scheme_names)} "
                    f"(HTTP {result.status}); an admin should check the secret.")
-    credential_outcome_record(service_id=tool.service.pk, schemes=needs.scheme_names, refused=refused)
+    credential_outcome_record(service_id=tool.service.pk, schemes=needs.scheme_names, refused=refused, use_stale=needs.use_stale)
     return CallResult(
         tool, arguments, ok=200 <= result.status < 300, status=result.status, url=url, text=text, error=refused,
         duration_ms=int((time.monotonic() - started) * 1000), response_hash=hashlib.sha256(result.body).hexdigest(),
