@@ -8,11 +8,12 @@ nor a prompt input, so the assistant never sees or fills it.
 """
 
 import json
+from urllib.parse import urljoin
 
 from .parsing import SpecError, _Resolver, load_document
 
 
-def _normalised(name: str, raw, resolver: _Resolver) -> dict | None:
+def _normalised(name: str, raw, resolver: _Resolver, spec_url: str) -> dict | None:
     scheme = resolver.deref(raw)
     if not isinstance(scheme, dict):
         return None
@@ -29,12 +30,14 @@ def _normalised(name: str, raw, resolver: _Resolver) -> dict | None:
         client = flows.get("clientCredentials") if isinstance(flows.get("clientCredentials"), dict) else None
         if client is None and scheme.get("flow") == "application":  # Swagger 2.0's name for it
             client = scheme
-        result["token_url"] = str(client.get("tokenUrl", "")) if client else ""
+        token_url = str(client.get("tokenUrl", "")) if client else ""
+        result["token_url"] = urljoin(spec_url, token_url) if token_url and spec_url else token_url
     return result
 
 
-def schemes_of_document(document: dict) -> dict[str, dict]:
-    """{scheme name: normalised scheme} for a loaded document."""
+def schemes_of_document(document: dict, *, spec_url: str = "") -> dict[str, dict]:
+    """{scheme name: normalised scheme} for a loaded document (a relative tokenUrl is
+    resolved against the document's own URL)."""
     resolver = _Resolver(document)
     if "swagger" in document:
         raw = document.get("securityDefinitions")
@@ -43,7 +46,7 @@ def schemes_of_document(document: dict) -> dict[str, dict]:
         raw = components.get("securitySchemes")
     if not isinstance(raw, dict):
         return {}
-    found = {str(name): _normalised(str(name), value, resolver) for name, value in raw.items()}
+    found = {str(name): _normalised(str(name), value, resolver, spec_url) for name, value in raw.items()}
     return {name: scheme for name, scheme in found.items() if scheme}
 
 
@@ -68,7 +71,7 @@ def security_schemes(snapshot) -> dict[str, dict]:
         if not document:
             return {}  # not stored (yet): nothing to remember
         try:
-            found = schemes_of_document(load_document(document))
+            found = schemes_of_document(load_document(document), spec_url=snapshot.source_url)
         except SpecError:
             found = {}
     if len(_by_hash) > 4096:

@@ -82,7 +82,7 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
     snapshot.title = parsed["title"][:500]
     snapshot.base_url = parsed["base_url"][:2000]
     snapshot.operations = parsed["operations"]
-    snapshot.security_schemes_json = json.dumps(schemes_of_document(document))
+    snapshot.security_schemes_json = json.dumps(schemes_of_document(document, spec_url=result.url))
     snapshot.fetched_at = now
     snapshot.error, snapshot.error_at = "", None
     if change:

@@ -84,7 +84,7 @@ class FountainService(LocalServer):
             document["components"]["securitySchemes"]["apiKeyAuth"] = {"type": "apiKey", "in": "query", "name": "api_key"}
         if mode == "oauth2":
             document["components"]["securitySchemes"] = {"clientAuth": {"type": "oauth2", "flows": {"clientCredentials": {
-                "tokenUrl": f"{self.base}/token", "scopes": {}}}}}
+                "tokenUrl": "/token", "scopes": {}}}}}  # relative: resolved against the spec's URL
             document["security"] = [{"clientAuth": []}]
             for item in document["paths"].values():
                 for op in item.values():
