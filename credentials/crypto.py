@@ -5,9 +5,9 @@ before the old key is dropped."""
 
 from functools import lru_cache
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class CredentialsKeyError(Exception):

@@ -12,7 +12,6 @@ from prompts.security import security_schemes
 from .crypto import CredentialsKeyError, decrypt
 from .models import ServiceCredential
 
-
 USE_RECORD_INTERVAL = timedelta(minutes=1)
 
 

@@ -12,7 +12,6 @@ from prompts.security import security_schemes
 
 from .crypto import encrypt, reencrypt
 from .models import ServiceCredential
-from .selectors import describe_scheme
 
 
 def _audit(service_id: str, scheme: str, action: str, actor: str, changes: dict) -> None:

@@ -3,7 +3,6 @@ admin in headless Chromium. A secret set by an admin or a script reaches its ser
 and nothing else, anywhere, ever holds it."""
 
 import json
-import os
 import secrets
 
 import httpx

@@ -3,11 +3,14 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from credentials.selectors import scheme_states
+from credentials.services import (
+    credential_clear,
+    credential_set,
+    credentials_rotate_key,
+)
 from ensemble_project.errors import ApplicationError
 from registry.models import Service
-
-from credentials.selectors import scheme_states
-from credentials.services import credential_clear, credential_set, credentials_rotate_key
 
 ACTOR = "command:service_credential"
 
