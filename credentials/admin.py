@@ -44,42 +44,41 @@ class CredentialFormSet(BaseInlineFormSet):
         if form.instance.pk:
             form.fields["scheme"].disabled = True
 
+    def _scheme_of(self, form) -> str:
+        return form.instance.scheme if form.instance.pk else form.cleaned_data.get("scheme")
+
     def clean(self):
         super().clean()
         for form in self.forms:
-            if not form.has_changed() or self._should_delete_form(form) or not form.cleaned_data.get("secret"):
+            secret = getattr(form, "cleaned_data", {}).get("secret")
+            if not secret or self._should_delete_form(form):
                 continue
-            if not form.instance.pk and any(s.name == form.cleaned_data["scheme"] and s.credential for s in self.states):
+            scheme = self._scheme_of(form)
+            if not form.instance.pk and any(s.name == scheme and s.credential for s in self.states):
                 form.add_error("scheme", "This scheme already has a secret: replace it in its own row.")
+                continue
+            try:  # the same rules as the command's (the message never repeats the value)
+                validate_secret(declared_scheme(self.instance, scheme), secret)
+            except ApplicationError as error:
+                form.add_error("secret", error.message)
 
     def save(self, commit=True):
+        """Through credentials.services (encryption, audit); Delete clears the secret."""
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
-        service = self.instance
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.has_changed():
                 continue
-            scheme = form.instance.scheme if form.instance.pk else form.cleaned_data.get("scheme")
+            scheme = self._scheme_of(form)
             if form.instance.pk and self._should_delete_form(form):
-                credential_clear(service=service, scheme=scheme, actor=self.actor)
+                credential_clear(service=self.instance, scheme=scheme, actor=self.actor)
                 self.deleted_objects.append(form.instance)
             elif form.cleaned_data.get("secret"):
-                try:
-                    saved = credential_set(service=service, scheme=scheme, value=form.cleaned_data["secret"], actor=self.actor)
-                except ApplicationError as error:  # checked in clean(); a race at most
-                    raise forms.ValidationError(error.message) from error
-                (self.changed_objects.append((saved, ["secret"])) if form.instance.pk else self.new_objects.append(saved))
+                saved = credential_set(service=self.instance, scheme=scheme, value=form.cleaned_data["secret"], actor=self.actor)
+                if form.instance.pk:
+                    self.changed_objects.append((saved, ["secret"]))
+                else:
+                    self.new_objects.append(saved)
         return self.new_objects
-
-    def full_clean(self):
-        super().full_clean()
-        for form in self.forms:
-            if not hasattr(form, "cleaned_data") or not form.cleaned_data.get("secret") or self._should_delete_form(form):
-                continue
-            scheme = form.instance.scheme if form.instance.pk else form.cleaned_data.get("scheme")
-            try:
-                validate_secret(declared_scheme(self.instance, scheme), form.cleaned_data["secret"])
-            except ApplicationError as error:
-                form.add_error("secret", error.message)
 
 
 class CredentialInline(admin.TabularInline):
