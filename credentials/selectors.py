@@ -28,11 +28,17 @@ def describe_scheme(scheme: dict | None) -> str:
         return "HTTP basic, user:password"
     if kind == "oauth2" and scheme.get("token_url"):
         return f"OAuth2 client credentials from {scheme['token_url']}, as JSON with client_id and client_secret"
-    return f"{kind} {scheme.get('scheme', '')}, not supported".replace("  ", " ")
+    return f"{' '.join(filter(None, [str(kind), scheme.get('scheme', '')]))}, not supported"
 
 
 def is_supported(scheme: dict | None) -> bool:
-    return bool(scheme) and not describe_scheme(scheme).endswith("not supported")
+    """The kinds outbound.auth can apply."""
+    if not scheme:
+        return False
+    kind = scheme.get("type")
+    return ((kind == "apiKey" and scheme.get("in") in ("header", "query", "cookie") and bool(scheme.get("param")))
+            or (kind == "http" and scheme.get("scheme") in ("bearer", "basic"))
+            or (kind == "oauth2" and bool(scheme.get("token_url"))))
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,8 @@ def apply_credentials(credentials: list[Credential], *, headers: dict, params: d
             headers["Authorization"] = f"Bearer {token}"
             secrets.extend([token, *used])
         else:
-            raise CredentialError(f"the scheme {scheme.get('name')} ({kind} {scheme.get('scheme', '')}) is not supported".replace(" )", ")"))
+            kind_words = " ".join(filter(None, [str(kind), scheme.get("scheme", "")]))
+            raise CredentialError(f"the scheme {scheme.get('name')} ({kind_words}) is not supported")
     if cookies:
         headers["Cookie"] = "; ".join(filter(None, [headers.get("Cookie", ""), *cookies]))
     return PreparedRequest(headers, params, sorted(set(secrets), key=len, reverse=True), carried)
