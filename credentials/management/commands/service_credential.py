@@ -1,6 +1,7 @@
 import os
 import sys
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from credentials.selectors import scheme_states
@@ -55,6 +56,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"Re-encrypted {count} secret(s) with the first key.")
         except ApplicationError as error:
             raise CommandError(error.message) from None
+        except ImproperlyConfigured as error:  # no or bad ENSEMBLE_CREDENTIALS_KEYS
+            raise CommandError(str(error)) from None
 
     def _set(self, options):
         service = self._service(options["service_id"])
