@@ -12,6 +12,7 @@ high enough that the test measures speed, not the limit."""
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import random
@@ -42,6 +43,7 @@ class Stack:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ensemble_project.settings.production",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "ENSEMBLE_CREDENTIALS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS is the proxy's
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": database_url,

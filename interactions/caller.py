@@ -5,13 +5,16 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jsonschema
 from django.conf import settings
 
+from credentials.selectors import operation_credentials
+from credentials.services import credential_outcome_record
 from ensemble_project.observability import REQUEST_ID_HEADER, current_request_id
-from outbound.http import OutboundError, guarded_request
+from outbound.auth import REDACTED, CredentialError, authorized_request, redact_text
+from outbound.http import OutboundError
 
 from .tools import Tool
 
@@ -42,13 +45,17 @@ class CallResult:
         """What the assistant sees: a JSON envelope, so service text is data, not instructions."""
         if not self.ok and self.status is None:
             return json.dumps({"ok": False, "error": self.error})
+        if self.error:
+            return json.dumps({"ok": self.ok, "status": self.status, "error": self.error, "body": self.text[:8000]})
         return json.dumps({"ok": self.ok, "status": self.status, "body": self.text[:8000]})
 
     def summary(self) -> str:
         """The `response` string of the contract's service_responses."""
         if self.status is None:
             return f"{self.tool.operation['operation_id']} failed: {self.error}"
-        return self.text if self.ok else f"HTTP {self.status}: {self.text[:2000]}"
+        if self.ok:
+            return self.text
+        return f"{self.error + ' ' if self.error else ''}HTTP {self.status}: {self.text[:2000]}"
 
 
 class ArgumentError(Exception):
@@ -94,15 +101,27 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
     if current_request_id():
         # The service can tie its own logs to this interaction.
         headers.setdefault(REQUEST_ID_HEADER, current_request_id())
+    needs = operation_credentials(service=tool.service, snapshot=tool.snapshot, operation=op)
+    if needs.missing:
+        return CallResult(tool, arguments, ok=False, url=url, error=needs.missing)
     try:
-        result = guarded_request(
-            op["method"], url, params=query or None, headers=headers, json=arguments.get("body") if op.get("body") else None,
-            max_bytes=settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES,
+        result, sent = authorized_request(
+            op["method"], url, credentials=needs.credentials, params=query, headers=headers,
+            json=arguments.get("body") if op.get("body") else None, max_bytes=settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES,
         )
-    except OutboundError as error:
-        return CallResult(tool, arguments, ok=False, url=url, error=error.message, duration_ms=int((time.monotonic() - started) * 1000))
-    text = result.body.decode("utf-8", errors="replace")
+    except (OutboundError, CredentialError) as error:
+        return CallResult(tool, arguments, ok=False, url=url, error=getattr(error, "message", str(error)),
+                          duration_ms=int((time.monotonic() - started) * 1000))
+    # What is recorded shows [redacted] wherever a secret went, the query string included.
+    recorded = {k: (REDACTED if k in sent.credential_params else v) for k, v in sent.params.items()}
+    url += f"?{urlencode(recorded, safe='[]')}" if recorded else ""
+    text = redact_text(result.body.decode("utf-8", errors="replace"), sent.secrets)
+    refused = ""
+    if needs.credentials and result.status in (401, 403):
+        refused = (f"{tool.service.name} refused the credentials for {', '.join(needs.scheme_names)} "
+                   f"(HTTP {result.status}); an admin should check the secret.")
+    credential_outcome_record(service_id=tool.service.pk, schemes=needs.scheme_names, refused=refused, use_stale=needs.use_stale)
     return CallResult(
-        tool, arguments, ok=200 <= result.status < 300, status=result.status, url=url, text=text,
+        tool, arguments, ok=200 <= result.status < 300, status=result.status, url=url, text=text, error=refused,
         duration_ms=int((time.monotonic() - started) * 1000), response_hash=hashlib.sha256(result.body).hexdigest(),
     )

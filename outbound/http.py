@@ -87,6 +87,13 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def origin_of(url: str) -> str:
+    """scheme://host:port of a URL (default ports spelled out), for same-origin checks."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
+
+
 @dataclass
 class FetchResult:
     url: str  # the final URL, after redirects
@@ -118,9 +125,13 @@ def guarded_request(
     headers: dict | None = None,
     params=None,
     json=None,
+    content: bytes | None = None,
     max_redirects: int = 3,
+    credentials_origin: str | None = None,
 ) -> FetchResult:
-    """Send a request with the address guard, a size cap and an overall deadline."""
+    """Send a request with the address guard, a size cap and an overall deadline.
+    With `credentials_origin` (the request carries credentials meant for that origin),
+    a redirect to any other origin is refused rather than followed with them."""
     timeout = timeout or settings.ENSEMBLE_HTTP_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
     current = url
@@ -128,7 +139,7 @@ def guarded_request(
         for _hop in range(max_redirects + 1):
             pinned, pin_headers, extensions = _pinned(current)
             request = client.build_request(
-                method, pinned, headers={"Accept-Encoding": "identity", **(headers or {}), **pin_headers}, params=params, json=json, extensions=extensions
+                method, pinned, headers={"Accept-Encoding": "identity", **(headers or {}), **pin_headers}, params=params, json=json, content=content, extensions=extensions
             )
             try:
                 response = client.send(request, stream=True)
@@ -138,8 +149,15 @@ def guarded_request(
                 raise OutboundError("CONNECTION_FAILED", f"Cannot reach {current}: {error}") from None
             try:
                 if response.is_redirect and "location" in response.headers:
-                    current = urljoin(current, response.headers["location"])
-                    method, json, params = ("GET", None, None) if response.status_code in (301, 302, 303) else (method, json, params)
+                    target = urljoin(current, response.headers["location"])
+                    if credentials_origin and origin_of(target) != credentials_origin:
+                        raise OutboundError(
+                            "CREDENTIALS_REDIRECT",
+                            f"{current} redirected to another origin ({origin_of(target)}); the service's credentials "
+                            f"go only to {credentials_origin}, so the redirect was not followed.",
+                        )
+                    current = target
+                    method, json, params, content = ("GET", None, None, None) if response.status_code in (301, 302, 303) else (method, json, params, content)
                     continue
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:

@@ -18,6 +18,9 @@ class SpecSnapshot(models.Model):
     # JSON text, not a JSONField: PostgreSQL's jsonb reorders object keys, and the order
     # of a schema's properties is part of a deterministic prompt.
     operations_json = models.TextField(default="[]")
+    # The document's security schemes, as prompts.security reads them (JSON; empty: not
+    # read yet, e.g. a snapshot stored before this field existed).
+    security_schemes_json = models.TextField(blank=True, default="")
     fetched_at = models.DateTimeField(null=True, blank=True)
     # What changed in the operations at the last refetch that changed them.
     last_change = models.TextField(blank=True)

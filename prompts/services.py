@@ -12,6 +12,7 @@ from .models import SpecSnapshot
 from outbound.http import OutboundError, guarded_request
 from .parsing import SpecError, load_document, parse_operations
 from .search import enqueue_operations
+from .security import schemes_of_document
 
 
 def _describe_changes(old: list[dict], new: list[dict]) -> str:
@@ -81,6 +82,7 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
     snapshot.title = parsed["title"][:500]
     snapshot.base_url = parsed["base_url"][:2000]
     snapshot.operations = parsed["operations"]
+    snapshot.security_schemes_json = json.dumps(schemes_of_document(document, spec_url=result.url))
     snapshot.fetched_at = now
     snapshot.error, snapshot.error_at = "", None
     if change:

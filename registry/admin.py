@@ -124,7 +124,9 @@ class ServiceAdmin(admin.ModelAdmin):
         return type(form.__name__, (form,), {"race_error": race})
 
     def save_related(self, request, form, formsets, change):
-        pass  # tags are saved by registry.services
+        # Tags are saved by registry.services; inlines other apps add save themselves.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
         services.service_delete(service_id=obj.pk, actor=actor_of_request(request))

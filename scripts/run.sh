@@ -11,6 +11,11 @@ export ENSEMBLE_ADMIN_API_KEY="${ENSEMBLE_ADMIN_API_KEY:-ensemble-dev-admin-key}
 PORT="${PORT:-8000}"
 DEMO_PORT="${DEMO_PORT:-8101}"
 mkdir -p var
+# The services' credentials are encrypted with this key; a development one lives in var/.
+if [ -z "${ENSEMBLE_CREDENTIALS_KEYS:-}" ]; then
+  [ -s var/credentials.key ] || (umask 077; $PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > var/credentials.key)
+  export ENSEMBLE_CREDENTIALS_KEYS="$(cat var/credentials.key)"
+fi
 
 pids=()
 cleanup() {

@@ -183,7 +183,8 @@ def _production_response(path: str, *, secure: bool):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(DJANGO_SETTINGS_MODULE="ensemble_project.settings.production", DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-               DJANGO_ALLOWED_HOSTS="ensemble.example.com", DATABASE_URL="sqlite://:memory:")
+               DJANGO_ALLOWED_HOSTS="ensemble.example.com", DATABASE_URL="sqlite://:memory:",
+               ENSEMBLE_CREDENTIALS_KEYS="0TWgvxsmbWQqDDmbYhKH6ePcNu0gvCA_vG7KI6aLGJ0=")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -13,9 +13,12 @@ from registry.models import Service
 from tests.conftest import ROOT
 
 
+CREDENTIALS_KEY = "0TWgvxsmbWQqDDmbYhKH6ePcNu0gvCA_vG7KI6aLGJ0="
+
+
 def import_production(**env) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    environment.update(env, DJANGO_SETTINGS_MODULE="ensemble_project.settings.production")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "ENSEMBLE_CREDENTIALS_KEYS"}
+    environment.update({"ENSEMBLE_CREDENTIALS_KEYS": CREDENTIALS_KEY, **env}, DJANGO_SETTINGS_MODULE="ensemble_project.settings.production")
     return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=environment,
                           capture_output=True, text=True)
 
@@ -28,10 +31,16 @@ def test_production_refuses_debug_and_weak_or_missing_secrets():
     assert import_production(DJANGO_SECRET_KEY=secrets.token_urlsafe(50)).returncode == 0
 
 
+def test_production_refuses_to_start_without_a_credentials_key():
+    secret = secrets.token_urlsafe(50)
+    assert "ENSEMBLE_CREDENTIALS_KEYS" in import_production(DJANGO_SECRET_KEY=secret, ENSEMBLE_CREDENTIALS_KEYS="").stderr
+    assert "not a Fernet key" in import_production(DJANGO_SECRET_KEY=secret, ENSEMBLE_CREDENTIALS_KEYS="not-a-key").stderr
+
+
 def test_production_passes_the_deploy_checks():
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     environment.update(DJANGO_SETTINGS_MODULE="ensemble_project.settings.production", DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-                       DATABASE_URL="sqlite:////tmp/ensemble-deploy-check.sqlite3")
+                       DATABASE_URL="sqlite:////tmp/ensemble-deploy-check.sqlite3", ENSEMBLE_CREDENTIALS_KEYS=CREDENTIALS_KEY)
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                             env=environment, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -124,7 +133,8 @@ def test_the_production_profile_releases_and_serves(typesense, tmp_path):
                DJANGO_ALLOWED_HOSTS="127.0.0.1", DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
                TYPESENSE_URLS=typesense.url, TYPESENSE_API_KEY=TYPESENSE_KEY, TYPESENSE_COLLECTION_PREFIX=f"prod{port}_",
                ENSEMBLE_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2", PYTHON=sys.executable,
-               ENSEMBLE_API_KEY="production-profile-key-0123", ENSEMBLE_VAR_DIR=str(tmp_path))
+               ENSEMBLE_API_KEY="production-profile-key-0123", ENSEMBLE_VAR_DIR=str(tmp_path),
+               ENSEMBLE_CREDENTIALS_KEYS=CREDENTIALS_KEY)
     release = subprocess.run(["bash", "scripts/production.sh", "release"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert release.returncode == 0, release.stdout + release.stderr
     assert "services: alias ->" in release.stdout

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "search",
     "registry",
     "prompts",
+    "credentials",
     "interactions",
     "demo",  # the demo services and seed_demo
 ]
@@ -204,6 +205,8 @@ ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS = env_list("ENSEMBLE_OUTBOUND_ALLOWED_NETWORK
 # When set, the only hosts outbound calls may reach (an egress allow-list); empty = any host
 # that passes the address check.
 ENSEMBLE_OUTBOUND_ALLOWED_HOSTS = env_list("ENSEMBLE_OUTBOUND_ALLOWED_HOSTS", [])
+# Fernet keys for the services' credentials, comma-separated: the first encrypts, all decrypt.
+ENSEMBLE_CREDENTIALS_KEYS = env_list("ENSEMBLE_CREDENTIALS_KEYS", [])
 # A spec that failed to fetch is not fetched again on the request path for this long.
 ENSEMBLE_SPEC_RETRY_SECONDS = env_int("ENSEMBLE_SPEC_RETRY_SECONDS", 60, minimum=0)
 # Fetch a service's spec in the background right after it is registered or updated.

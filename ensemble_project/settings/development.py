@@ -16,3 +16,7 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None
 # A terminal reads plain lines better; set ENSEMBLE_LOG_FORMAT=json to see production's.
 LOGGING["handlers"]["console"]["formatter"] = env_str("ENSEMBLE_LOG_FORMAT", "plain")  # noqa: F405
+# `make run` keeps a development key in var/ (scripts/run.sh creates it); commands run
+# by hand find it there too.
+if not ENSEMBLE_CREDENTIALS_KEYS and (VAR_DIR / "credentials.key").exists():  # noqa: F405
+    ENSEMBLE_CREDENTIALS_KEYS = [(VAR_DIR / "credentials.key").read_text().strip()]

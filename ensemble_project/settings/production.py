@@ -7,12 +7,26 @@ from ensemble_project.env import env_bool, env_int, env_required
 from .base import *  # noqa: F401,F403
 from .base import DEBUG
 
+
+def _check_credentials_keys(keys):
+    from cryptography.fernet import Fernet
+
+    for key in keys:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured("ENSEMBLE_CREDENTIALS_KEYS holds a value that is not a Fernet key.") from None
+
 if DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in the production profile.")
 
 SECRET_KEY = env_required("DJANGO_SECRET_KEY")
 if SECRET_KEY.startswith(("insecure-", "django-insecure-")) or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a random value of at least 50 characters.")
+
+# The services' credentials are encrypted with these keys: no key, no start.
+env_required("ENSEMBLE_CREDENTIALS_KEYS")
+_check_credentials_keys(ENSEMBLE_CREDENTIALS_KEYS)  # noqa: F405
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

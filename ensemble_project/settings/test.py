@@ -23,3 +23,5 @@ STATIC_ROOT = None
 # Tests fetch specs explicitly (or turn this on); a background thread would race with
 # the test's own transaction.
 ENSEMBLE_SPEC_FETCH_ON_WRITE = os.environ.get("ENSEMBLE_SPEC_FETCH_ON_WRITE", "") == "1"
+# A fixed Fernet key for the suite (tests that rotate keys set their own).
+ENSEMBLE_CREDENTIALS_KEYS = env_list("ENSEMBLE_CREDENTIALS_KEYS", ["0TWgvxsmbWQqDDmbYhKH6ePcNu0gvCA_vG7KI6aLGJ0="])

@@ -1,0 +1,23 @@
+from django.db import models
+from django.utils import timezone
+
+
+class ServiceCredential(models.Model):
+    """The secret for one security scheme of a service's spec, encrypted with Fernet
+    (credentials.crypto). The plain value exists only in memory, while a call is sent."""
+
+    service = models.ForeignKey("registry.Service", on_delete=models.CASCADE, related_name="credentials")
+    scheme = models.CharField(max_length=200, help_text="The scheme's name in the spec, e.g. apiKeyAuth.")
+    ciphertext = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failure = models.CharField(max_length=500, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["service_id", "scheme"]
+        constraints = [models.UniqueConstraint(fields=["service", "scheme"], name="one_secret_per_service_scheme")]
+
+    def __str__(self):
+        return f"{self.scheme} of {self.service_id}"

@@ -1,0 +1,111 @@
+"""The security schemes a service's spec declares, and the parameters they cover.
+
+Schemes are read from the document when it is fetched (OpenAPI 3
+`components.securitySchemes`, Swagger 2.0 `securityDefinitions`) and stored on the
+snapshot; a snapshot stored before that is read once per process and content hash. A parameter a scheme covers (an apiKey
+header such as `X-API-KEY`) is the credential's place: it is neither a tool argument
+nor a prompt input, so the assistant never sees or fills it.
+"""
+
+import json
+from urllib.parse import urljoin
+
+from .parsing import SpecError, _Resolver, load_document
+
+
+def _normalised(name: str, raw, resolver: _Resolver, spec_url: str) -> dict | None:
+    scheme = resolver.deref(raw)
+    if not isinstance(scheme, dict):
+        return None
+    kind = str(scheme.get("type", ""))
+    result = {"name": name, "type": kind}
+    if kind == "apiKey":
+        result.update({"in": str(scheme.get("in", "header")), "param": str(scheme.get("name", ""))})
+    elif kind == "http":
+        result["scheme"] = str(scheme.get("scheme", "")).lower()
+    elif kind == "basic":  # Swagger 2.0
+        result.update({"type": "http", "scheme": "basic"})
+    elif kind == "oauth2":
+        flows = scheme.get("flows") if isinstance(scheme.get("flows"), dict) else {}
+        client = flows.get("clientCredentials") if isinstance(flows.get("clientCredentials"), dict) else None
+        if client is None and scheme.get("flow") == "application":  # Swagger 2.0's name for it
+            client = scheme
+        token_url = str(client.get("tokenUrl", "")) if client else ""
+        result["token_url"] = urljoin(spec_url, token_url) if token_url and spec_url else token_url
+    return result
+
+
+def schemes_of_document(document: dict, *, spec_url: str = "") -> dict[str, dict]:
+    """{scheme name: normalised scheme} for a loaded document (a relative tokenUrl is
+    resolved against the document's own URL)."""
+    resolver = _Resolver(document)
+    if "swagger" in document:
+        raw = document.get("securityDefinitions")
+    else:
+        components = document.get("components") if isinstance(document.get("components"), dict) else {}
+        raw = components.get("securitySchemes")
+    if not isinstance(raw, dict):
+        return {}
+    found = {str(name): _normalised(str(name), value, resolver, spec_url) for name, value in raw.items()}
+    return {name: scheme for name, scheme in found.items() if scheme}
+
+
+_by_hash: dict[str, dict] = {}  # content hash -> schemes; one document, one answer
+
+
+def security_schemes(snapshot) -> dict[str, dict]:
+    """The schemes of a snapshot's document (cached per process by content hash)."""
+    if not snapshot or not snapshot.content_hash:
+        return {}
+    found = _by_hash.get(snapshot.content_hash)
+    if found is not None:
+        return found
+    if snapshot.__dict__.get("security_schemes_json"):
+        found = json.loads(snapshot.security_schemes_json)  # read at fetch time
+    else:
+        document = snapshot.__dict__.get("document")  # absent when the query deferred it
+        if document is None:
+            from .models import SpecSnapshot
+
+            document = SpecSnapshot.objects.filter(pk=snapshot.service_id).values_list("document", flat=True).first()
+        if not document:
+            return {}  # not stored (yet): nothing to remember
+        try:
+            found = schemes_of_document(load_document(document), spec_url=snapshot.source_url)
+        except SpecError:
+            found = {}
+    if len(_by_hash) > 4096:
+        _by_hash.clear()
+    _by_hash[snapshot.content_hash] = found
+    return found
+
+
+def covered_parameters(operation: dict, schemes: dict[str, dict]) -> set[tuple[str, str]]:
+    """(name, in) of the parameters the operation's security schemes fill themselves."""
+    covered = set()
+    for alternative in operation.get("security") or []:
+        for name in alternative:
+            scheme = schemes.get(name) or {}
+            if scheme.get("type") == "apiKey" and scheme.get("param"):
+                covered.add((scheme["param"].lower() if scheme["in"] == "header" else scheme["param"], scheme["in"]))
+            elif scheme.get("type") in ("http", "oauth2"):
+                covered.add(("authorization", "header"))
+    return covered
+
+
+def without_covered_parameters(operations: list[dict], schemes: dict[str, dict]) -> list[dict]:
+    """The operations as the assistant may see them: parameters a scheme covers removed."""
+    if not schemes:
+        return operations
+    result = []
+    for op in operations:
+        covered = covered_parameters(op, schemes)
+
+        def is_covered(param, covered=covered):
+            name = param["name"].lower() if param["in"] == "header" else param["name"]
+            return (name, param["in"]) in covered
+
+        if covered and any(is_covered(p) for p in op.get("parameters", [])):
+            op = {**op, "parameters": [p for p in op["parameters"] if not is_covered(p)]}
+        result.append(op)
+    return result
