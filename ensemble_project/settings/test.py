@@ -23,3 +23,6 @@ STATIC_ROOT = None
 # Tests fetch specs explicitly (or turn this on); a background thread would race with
 # the test's own transaction.
 ENSEMBLE_SPEC_FETCH_ON_WRITE = os.environ.get("ENSEMBLE_SPEC_FETCH_ON_WRITE", "") == "1"
+# For the same reason, a spec a request needs is fetched in the requesting thread (still
+# one fetch per service at a time) unless a test server turns the pool on.
+ENSEMBLE_SPEC_FETCH_IN_BACKGROUND = os.environ.get("ENSEMBLE_SPEC_FETCH_IN_BACKGROUND", "") == "1"
