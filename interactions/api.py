@@ -103,7 +103,7 @@ class InteractView(APIView):
             if getattr(error, "status_code", 400) == 400:
                 interaction_log_rejected(raw_input=raw, error=getattr(error, "message", None) or str(error))
             raise
-        except Exception as error:  # noqa: BLE001 - logged, then the error handler's 500
+        except Exception as error:  # logged, then the error handler's 500
             interaction_log_rejected(raw_input=raw, error=f"{type(error).__name__}: {error}", outcome=InteractionLog.Outcome.FAILED)
             raise
         return Response({"assistant_response": log.assistant_response, "service_responses": log.service_responses})

@@ -137,7 +137,7 @@ def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantRes
         raise ApplicationError(
             "ASSISTANT_FAILED", "The assistant could not answer.", details=f"{error} (log {log.pk})", status=500
         ) from error
-    except Exception as error:  # noqa: BLE001 - whatever broke, the attempt is logged, then a 500
+    except Exception as error:  # whatever broke, the attempt is logged, then a 500
         logger.exception("interaction failed")
         log = _log(user_input, None, calls, backend, InteractionLog.Outcome.FAILED, f"{type(error).__name__}: {error}", started)
         raise ApplicationError(

@@ -84,10 +84,6 @@ def _run(service_id: str, future: Future, background: bool = True) -> None:
         future.set_result(None)
 
 
-def fetching(service_id: str) -> bool:
-    return service_id in _in_flight
-
-
 def service_saved(sender, instance, **kwargs):
     if settings.ENSEMBLE_SPEC_FETCH_ON_WRITE:
         service_id = instance.pk

@@ -60,10 +60,10 @@ class Server:
         raise AssertionError(f"no snapshot for {service_id}")
 
     def interact(self, user_input, client=None) -> httpx.Response:
-        if client is None:
-            with self.client() as client:
-                return client.post("/interact", json={"user_input": user_input})
-        return client.post("/interact", json={"user_input": user_input})
+        if client is not None:
+            return client.post("/interact", json={"user_input": user_input})
+        with self.client() as own:
+            return own.post("/interact", json={"user_input": user_input})
 
     def last_log(self) -> tuple:
         return self.db("SELECT id, user_input, outcome, error FROM interactions_interactionlog ORDER BY id DESC LIMIT 1")[0]
@@ -295,7 +295,7 @@ def test_unsafe_arguments_are_refused_and_logged(server, name, tool, arguments, 
     reported = response.json()["service_responses"][0]["response"]
     assert "invalid arguments" in reported and fragment in reported
     assert server.hostile.requests[before:] == []  # nothing was sent: no collection deleted
-    log_id, user_input, outcome, _ = server.last_log()
+    _, user_input, outcome, _ = server.last_log()
     assert user_input == name and outcome == "answered"
 
 
@@ -368,3 +368,29 @@ def test_made_up_methods_do_not_create_metric_series(server):
     assert not [line for line in series if "PROBE" in line]
     assert any('method="other"' in line and 'operation="listServices"' in line for line in series)
     assert len(series) < 60
+
+
+# --- the circuit breaker ----------------------------------------------------------------------------
+
+
+def test_a_service_that_keeps_failing_is_skipped_for_a_while_then_tried_again(settings):
+    from outbound.http import OutboundError, breaker_status, guarded_request
+
+    settings.ENSEMBLE_OUTBOUND_BREAKER_FAILURES, settings.ENSEMBLE_OUTBOUND_BREAKER_SECONDS = 2, 0.5
+    hostile = HostileServer()
+    try:
+        codes = []
+        for _ in range(3):
+            started = time.monotonic()
+            with pytest.raises(OutboundError) as failure:
+                guarded_request("GET", hostile.url("/slow/wait"), key="breaker-test", max_bytes=1000, timeout=0.3)
+            codes.append((failure.value.code, time.monotonic() - started < 0.5))
+        assert codes == [("TIMEOUT", True), ("TIMEOUT", True), ("CIRCUIT_OPEN", True)]
+        assert len(hostile.received("/slow/wait")) == 2  # the third was not sent
+        assert breaker_status("breaker-test").startswith("open for")
+        time.sleep(0.6)
+        assert breaker_status("breaker-test").startswith("half-open")
+        result = guarded_request("GET", hostile.url("/spec/slow.json"), key="breaker-test", max_bytes=100_000)
+        assert result.status == 200 and breaker_status("breaker-test") == "closed"
+    finally:
+        hostile.close()
