@@ -64,17 +64,18 @@ def _services_in_scope() -> list[tuple]:
 
 
 def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started) -> InteractionLog:
-    service_responses = [{"service_name": c.tool.service.name, "response": c.summary()} for c in calls]
+    # What a model or service sent may hold NUL or unpaired surrogates: stored (and answered) escaped.
+    service_responses = [{"service_name": c.tool.service.name, "response": storable_text(c.summary())} for c in calls]
     limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
     with transaction.atomic():
         log = InteractionLog.objects.create(
             user_input=user_input,
-            assistant_response=result.text if result else "",
+            assistant_response=storable_text(result.text) if result else "",
             service_responses=service_responses,
             backend=backend,
-            model=(result.model if result else "")[:200],
+            model=storable_text(result.model if result else "")[:200],
             outcome=outcome,
-            error=error,
+            error=storable_text(error),
             duration_ms=int((time.monotonic() - started) * 1000),
             prompt_tokens=result.prompt_tokens if result else None,
             completion_tokens=result.completion_tokens if result else None,
@@ -84,8 +85,9 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
             ServiceCall(
                 log=log, position=i, service_id=c.tool.service.id, service_name=c.tool.service.name,
                 operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
-                method=c.tool.operation["method"], url=c.url[:2000], request=redact(c.arguments), status=c.status,
-                ok=c.ok, response=c.text[:limit], response_hash=c.response_hash, error=c.error, duration_ms=c.duration_ms,
+                method=c.tool.operation["method"], url=storable_text(c.url[:2000]), request=redact(c.arguments),
+                status=c.status, ok=c.ok, response=storable_text(c.text[:limit]), response_hash=c.response_hash,
+                error=storable_text(c.error), duration_ms=c.duration_ms,
             )
             for i, c in enumerate(calls)
         ])

@@ -111,7 +111,7 @@ def snapshot_for(service, *, wait: float = 0.0) -> SpecSnapshot:
         if snapshot.error and snapshot.error_at and timezone.now() - snapshot.error_at < retry_after:
             return snapshot
         if snapshot.usable:  # the URL changed: keep serving the last good one meanwhile
-            tasks.fetch_shared(service.pk, background=True)
+            tasks.fetch_shared(service.pk)
             return snapshot
     if tasks.fetch_shared(service.pk, wait=wait):
         fresh = SpecSnapshot.objects.filter(service_id=service.pk).defer("document").first()

@@ -20,7 +20,7 @@ _waiting: dict[str, int] = {}
 _lock = threading.Lock()
 
 
-def _fetch(service_id: str, force: bool = False, *, background: bool = True) -> None:
+def _fetch(service_id: str, *, background: bool = True) -> None:
     from registry.models import Service
 
     from .services import spec_refresh
@@ -28,7 +28,7 @@ def _fetch(service_id: str, force: bool = False, *, background: bool = True) -> 
     try:
         service = Service.objects.filter(pk=service_id).first()
         if service is not None:
-            spec_refresh(service=service, force=force)
+            spec_refresh(service=service)
     except Exception:  # a background task must log, not die silently
         logger.exception("fetching the spec of %s failed", service_id)
     finally:

@@ -5,8 +5,8 @@
   headers a byte at a time; it records every request it receives.
 - `ScriptedModel`: an OpenAI-compatible chat endpoint that answers by script: the
   user's input names a script (set by the test) saying which tool to call with which
-  arguments; once a tool result is in the conversation it answers in words. Stateless
-  per request, so concurrent interactions work.
+  arguments (or, with no tool, what to say); once a tool result is in the conversation
+  it answers in words. Stateless per request, so concurrent interactions work.
 """
 
 import json
@@ -132,7 +132,10 @@ class _Model(BaseHTTPRequestHandler):
             reply = {"content": "done: " + messages[-1]["content"][:300]}
         else:
             script = self.server.scripts.get(messages[-1]["content"])
-            reply = {"tool_calls": [tool_call(*script)]} if script else {"content": "nothing to do"}
+            if script and script[0] is None:  # no tool: say what the script says
+                reply = {"content": script[1]["say"]}
+            else:
+                reply = {"tool_calls": [tool_call(*script)]} if script else {"content": "nothing to do"}
         send_body(self, 200, json.dumps(completion(reply)).encode())
 
 

@@ -340,6 +340,14 @@ def test_input_that_is_not_text_is_a_400_and_logged_in_a_storable_form(server, r
     assert user_input == stored and outcome == "rejected"
 
 
+def test_a_model_answering_with_text_that_cannot_be_stored_is_answered_and_logged_escaped(server):
+    response = server.interact(server.model.script("odd model", None, {"say": "bad \ud800 and \x00 text"}))
+    assert response.status_code == 200, response.text
+    assert response.json()["assistant_response"] == "bad \\ud800 and \\u0000 text"
+    (stored,) = server.db("SELECT assistant_response FROM interactions_interactionlog WHERE user_input = 'odd model'")[0]
+    assert stored == "bad \\ud800 and \\u0000 text"
+
+
 def test_chunked_bodies_are_read(server):
     def chunks(data: bytes):
         for start in range(0, len(data), 7):
