@@ -402,3 +402,22 @@ def test_a_service_that_keeps_failing_is_skipped_for_a_while_then_tried_again(se
         assert result.status == 200 and breaker_status("breaker-test") == "closed"
     finally:
         hostile.close()
+
+
+@pytest.mark.django_db
+def test_arguments_and_replies_that_cannot_be_stored_are_logged_escaped(client_api, demo_services, fake_openai):
+    """In-process, on the suite's database (PostgreSQL refuses NUL and unpaired surrogates even in JSON)."""
+    from interactions.models import InteractionLog, ServiceCall
+    from tests.fake_openai import tool_call
+
+    fake_openai.script(
+        {"content": None, "tool_calls": [tool_call("action-service__createAction",
+                                                   '{"body": {"characterId": 1, "description": "a\\u0000b \\ud800"}}')]},
+        {"content": "recorded \ud800"},
+    )
+    response = client_api.post("/interact", {"user_input": "record an odd action"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["assistant_response"] == "recorded \\ud800"
+    log = InteractionLog.objects.get()
+    call = ServiceCall.objects.get(log=log)
+    assert call.request["truncated"] and len(call.request["sha256"]) == 64 and "\\u0000" not in call.request["preview"]
