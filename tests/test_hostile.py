@@ -87,7 +87,7 @@ def server(typesense, tmp_path_factory):
         "ENSEMBLE_SPEC_FETCH_ON_WRITE": "1", "ENSEMBLE_SPEC_FETCH_IN_BACKGROUND": "1", "ENSEMBLE_SPEC_WAIT_SECONDS": "1",
         "ENSEMBLE_ASSISTANT_BACKEND": "openai", "OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "test-key",
         "OPENAI_MODEL": "scripted", "OPENAI_MAX_RETRIES": "0", "OPENAI_TIMEOUT_SECONDS": "10",
-        "ENSEMBLE_AUTH_FAILURE_RATE": "20/minute",
+        "ENSEMBLE_AUTH_FAILURE_RATE": "20/minute", "ENSEMBLE_OUTBOUND_BREAKER_FAILURES": "5",
         "ENSEMBLE_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4",
         "GUNICORN_TIMEOUT": "60", "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics"),
     }
@@ -421,3 +421,30 @@ def test_arguments_and_replies_that_cannot_be_stored_are_logged_escaped(client_a
     log = InteractionLog.objects.get()
     call = ServiceCall.objects.get(log=log)
     assert call.request["truncated"] and len(call.request["sha256"]) == 64 and "\\u0000" not in call.request["preview"]
+
+
+@pytest.mark.django_db
+def test_a_server_that_cannot_read_chunked_bodies_says_so(client_api):
+    # Django's test server, like runserver, does not decode chunks (no wsgi.input_terminated).
+    response = client_api.generic("POST", "/interact", b"", content_type="application/json",
+                                   HTTP_TRANSFER_ENCODING="chunked")
+    body = _error(response, 400)
+    assert body["errorCode"] == "LENGTH_REQUIRED" and "Content-Length" in body["details"]
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_each_services_circuit_breaker(client, django_user_model, file_server, settings):
+    from outbound.http import OutboundError
+    from prompts.services import spec_refresh
+    from registry import services
+
+    settings.ENSEMBLE_OUTBOUND_BREAKER_FAILURES, settings.ENSEMBLE_OUTBOUND_BREAKER_SECONDS = 1, 5
+    service = services.service_register(id="down", name="Down", description="", openapi_url="http://127.0.0.1:9/x", tags=[])
+    assert "Cannot reach" in spec_refresh(service=service).error
+    with pytest.raises(OutboundError, match="skipped"):
+        from outbound.http import guarded_request
+
+        guarded_request("GET", "http://127.0.0.1:9/x", key="down", max_bytes=100)
+    client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "pw"))
+    page = client.get("/admin/prompts/specsnapshot/").content.decode()
+    assert "circuit breaker (this process)" in page.lower() and "open for" in page
