@@ -82,6 +82,8 @@ def check_argument_safety(tool: Tool, arguments: dict) -> None:
     values HTTP cannot carry, path segments that are empty, `.` or `..` (clients and
     servers remove dot segments, so `id=.` would address the collection and `..` the
     resource above), and arguments over ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES."""
+    if not isinstance(arguments, dict):
+        raise ArgumentError("arguments must be a JSON object")
     size = len(json.dumps(arguments, ensure_ascii=False).encode("utf-8", "surrogatepass"))
     limit = settings.ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES
     if size > limit:
@@ -118,8 +120,8 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
     started = time.monotonic()
     op = tool.operation
     try:
+        check_argument_safety(tool, arguments)  # first: the size cap also bounds schema validation
         validate_arguments(tool, arguments)
-        check_argument_safety(tool, arguments)
     except ArgumentError as error:
         return CallResult(tool, stored_arguments(arguments), ok=False, error=f"invalid arguments: {error}")
     stored = stored_arguments(arguments)
