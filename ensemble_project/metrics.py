@@ -55,6 +55,15 @@ class _ProcessMetrics:
         yield from PROCESS_REGISTRY.collect()
 
 
+# Label values come from closed sets: a client inventing methods or paths must not be
+# able to create new time series (each one is a file per worker and memory at scrape).
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def _method(request) -> str:
+    return request.method if request.method in _METHODS else "other"
+
+
 def _operation(request) -> str:
     match = getattr(request, "resolver_match", None)
     if request.path.startswith("/admin/"):
@@ -74,13 +83,13 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         elapsed = time.perf_counter() - started
-        operation = _operation(request)
-        HTTP_REQUESTS.labels(operation, request.method, str(response.status_code)).inc()
+        operation, method = _operation(request), _method(request)
+        HTTP_REQUESTS.labels(operation, method, str(response.status_code)).inc()
         HTTP_LATENCY.labels(operation).observe(elapsed)
         # Path only: query strings may carry user text; headers (keys) are never logged.
         access_logger.info(
-            "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed * 1000,
-            extra={"method": request.method, "path": request.path, "status": response.status_code,
+            "%s %s %s %.1fms", method, request.path, response.status_code, elapsed * 1000,
+            extra={"method": method, "path": request.path, "status": response.status_code,
                    "operation": operation, "duration_ms": round(elapsed * 1000, 1)},
         )
         return response

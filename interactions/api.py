@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from ensemble_project.errors import ApplicationError
 from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
 
+from .models import InteractionLog
 from .selectors import logs_page, logs_sync_failure
 from .services import interaction_handle, interaction_log_rejected
 
@@ -102,6 +103,9 @@ class InteractionViewSet(viewsets.ViewSet):
         except (ApplicationError, serializers.ValidationError, ParseError, RequestDataTooBig) as error:
             if getattr(error, "status_code", 400) == 400:
                 interaction_log_rejected(raw_input=raw, error=getattr(error, "message", None) or str(error))
+            raise
+        except Exception as error:  # logged, then the error handler's 500
+            interaction_log_rejected(raw_input=raw, error=f"{type(error).__name__}: {error}", outcome=InteractionLog.Outcome.FAILED)
             raise
         return Response({"assistant_response": log.assistant_response, "service_responses": log.service_responses})
 

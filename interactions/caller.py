@@ -78,13 +78,60 @@ def validate_arguments(tool: Tool, arguments) -> dict:
     return arguments
 
 
+# A header value HTTP can carry: visible ASCII, spaces and tabs (no CR/LF, no non-ASCII).
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_UNSTORABLE = re.compile("[\ud800-\udfff]")
+
+
+def check_argument_safety(tool: Tool, arguments: dict) -> None:
+    """Refuse arguments that would not reach the operation the assistant chose: header
+    values HTTP cannot carry, path segments that are empty, `.` or `..` (clients and
+    servers remove dot segments, so `id=.` would address the collection and `..` the
+    resource above), and arguments over ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES."""
+    if not isinstance(arguments, dict):
+        raise ArgumentError("arguments must be a JSON object")
+    size = len(json.dumps(arguments, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    limit = settings.ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES
+    if size > limit:
+        raise ArgumentError(f"the arguments take {size} bytes; the limit is {limit}")
+    for param in tool.operation.get("parameters", []):
+        if param["name"] not in arguments:
+            continue
+        value = str(arguments[param["name"]])
+        if param["in"] == "path" and value.strip() in ("", ".", ".."):
+            raise ArgumentError(f"{param['name']}: {value!r} is not a usable path segment")
+        if param["in"] == "header":
+            if not _HEADER_NAME.fullmatch(param["name"]):
+                raise ArgumentError(f"{param['name']!r} is not a valid HTTP header name")
+            if not _HEADER_VALUE.fullmatch(value):
+                raise ArgumentError(f"{param['name']}: header values must be printable ASCII")
+
+
+def stored_arguments(arguments):
+    """What the log keeps of the arguments: oversized ones as a preview and their hash."""
+    try:
+        text = json.dumps(arguments, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(arguments)
+    data = text.encode("utf-8", "backslashreplace")
+    # NUL and lone surrogates cannot be stored (PostgreSQL refuses them even escaped).
+    storable = "\\u0000" not in text and not _UNSTORABLE.search(text)
+    if storable and len(data) <= settings.ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES:
+        return arguments
+    return {"truncated": True, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "preview": data[:1000].decode("utf-8", "replace").replace("\\u0000", "\ufffd")}
+
+
 def call_tool(tool: Tool, arguments: dict) -> CallResult:
     started = time.monotonic()
     op = tool.operation
     try:
+        check_argument_safety(tool, arguments)  # first: the size cap also bounds schema validation
         validate_arguments(tool, arguments)
     except ArgumentError as error:
-        return CallResult(tool, arguments, ok=False, error=f"invalid arguments: {error}")
+        return CallResult(tool, stored_arguments(arguments), ok=False, error=f"invalid arguments: {error}")
+    stored = stored_arguments(arguments)
     path = op["path"]
     query, headers = {}, {}
     for param in op.get("parameters", []):
@@ -103,25 +150,25 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
         headers.setdefault(REQUEST_ID_HEADER, current_request_id())
     needs = operation_credentials(service=tool.service, snapshot=tool.snapshot, operation=op)
     if needs.missing:
-        return CallResult(tool, arguments, ok=False, url=url, error=needs.missing)
+        return CallResult(tool, stored, ok=False, url=url, error=needs.missing)
     try:
         result, sent = authorized_request(
-            op["method"], url, credentials=needs.credentials, params=query, headers=headers,
+            op["method"], url, key=tool.service.id, credentials=needs.credentials, params=query, headers=headers,
             json=arguments.get("body") if op.get("body") else None, max_bytes=settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES,
         )
     except (OutboundError, CredentialError) as error:
-        return CallResult(tool, arguments, ok=False, url=url, error=getattr(error, "message", str(error)),
+        return CallResult(tool, stored, ok=False, url=url, error=getattr(error, "message", str(error)),
                           duration_ms=int((time.monotonic() - started) * 1000))
     # What is recorded shows [redacted] wherever a secret went, the query string included.
     recorded = {k: (REDACTED if k in sent.credential_params else v) for k, v in sent.params.items()}
     url += f"?{urlencode(recorded, safe='[]')}" if recorded else ""
-    text = redact_text(result.body.decode("utf-8", errors="replace"), sent.secrets)
+    text = redact_text(result.body.decode("utf-8", errors="replace"), sent.secrets).replace("\x00", "\ufffd")  # NUL cannot be stored
     refused = ""
     if needs.credentials and result.status in (401, 403):
         refused = (f"{tool.service.name} refused the credentials for {', '.join(needs.scheme_names)} "
                    f"(HTTP {result.status}); an admin should check the secret.")
     credential_outcome_record(service_id=tool.service.pk, schemes=needs.scheme_names, refused=refused, use_stale=needs.use_stale)
     return CallResult(
-        tool, arguments, ok=200 <= result.status < 300, status=result.status, url=url, text=text, error=refused,
+        tool, stored, ok=200 <= result.status < 300, status=result.status, url=url, text=text, error=refused,
         duration_ms=int((time.monotonic() - started) * 1000), response_hash=hashlib.sha256(result.body).hexdigest(),
     )

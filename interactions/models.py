@@ -10,6 +10,7 @@ class InteractionLog(models.Model):
         ASSISTANT_FAILED = "assistant_failed"
         LIMIT_REACHED = "limit_reached"
         REJECTED = "rejected"  # the request itself was invalid (400)
+        FAILED = "failed"  # an unexpected failure (500)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     user_input = models.TextField()

@@ -1,6 +1,7 @@
 """Handling one user input: prompt, assistant, service calls, log."""
 
 import logging
+import re
 import time
 
 from django.conf import settings
@@ -21,6 +22,14 @@ from .tools import build_tools
 logger = logging.getLogger("ensemble.interactions")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` as the database can store it: NUL and unpaired surrogates made visible escapes."""
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def validate_user_input(value) -> str:
     if value is None:
         raise ApplicationError("VALIDATION_ERROR", "user_input: this field is required.")
@@ -28,6 +37,10 @@ def validate_user_input(value) -> str:
         raise ApplicationError("VALIDATION_ERROR", "user_input: must be a string.")
     if not value.strip():
         raise ApplicationError("VALIDATION_ERROR", "user_input: must not be empty.")
+    if _UNSTORABLE.search(value):
+        raise ApplicationError(
+            "VALIDATION_ERROR", "user_input: contains characters that are not text (NUL or unpaired surrogates)."
+        )
     if len(value) > settings.ENSEMBLE_USER_INPUT_MAX_CHARS:
         raise ApplicationError(
             "VALIDATION_ERROR",
@@ -38,32 +51,31 @@ def validate_user_input(value) -> str:
 
 
 def _services_in_scope() -> list[tuple]:
-    """Every registered service with a usable spec. A few never-fetched specs are
-    fetched now (ENSEMBLE_INTERACT_MAX_SPEC_FETCHES); the others, and those whose fetch
-    failed (the error is on the snapshot, in the admin), are left out of this one."""
-    pairs, fetches_left = [], settings.ENSEMBLE_INTERACT_MAX_SPEC_FETCHES
+    """Every registered service with a usable spec (its last good snapshot). An
+    interaction never waits for a fetch: specs it lacks are fetched in the background
+    for later ones; those whose fetch failed (the error is on the snapshot, in the
+    admin) are left out of this one."""
+    pairs = []
     for service in Service.objects.select_related("spec").defer("spec__document").order_by("id"):
-        snapshot = getattr(service, "spec", None)
-        if snapshot is None and fetches_left > 0:
-            fetches_left -= 1
-            snapshot = snapshot_for(service)
-        if snapshot is not None and snapshot.usable:
+        snapshot = snapshot_for(service, wait=0)
+        if snapshot.usable:
             pairs.append((service, snapshot))
     return pairs
 
 
 def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started) -> InteractionLog:
-    service_responses = [{"service_name": c.tool.service.name, "response": c.summary()} for c in calls]
+    # What a model or service sent may hold NUL or unpaired surrogates: stored (and answered) escaped.
+    service_responses = [{"service_name": c.tool.service.name, "response": storable_text(c.summary())} for c in calls]
     limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
     with transaction.atomic():
         log = InteractionLog.objects.create(
             user_input=user_input,
-            assistant_response=result.text if result else "",
+            assistant_response=storable_text(result.text) if result else "",
             service_responses=service_responses,
             backend=backend,
-            model=(result.model if result else "")[:200],
+            model=storable_text(result.model if result else "")[:200],
             outcome=outcome,
-            error=error,
+            error=storable_text(error),
             duration_ms=int((time.monotonic() - started) * 1000),
             prompt_tokens=result.prompt_tokens if result else None,
             completion_tokens=result.completion_tokens if result else None,
@@ -73,23 +85,25 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
             ServiceCall(
                 log=log, position=i, service_id=c.tool.service.id, service_name=c.tool.service.name,
                 operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
-                method=c.tool.operation["method"], url=c.url[:2000], request=redact(c.arguments), status=c.status,
-                ok=c.ok, response=c.text[:limit], response_hash=c.response_hash, error=c.error, duration_ms=c.duration_ms,
+                method=c.tool.operation["method"], url=storable_text(c.url[:2000]), request=redact(c.arguments),
+                status=c.status, ok=c.ok, response=storable_text(c.text[:limit]), response_hash=c.response_hash,
+                error=storable_text(c.error), duration_ms=c.duration_ms,
             )
             for i, c in enumerate(calls)
         ])
     return log
 
 
-def interaction_log_rejected(*, raw_input, error: str) -> InteractionLog:
-    """Record a refused /interact request (bad input): every call leaves a trace."""
+def interaction_log_rejected(*, raw_input, error: str, outcome: str = InteractionLog.Outcome.REJECTED) -> InteractionLog:
+    """Record a refused /interact request (bad input), or one that failed before it could
+    be handled: every call leaves a trace."""
     text = raw_input if isinstance(raw_input, str) else ("" if raw_input is None else repr(raw_input))
     return InteractionLog.objects.create(
-        # NUL cannot be stored in PostgreSQL text; it is why such input was refused anyway.
-        user_input=text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS].replace("\x00", "\ufffd"),
+        # NUL and lone surrogates cannot be stored; they are why such input was refused.
+        user_input=storable_text(text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS]),
         backend=settings.ENSEMBLE_ASSISTANT_BACKEND,
-        outcome=InteractionLog.Outcome.REJECTED,
-        error=error[:2000].replace("\x00", "\ufffd"),
+        outcome=outcome,
+        error=storable_text(error[:2000]),
         request_id=current_request_id(),
     )
 
@@ -124,6 +138,13 @@ def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantRes
         log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started)
         raise ApplicationError(
             "ASSISTANT_FAILED", "The assistant could not answer.", details=f"{error} (log {log.pk})", status=500
+        ) from error
+    except Exception as error:  # whatever broke, the attempt is logged, then a 500
+        logger.exception("interaction failed")
+        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.FAILED, f"{type(error).__name__}: {error}", started)
+        raise ApplicationError(
+            "INTERNAL_ERROR", "The server failed to handle the request.", details=f"The error was logged (log {log.pk}).",
+            status=500,
         ) from error
     outcome = InteractionLog.Outcome.LIMIT_REACHED if result.limit_reached else InteractionLog.Outcome.ANSWERED
     metrics.ASSISTANT_CALLS.labels(backend, outcome).inc()

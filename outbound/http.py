@@ -7,17 +7,28 @@ to the very address it checked (the URL is rewritten to the IP; Host and TLS SNI
 the name), so a DNS answer that changes between check and use cannot slip through.
 The network lists are explicit because `ipaddress.is_private` on some Python 3.11
 patch releases misclassifies ranges.
+
+Three more guards keep one slow or hostile service from hurting anyone else:
+- one deadline for the whole exchange (connect, TLS, headers, body, redirects): every
+  socket operation waits at most the time left, so a server trickling a byte at a time
+  is cut off at the deadline (httpx's own read timeout restarts with every byte);
+- a bulkhead: at most ENSEMBLE_OUTBOUND_MAX_CONCURRENT requests per service at once in
+  this process; more fail at once ("busy") instead of taking more web threads;
+- a circuit breaker: after ENSEMBLE_OUTBOUND_BREAKER_FAILURES failures in a row a
+  service is skipped for ENSEMBLE_OUTBOUND_BREAKER_SECONDS, then one trial is let through.
 """
 
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import certifi
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -116,7 +127,146 @@ def _pinned(url: str) -> tuple[str, dict, dict]:
     return pinned, headers, extensions
 
 
-def guarded_request(
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most until `deadline`."""
+
+    def __init__(self, stream, deadline: float):
+        self._stream, self._deadline = stream, deadline
+
+    def _left(self, timeout, error):
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise error("the exchange's deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes, timeout=None):
+        return self._stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer, timeout=None):
+        for start in range(0, len(buffer), 65536):  # each piece gets only the time left
+            self._stream.write(buffer[start:start + 65536], self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self):
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        stream = self._stream.start_tls(ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(stream, self._deadline)
+
+    def get_extra_info(self, info):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def __init__(self, deadline: float):
+        self._deadline = deadline
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ConnectTimeout("the exchange's deadline has passed")
+        timeout = left if timeout is None else min(timeout, left)
+        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+
+def _client(deadline: float, timeout: float) -> httpx.Client:
+    transport = httpx.HTTPTransport(verify=_ssl_context(), trust_env=False)
+    # httpx has no public switch for the network backend; the pool takes one.
+    transport._pool._network_backend = _DeadlineBackend(deadline)
+    return httpx.Client(transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False)
+
+
+# --- bulkhead and circuit breaker, per service (per host when no service is named) ---------
+
+
+class _Guard:
+    def __init__(self):
+        self.in_flight = 0
+        self.failures = 0  # in a row
+        self.open_until = 0.0
+        self.trial = False  # a half-open trial is under way
+        self.last_error = ""
+
+
+_guards: dict[str, _Guard] = {}
+_guards_lock = threading.Lock()
+
+
+def _guard(key: str) -> _Guard:
+    with _guards_lock:
+        return _guards.setdefault(key, _Guard())
+
+
+def _enter(key: str) -> None:
+    """Take a slot for `key`, or refuse at once: breaker open, or too many in flight."""
+    now = time.monotonic()
+    with _guards_lock:
+        guard = _guards.setdefault(key, _Guard())
+        if guard.open_until > now or (guard.open_until and guard.trial):
+            raise OutboundError(
+                "CIRCUIT_OPEN",
+                f"{key} failed {guard.failures} times in a row and is skipped for "
+                f"{max(1, int(guard.open_until - now))} more seconds (last error: {guard.last_error}).",
+            )
+        if guard.in_flight >= settings.ENSEMBLE_OUTBOUND_MAX_CONCURRENT:
+            raise OutboundError(
+                "BUSY", f"{key} already has {guard.in_flight} requests in flight; this one was not sent."
+            )
+        if guard.open_until:  # the cool-down is over: this request is the trial
+            guard.trial = True
+        guard.in_flight += 1
+
+
+def _leave(key: str, error: "OutboundError | None") -> None:
+    with _guards_lock:
+        guard = _guards[key]
+        guard.in_flight -= 1
+        failed = error is not None and error.code in _BREAKER_CODES
+        if failed:
+            guard.failures += 1
+            guard.last_error = error.message[:300]
+            if guard.trial or guard.failures >= settings.ENSEMBLE_OUTBOUND_BREAKER_FAILURES:
+                guard.open_until = time.monotonic() + settings.ENSEMBLE_OUTBOUND_BREAKER_SECONDS
+        elif error is None or guard.trial:
+            guard.failures, guard.open_until, guard.last_error = 0, 0.0, ""
+        guard.trial = False
+
+
+# Failures that say the service is unwell (not that we refused the request).
+_BREAKER_CODES = {"TIMEOUT", "CONNECTION_FAILED"}
+
+
+def breaker_status(key: str) -> str:
+    """The circuit breaker of `key` in this process, in words (for the admin)."""
+    guard = _guards.get(key)
+    if guard is None or (not guard.failures and not guard.in_flight):
+        return "closed"
+    left = guard.open_until - time.monotonic()
+    if guard.open_until and left > 0:
+        return f"open for {int(left) + 1} s after {guard.failures} failures ({guard.last_error})"
+    if guard.open_until:
+        return f"half-open: the next request is a trial ({guard.failures} failures)"
+    return f"closed ({guard.failures} recent failures, {guard.in_flight} in flight)"
+
+
+def guarded_request(method: str, url: str, *, key: str | None = None, **kwargs) -> FetchResult:
+    """Send a request with the address guard, a size cap and one deadline for the whole
+    exchange, through the bulkhead and circuit breaker of `key` (a service id; the
+    URL's host when none is given)."""
+    key = key or (urlsplit(url).hostname or url)
+    _enter(key)
+    error = None
+    try:
+        return _guarded_request(method, url, **kwargs)
+    except OutboundError as failure:
+        error = failure
+        raise
+    finally:
+        _leave(key, error)
+
+
+def _guarded_request(
     method: str,
     url: str,
     *,
@@ -135,16 +285,20 @@ def guarded_request(
     timeout = timeout or settings.ENSEMBLE_HTTP_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
     current = url
-    with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False, verify=_ssl_context()) as client:
+    with _client(deadline, timeout) as client:
         for _hop in range(max_redirects + 1):
             pinned, pin_headers, extensions = _pinned(current)
-            request = client.build_request(
-                method, pinned, headers={"Accept-Encoding": "identity", **(headers or {}), **pin_headers}, params=params, json=json, content=content, extensions=extensions
-            )
+            try:
+                request = client.build_request(
+                    method, pinned, headers={"Accept-Encoding": "identity", **(headers or {}), **pin_headers},
+                    params=params, json=json, content=content, extensions=extensions,
+                )
+            except (ValueError, TypeError, httpx.HTTPError) as error:  # e.g. a header value HTTP cannot carry
+                raise OutboundError("INVALID_REQUEST", f"Cannot build the request to {current}: {error}") from None
             try:
                 response = client.send(request, stream=True)
             except httpx.TimeoutException:
-                raise OutboundError("TIMEOUT", f"{current} did not answer within {timeout:.0f}s.") from None
+                raise OutboundError("TIMEOUT", f"{current} did not answer within {timeout:g}s.") from None
             except httpx.HTTPError as error:
                 raise OutboundError("CONNECTION_FAILED", f"Cannot reach {current}: {error}") from None
             try:
@@ -168,11 +322,9 @@ def guarded_request(
                         size += len(chunk)
                         if size > max_bytes:
                             raise OutboundError("TOO_LARGE", f"{current} sent more than {max_bytes} bytes.")
-                        if time.monotonic() > deadline:
-                            raise OutboundError("TIMEOUT", f"{current} did not finish sending within {timeout:.0f}s.")
                         chunks.append(chunk)
                 except httpx.TimeoutException:
-                    raise OutboundError("TIMEOUT", f"{current} stopped sending for {timeout:.0f}s.") from None
+                    raise OutboundError("TIMEOUT", f"{current} did not finish sending within {timeout:g}s.") from None
                 except httpx.HTTPError as error:
                     raise OutboundError("CONNECTION_FAILED", f"Reading from {current} failed: {error}") from None
                 body = b"".join(chunks)

@@ -25,8 +25,9 @@ class SystemPromptViewSet(viewsets.ViewSet):
         description=(
             "Renders one prompt describing the operations of the given services, in the order "
             "given (repeated ids count once). Specs come from the stored snapshot; a service "
-            "without one is fetched first. Unknown ids, or a spec that cannot be fetched or "
-            "parsed, are a 400 naming the services."
+            "without one is fetched first (one fetch shared by all requests, awaited a few "
+            "seconds at most). Unknown ids, or a spec that cannot be fetched or parsed or is "
+            "not available yet, are a 400 naming the services."
         ),
         tags=["System Prompt Management"],
         parameters=[

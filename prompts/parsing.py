@@ -4,10 +4,18 @@ Only local `$ref`s (`#/...`) are followed, with cycle detection; remote and `fil
 references are never fetched. YAML is loaded with the C loader when PyYAML has it,
 JSON takes the json module's fast path, and a node budget stops alias bombs (billion
 laughs) and absurd documents before they cost memory or time.
+
+What parsing produces has budgets too, none of which a document can dodge: `$ref`
+chains are followed in a loop (at most MAX_REF_HOPS hops, no recursion per hop), the
+schema nodes expansion creates are counted (MAX_EXPANDED_NODES: a small document whose
+references fan out must not expand to gigabytes), the stored operations are capped
+(MAX_OPERATIONS_JSON_BYTES) and so is the time (MAX_PARSE_SECONDS). `parse_spec` turns
+any failure, whatever its type, into a SpecError the snapshot keeps.
 """
 
 import json
 import re
+import time
 from urllib.parse import urljoin
 
 import yaml
@@ -21,6 +29,10 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 MAX_NODES = 3_000_000
 MAX_OPERATIONS = 10_000
 SCHEMA_DEPTH = 4
+MAX_REF_HOPS = 64
+MAX_EXPANDED_NODES = 100_000
+MAX_OPERATIONS_JSON_BYTES = 16 * 1024 * 1024
+MAX_PARSE_SECONDS = 10.0
 
 
 class SpecError(Exception):
@@ -64,8 +76,10 @@ def _check_node_budget(document) -> None:
 
 
 class _Resolver:
-    def __init__(self, document: dict):
+    def __init__(self, document: dict, deadline: float | None = None):
         self.document = document
+        self.deadline = deadline if deadline is not None else time.monotonic() + MAX_PARSE_SECONDS
+        self.expanded = 0  # schema nodes produced so far
 
     def lookup(self, ref: str):
         if not isinstance(ref, str) or not ref.startswith("#"):
@@ -86,22 +100,40 @@ class _Resolver:
         seen = set() if seen is None else seen
         while isinstance(node, dict) and "$ref" in node:
             ref = node["$ref"]
-            if ref in seen:
+            if not isinstance(ref, str) or ref in seen:
                 return None
             seen.add(ref)
+            if len(seen) > MAX_REF_HOPS:
+                raise SpecError(f"A $ref chain is longer than {MAX_REF_HOPS} hops (at {ref[:200]}).")
             node = self.lookup(ref)
         return node
 
+    def _count(self) -> None:
+        self.expanded += 1
+        if self.expanded > MAX_EXPANDED_NODES:
+            raise SpecError(
+                f"The document's $refs expand to more than {MAX_EXPANDED_NODES} schema nodes (a $ref fan-out bomb?)."
+            )
+        if not self.expanded % 1024 and time.monotonic() > self.deadline:
+            raise SpecError(f"Parsing the document took longer than {MAX_PARSE_SECONDS:g} s.")
+
     def schema(self, node, depth: int = SCHEMA_DEPTH, seen: frozenset = frozenset()) -> dict:
         """A self-contained JSON schema (local refs inlined to `depth`, cycles cut)."""
-        if isinstance(node, dict) and "$ref" in node:
+        self._count()
+        hops = 0
+        while isinstance(node, dict) and "$ref" in node:  # a chain of refs: a loop, not recursion
             ref = node["$ref"]
+            if not isinstance(ref, str):
+                return {}
             if ref in seen or depth <= 0:
-                return {"type": "object", "description": f"(see {ref})"} if isinstance(ref, str) else {}
+                return {"type": "object", "description": f"(see {ref})"}
+            hops += 1
+            if hops > MAX_REF_HOPS:
+                raise SpecError(f"A $ref chain is longer than {MAX_REF_HOPS} hops (at {ref[:200]}).")
             target = self.lookup(ref)
             if target is None:
                 return {"description": f"(unresolved reference {ref})"}
-            return self.schema(target, depth, seen | {ref})
+            seen, node = seen | {ref}, target
         if not isinstance(node, dict):
             return {}
         result = {}
@@ -152,9 +184,30 @@ def _one_line(text) -> str:
     return " ".join(text.split())
 
 
-def parse_operations(document: dict, *, spec_url: str | None = None) -> dict:
+def parse_spec(raw: bytes | str, *, spec_url: str | None = None) -> dict:
+    """Load and parse a fetched document within every budget: parse_operations' result
+    plus `operations_json` (what the snapshot stores). Any failure is a SpecError."""
+    deadline = time.monotonic() + MAX_PARSE_SECONDS
+    try:
+        parsed = parse_operations(load_document(raw), spec_url=spec_url, deadline=deadline)
+        operations_json = json.dumps(parsed["operations"])
+    except SpecError:
+        raise
+    except RecursionError:
+        raise SpecError("The document is nested too deeply to be parsed.") from None
+    except Exception as error:  # noqa: BLE001 - whatever a hostile document triggers is its error
+        raise SpecError(f"The document could not be parsed: {type(error).__name__}: {str(error)[:300]}") from None
+    if len(operations_json) > MAX_OPERATIONS_JSON_BYTES:
+        raise SpecError(
+            f"The parsed operations take {len(operations_json)} bytes; the limit is {MAX_OPERATIONS_JSON_BYTES}."
+        )
+    parsed["operations_json"] = operations_json
+    return parsed
+
+
+def parse_operations(document: dict, *, spec_url: str | None = None, deadline: float | None = None) -> dict:
     """Return {"title", "version", "base_url", "operations": [...]} for a loaded document."""
-    resolver = _Resolver(document)
+    resolver = _Resolver(document, deadline)
     swagger2 = "swagger" in document
     paths = document.get("paths") or {}
     if not isinstance(paths, dict):

@@ -26,7 +26,8 @@ def services_with_specs(service_ids: list[str]) -> list[tuple]:
         )
     pairs, failures = [], []
     for service_id in ids:
-        snapshot = snapshot_for(found[service_id])
+        # A spec still being fetched is awaited a little (shared with other requests), never longer.
+        snapshot = snapshot_for(found[service_id], wait=settings.ENSEMBLE_SPEC_WAIT_SECONDS)
         if not snapshot.usable:
             failures.append(f"{service_id}: {snapshot.error}")
         pairs.append((found[service_id], snapshot))

@@ -1,4 +1,5 @@
-"""Fetching a service's OpenAPI document into its snapshot."""
+"""Fetching a service's OpenAPI document into its snapshot, and choosing the snapshot a
+request uses (never waiting on a slow fetch longer than it may)."""
 
 import hashlib
 import json
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from .models import SpecSnapshot
 from outbound.http import OutboundError, guarded_request
-from .parsing import SpecError, load_document, parse_operations
+from .parsing import SpecError, parse_spec
 from .search import enqueue_operations
 from .security import schemes_of_document
 
@@ -57,15 +58,16 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
             headers["If-Modified-Since"] = snapshot.last_modified
     now = timezone.now()
     try:
-        result = guarded_request("GET", service.openapi_url, max_bytes=settings.ENSEMBLE_SPEC_MAX_BYTES, headers=headers)
+        result = guarded_request(
+            "GET", service.openapi_url, key=service.pk, max_bytes=settings.ENSEMBLE_SPEC_MAX_BYTES, headers=headers
+        )
         if result.status == 304 and same_url:
             snapshot.fetched_at, snapshot.error, snapshot.error_at = now, "", None
             snapshot.save()
             return snapshot
         if result.status != 200:
             raise OutboundError("HTTP_ERROR", f"{service.openapi_url} answered HTTP {result.status}.")
-        document = load_document(result.body)
-        parsed = parse_operations(document, spec_url=result.url)
+        parsed = parse_spec(result.body, spec_url=result.url)
     except (OutboundError, SpecError) as error:
         snapshot.error = str(getattr(error, "message", error))[:2000]
         snapshot.error_at = now
@@ -93,18 +95,38 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
     )
 
 
-def snapshot_for(service) -> SpecSnapshot:
-    """The usable snapshot of `service`, fetched now if it has none or its URL changed.
-    A recent failure is returned as it is (ENSEMBLE_SPEC_RETRY_SECONDS), so a broken
-    spec does not cost a fetch on every request."""
-    try:
-        snapshot = service.spec  # no query when the caller used select_related("spec")
-    except SpecSnapshot.DoesNotExist:
-        snapshot = None
+def snapshot_for(service, *, wait: float = 0.0) -> SpecSnapshot:
+    """The snapshot a request uses for `service`: its last good one (even while a newer
+    URL is being fetched), else whatever the last attempt left (its error), else a
+    fresh fetch, shared with every other request that needs it, awaited at most `wait`
+    seconds. A recent failure is returned as it is (ENSEMBLE_SPEC_RETRY_SECONDS), so a
+    broken spec does not cost a fetch on every request. The result may be unusable:
+    its `error` says why (or that the spec is not available yet)."""
+    from . import tasks
+
+    snapshot = _stored_snapshot(service)
     if snapshot is not None:
-        if snapshot.usable and snapshot.source_url == service.openapi_url:
+        current = snapshot.source_url == service.openapi_url
+        if snapshot.usable and current:
             return snapshot
         retry_after = timedelta(seconds=settings.ENSEMBLE_SPEC_RETRY_SECONDS)
         if snapshot.error and snapshot.error_at and timezone.now() - snapshot.error_at < retry_after:
             return snapshot
-    return spec_refresh(service=service)
+        if snapshot.usable:  # the URL changed: keep serving the last good one meanwhile
+            tasks.fetch_shared(service.pk)
+            return snapshot
+    if tasks.fetch_shared(service.pk, wait=wait):
+        fresh = SpecSnapshot.objects.filter(service_id=service.pk).defer("document").first()
+        if fresh is not None:
+            return fresh
+    return snapshot or SpecSnapshot(
+        service=service, source_url=service.openapi_url,
+        error="The OpenAPI document is being fetched and is not available yet; retry shortly.",
+    )
+
+
+def _stored_snapshot(service) -> SpecSnapshot | None:
+    try:
+        return service.spec  # no query when the caller used select_related("spec")
+    except SpecSnapshot.DoesNotExist:
+        return None

@@ -1,19 +1,26 @@
-"""Fetching specs off the request path: after a service is registered or updated, its
-document is fetched in a small background pool once the transaction commits, so the
-request never waits on the network. If the process dies first, nothing is lost: the
-next /system-prompt, `manage.py refresh_specs` or the admin action fetches it."""
+"""Fetching specs off the request path. A small background pool fetches a service's
+document after it is registered or updated (once the transaction commits) and whenever
+a request needs a spec it does not have. One fetch per service at a time: requests that
+need the same spec share the fetch in flight, never start their own. If the process dies
+first, nothing is lost: the next request, `manage.py refresh_specs` or the admin action
+fetches it again."""
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.db import connection, transaction
 
 logger = logging.getLogger("ensemble.prompts")
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spec-fetch")
+_in_flight: dict[str, Future] = {}
+_waiting: dict[str, int] = {}
+_lock = threading.Lock()
 
 
-def _fetch(service_id: str) -> None:
+def _fetch(service_id: str, *, background: bool = True) -> None:
     from registry.models import Service
 
     from .services import spec_refresh
@@ -25,10 +32,59 @@ def _fetch(service_id: str) -> None:
     except Exception:  # a background task must log, not die silently
         logger.exception("fetching the spec of %s failed", service_id)
     finally:
-        connection.close()  # this pool thread's own connection: never left open
+        if background:
+            connection.close()  # this pool thread's own connection: never left open
+
+
+def fetch_shared(service_id: str, *, wait: float = 0.0, background: bool | None = None) -> bool:
+    """Start fetching `service_id`'s spec unless a fetch is already in flight, and wait
+    for it at most `wait` seconds. True when the fetch finished within the wait.
+
+    With ENSEMBLE_SPEC_FETCH_IN_BACKGROUND off (the test profile), the first caller
+    fetches in its own thread (its transaction sees the service) and later callers wait
+    for it as they would for the pool."""
+    if background is None:
+        background = settings.ENSEMBLE_SPEC_FETCH_IN_BACKGROUND
+    with _lock:
+        future = _in_flight.get(service_id)
+        owner = future is None
+        if owner and not background and wait <= 0:
+            return False  # a caller that may not wait never fetches in its own thread
+        if owner:
+            future = _in_flight[service_id] = Future()
+        elif wait > 0 and _waiting.get(service_id, 0) >= settings.ENSEMBLE_OUTBOUND_MAX_CONCURRENT:
+            return False  # enough threads wait on this service already: do not add one more
+        _waiting[service_id] = _waiting.get(service_id, 0) + 1
+    try:
+        if owner:
+            if background:
+                _pool.submit(_run, service_id, future)
+            else:
+                _run(service_id, future, background=False)
+        if wait <= 0:
+            return future.done()
+        try:
+            future.result(timeout=wait)
+            return True
+        except FutureTimeout:
+            return False
+    finally:
+        with _lock:
+            _waiting[service_id] -= 1
+            if not _waiting[service_id]:
+                del _waiting[service_id]
+
+
+def _run(service_id: str, future: Future, background: bool = True) -> None:
+    try:
+        _fetch(service_id, background=background)
+    finally:
+        with _lock:
+            _in_flight.pop(service_id, None)
+        future.set_result(None)
 
 
 def service_saved(sender, instance, **kwargs):
     if settings.ENSEMBLE_SPEC_FETCH_ON_WRITE:
         service_id = instance.pk
-        transaction.on_commit(lambda: _pool.submit(_fetch, service_id))
+        transaction.on_commit(lambda: fetch_shared(service_id, background=True))

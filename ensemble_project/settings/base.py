@@ -43,6 +43,7 @@ MIDDLEWARE = [
     # First, so every later step (and every log line) knows the request id and timing.
     "ensemble_project.observability.RequestIdMiddleware",
     "ensemble_project.metrics.RequestMetricsMiddleware",
+    "ensemble_project.parsers.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -139,7 +140,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "ensemble_project.schema.EnsembleAutoSchema",
     "UNAUTHENTICATED_USER": None,
     # Proxies in front that append to X-Forwarded-For (the client address for throttling).
-    "NUM_PROXIES": env_int("DRF_NUM_PROXIES", 0, minimum=0) or None,
+    # 0 means no proxy: the socket's address is the client's and X-Forwarded-For is ignored
+    # (DRF reads None, not 0, as "trust X-Forwarded-For whole").
+    "NUM_PROXIES": env_int("DRF_NUM_PROXIES", 0, minimum=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -211,12 +214,23 @@ ENSEMBLE_CREDENTIALS_KEYS = env_list("ENSEMBLE_CREDENTIALS_KEYS", [])
 ENSEMBLE_SPEC_RETRY_SECONDS = env_int("ENSEMBLE_SPEC_RETRY_SECONDS", 60, minimum=0)
 # Fetch a service's spec in the background right after it is registered or updated.
 ENSEMBLE_SPEC_FETCH_ON_WRITE = env_bool("ENSEMBLE_SPEC_FETCH_ON_WRITE", True)
-# /interact fetches at most this many never-fetched specs itself (the rest wait for the
-# background fetch): an interaction must not wait on hundreds of fetches.
-ENSEMBLE_INTERACT_MAX_SPEC_FETCHES = env_int("ENSEMBLE_INTERACT_MAX_SPEC_FETCHES", 2, minimum=0)
+# Specs are fetched by a small background pool, one fetch per service at a time, shared
+# by every request that needs it; /interact never waits for one, /system-prompt waits at
+# most this long (then answers SPEC_UNAVAILABLE: not available yet).
+ENSEMBLE_SPEC_FETCH_IN_BACKGROUND = env_bool("ENSEMBLE_SPEC_FETCH_IN_BACKGROUND", True)
+ENSEMBLE_SPEC_WAIT_SECONDS = env_float("ENSEMBLE_SPEC_WAIT_SECONDS", 5.0)
 ENSEMBLE_SPEC_MAX_BYTES = env_int("ENSEMBLE_SPEC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
 ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)
+# Arguments the assistant sends to one operation (JSON size); larger ones are refused.
+ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES = env_int("ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES", 256 * 1024, minimum=1024)
+# Bulkhead: requests in flight to one service per process (the rest fail at once), so a
+# slow service holds at most this many web threads of a worker.
+ENSEMBLE_OUTBOUND_MAX_CONCURRENT = env_int("ENSEMBLE_OUTBOUND_MAX_CONCURRENT", 2, minimum=1)
+# Circuit breaker: this many timeouts or connection failures in a row skip the service
+# for this long.
+ENSEMBLE_OUTBOUND_BREAKER_FAILURES = env_int("ENSEMBLE_OUTBOUND_BREAKER_FAILURES", 5, minimum=1)
+ENSEMBLE_OUTBOUND_BREAKER_SECONDS = env_float("ENSEMBLE_OUTBOUND_BREAKER_SECONDS", 30.0)
 
 # --- Assistant -------------------------------------------------------------------------
 # "local" (embedded, offline) or "openai" (any OpenAI-compatible endpoint).

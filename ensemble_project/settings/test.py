@@ -3,7 +3,7 @@ server listens on 127.0.0.1), throttling off unless a test turns it on."""
 
 import os
 
-from ensemble_project.env import env_list
+from ensemble_project.env import env_int, env_list
 
 from .base import *  # noqa: F401,F403
 
@@ -25,3 +25,9 @@ STATIC_ROOT = None
 ENSEMBLE_SPEC_FETCH_ON_WRITE = os.environ.get("ENSEMBLE_SPEC_FETCH_ON_WRITE", "") == "1"
 # A fixed Fernet key for the suite (tests that rotate keys set their own).
 ENSEMBLE_CREDENTIALS_KEYS = env_list("ENSEMBLE_CREDENTIALS_KEYS", ["0TWgvxsmbWQqDDmbYhKH6ePcNu0gvCA_vG7KI6aLGJ0="])
+# For the same reason, a spec a request needs is fetched in the requesting thread (still
+# one fetch per service at a time) unless a test server turns the pool on.
+ENSEMBLE_SPEC_FETCH_IN_BACKGROUND = os.environ.get("ENSEMBLE_SPEC_FETCH_IN_BACKGROUND", "") == "1"
+# The circuit breaker is per process and outlives a test: off unless a test turns it on,
+# so one test's failing server cannot make another test's service "skipped".
+ENSEMBLE_OUTBOUND_BREAKER_FAILURES = env_int("ENSEMBLE_OUTBOUND_BREAKER_FAILURES", 1_000_000, minimum=1)
