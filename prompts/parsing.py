@@ -184,12 +184,15 @@ def _one_line(text) -> str:
     return " ".join(text.split())
 
 
-def parse_spec(raw: bytes | str, *, spec_url: str | None = None) -> dict:
+def parse_spec(raw: bytes | str, *, spec_url: str | None = None, schemes_reader=None) -> dict:
     """Load and parse a fetched document within every budget: parse_operations' result
-    plus `operations_json` (what the snapshot stores). Any failure is a SpecError."""
+    plus `operations_json` (what the snapshot stores) and `security_schemes` (what
+    `schemes_reader(document)` finds, under the same guard). Any failure is a SpecError."""
     deadline = time.monotonic() + MAX_PARSE_SECONDS
     try:
-        parsed = parse_operations(load_document(raw), spec_url=spec_url, deadline=deadline)
+        document = load_document(raw)
+        parsed = parse_operations(document, spec_url=spec_url, deadline=deadline)
+        parsed["security_schemes"] = schemes_reader(document) if schemes_reader else {}
         operations_json = json.dumps(parsed["operations"])
     except SpecError:
         raise

@@ -67,7 +67,9 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
             return snapshot
         if result.status != 200:
             raise OutboundError("HTTP_ERROR", f"{service.openapi_url} answered HTTP {result.status}.")
-        parsed = parse_spec(result.body, spec_url=result.url)
+        parsed = parse_spec(
+            result.body, spec_url=result.url, schemes_reader=lambda document: schemes_of_document(document, spec_url=result.url)
+        )
     except (OutboundError, SpecError) as error:
         snapshot.error = str(getattr(error, "message", error))[:2000]
         snapshot.error_at = now
@@ -84,7 +86,7 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
     snapshot.title = parsed["title"][:500]
     snapshot.base_url = parsed["base_url"][:2000]
     snapshot.operations = parsed["operations"]
-    snapshot.security_schemes_json = json.dumps(schemes_of_document(document, spec_url=result.url))
+    snapshot.security_schemes_json = json.dumps(parsed["security_schemes"])
     snapshot.fetched_at = now
     snapshot.error, snapshot.error_at = "", None
     if change:
