@@ -13,6 +13,7 @@ from prompts.rendering import render_system_prompt
 from prompts.services import snapshot_for
 from registry.models import Service
 
+from . import approvals
 from .assistants import AssistantError, AssistantResult, get_assistant
 from .caller import CallResult, call_tool, redact
 from .models import InteractionLog, ServiceCall
@@ -37,12 +38,15 @@ def validate_user_input(value) -> str:
     return value
 
 
-def _services_in_scope() -> list[tuple]:
+def _services_in_scope(service_ids=None) -> list[tuple]:
     """Every registered service with a usable spec. A few never-fetched specs are
     fetched now (ENSEMBLE_INTERACT_MAX_SPEC_FETCHES); the others, and those whose fetch
     failed (the error is on the snapshot, in the admin), are left out of this one."""
     pairs, fetches_left = [], settings.ENSEMBLE_INTERACT_MAX_SPEC_FETCHES
-    for service in Service.objects.select_related("spec").defer("spec__document").order_by("id"):
+    services = Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
+    if service_ids is not None:  # the admin's playground, for one service
+        services = services.filter(pk__in=service_ids)
+    for service in services.order_by("id"):
         snapshot = getattr(service, "spec", None)
         if snapshot is None and fetches_left > 0:
             fetches_left -= 1
@@ -52,7 +56,8 @@ def _services_in_scope() -> list[tuple]:
     return pairs
 
 
-def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started) -> InteractionLog:
+def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started,
+         requested_by="") -> InteractionLog:
     service_responses = [{"service_name": c.tool.service.name, "response": c.summary()} for c in calls]
     limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
     with transaction.atomic():
@@ -75,9 +80,11 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
                 operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
                 method=c.tool.operation["method"], url=c.url[:2000], request=redact(c.arguments), status=c.status,
                 ok=c.ok, response=c.text[:limit], response_hash=c.response_hash, error=c.error, duration_ms=c.duration_ms,
+                created_at=log.created_at,
             )
-            for i, c in enumerate(calls)
+            for i, c in enumerate(calls) if not isinstance(c, approvals.HeldCall)
         ])
+        approvals.approvals_record(log=log, calls=calls, requested_by=requested_by)
     return log
 
 
@@ -94,15 +101,19 @@ def interaction_log_rejected(*, raw_input, error: str) -> InteractionLog:
     )
 
 
-def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantResult]:
+def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=None) -> tuple[InteractionLog, AssistantResult]:
     """Run one interaction and log it, whatever happens. Assistant failures are logged,
-    then raised as a 500 ErrorResponse; service failures are part of the answer."""
+    then raised as a 500 ErrorResponse; service failures are part of the answer. Calls
+    to operations that need approval are held, not sent (interactions.approvals)."""
     user_input = validate_user_input(user_input)
     started = time.monotonic()
     backend = settings.ENSEMBLE_ASSISTANT_BACKEND
     calls: list[CallResult] = []
 
     def execute(tool, arguments) -> CallResult:
+        if approvals.needs_approval(tool):
+            calls.append(held := approvals.hold(tool, arguments))
+            return held
         call = call_tool(tool, arguments)
         calls.append(call)
         service = tool.service.id
@@ -111,7 +122,7 @@ def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantRes
         return call
 
     try:
-        pairs = _services_in_scope()
+        pairs = _services_in_scope(service_ids)
         prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
         assistant_started = time.monotonic()
         try:
@@ -121,14 +132,37 @@ def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantRes
     except AssistantError as error:
         metrics.ASSISTANT_CALLS.labels(backend, "failed").inc()
         logger.warning("assistant failed: %s", error, extra={"backend": backend})
-        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started)
+        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started, requested_by)
         raise ApplicationError(
             "ASSISTANT_FAILED", "The assistant could not answer.", details=f"{error} (log {log.pk})", status=500
         ) from error
     outcome = InteractionLog.Outcome.LIMIT_REACHED if result.limit_reached else InteractionLog.Outcome.ANSWERED
     metrics.ASSISTANT_CALLS.labels(backend, outcome).inc()
-    log = _log(user_input, result, calls, backend, outcome, "", started)
+    result.text = approvals.with_notice(result.text, calls)
+    log = _log(user_input, result, calls, backend, outcome, "", started, requested_by)
     return log, result
+
+
+def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[AssistantResult, list[tuple]]:
+    """What the assistant would call for `user_input`, sending nothing and logging
+    nothing: (its answer, [(tool, arguments, policy)]). Every chosen call is answered
+    with "not sent" (a model backend then answers from that)."""
+    from prompts.policies import effective_policy
+
+    user_input = validate_user_input(user_input)
+    chosen = []
+
+    def execute(tool, arguments) -> CallResult:
+        chosen.append((tool, arguments, effective_policy(tool.service, tool.operation)))
+        return CallResult(tool, arguments, ok=False, error="dry run: not sent")
+
+    pairs = _services_in_scope(service_ids)
+    prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    try:
+        result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
+    except AssistantError as error:
+        raise ApplicationError("ASSISTANT_FAILED", "The assistant could not answer.", details=str(error), status=500) from error
+    return result, chosen
 
 
 def logs_prune(*, older_than, batch_size: int = 1000) -> int:

@@ -9,6 +9,9 @@ English and JSON-like text); no tokenizer model is downloaded.
 
 from dataclasses import dataclass
 
+# The operations the assistant may use: prompts.policies decides (re-exported for importers).
+from .policies import offered_operations
+
 INTRODUCTION = (
     "You are the FountainAI Ensemble assistant. You help the user by calling the FountainAI "
     "services listed below. Call an operation by its operationId with the parameters it names; "
@@ -18,11 +21,6 @@ INTRODUCTION = (
 )
 
 
-def offered_operations(service, snapshot) -> list[dict]:
-    """The operations the assistant may use: all of them, or only GETs for a read-only service."""
-    if getattr(service, "read_only", False):
-        return [op for op in snapshot.operations if op["method"] == "GET"]
-    return snapshot.operations
 
 
 def estimate_tokens(text: str) -> int:

@@ -210,6 +210,8 @@ ENSEMBLE_SPEC_FETCH_ON_WRITE = env_bool("ENSEMBLE_SPEC_FETCH_ON_WRITE", True)
 # /interact fetches at most this many never-fetched specs itself (the rest wait for the
 # background fetch): an interaction must not wait on hundreds of fetches.
 ENSEMBLE_INTERACT_MAX_SPEC_FETCHES = env_int("ENSEMBLE_INTERACT_MAX_SPEC_FETCHES", 2, minimum=0)
+# A call waiting for an admin's approval expires after this long (never sent then).
+ENSEMBLE_APPROVAL_TTL_SECONDS = env_int("ENSEMBLE_APPROVAL_TTL_SECONDS", 24 * 3600, minimum=1)
 ENSEMBLE_SPEC_MAX_BYTES = env_int("ENSEMBLE_SPEC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
 ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)
