@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 
 from prompts.models import OperationPolicy
 
@@ -42,12 +43,22 @@ class InteractionLogAdmin(admin.ModelAdmin):
 # --- the control room on the service page (extends registry's ServiceAdmin from above) ------
 
 
+class _PanelFormSet(BaseInlineFormSet):
+    """Shows, never saves (ServiceAdmin saves through registry.services, not formsets);
+    the admin's change message still reads what a save would have set."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+
+
 class OperationsPanel(admin.TabularInline):
     """The service's operations with their policy and health, and the spec's history.
     Read-only here: policies are changed on the operations page it links to."""
 
     model = OperationPolicy
     template = "admin/control/operations_inline.html"
+    formset = _PanelFormSet
     extra = 0
     max_num = 0
     can_delete = False
