@@ -20,9 +20,11 @@ from ensemble_project import metrics
 from ensemble_project.errors import ApplicationError
 from prompts.policies import NEEDS_APPROVAL, effective_policy
 from registry.models import Service
+from search import outbox
 
 from .caller import ArgumentError, CallResult, call_tool, redact, validate_arguments
 from .models import InteractionLog, PendingApproval, ServiceCall
+from .search import LOGS_INDEX
 from .tools import build_tools
 
 State = PendingApproval.State
@@ -92,7 +94,7 @@ def approvals_record(*, log: InteractionLog, calls: list, requested_by: str) -> 
 
 def _set_log_line(approval: PendingApproval, response: str, call: CallResult | None = None) -> None:
     """Replace the approval's waiting line in its interaction log (and add the service
-    call), in one transaction; the log's save queues it for Typesense."""
+    call), in one transaction with its search-sync entry."""
     with transaction.atomic():
         log = InteractionLog.objects.select_for_update().get(pk=approval.log_id)
         lines = list(log.service_responses)
@@ -103,6 +105,7 @@ def _set_log_line(approval: PendingApproval, response: str, call: CallResult | N
             lines.append(line)
         log.service_responses = lines
         log.save(update_fields=["service_responses"])
+        outbox.enqueue(LOGS_INDEX.name, [log.pk])  # the amended log reaches Typesense too
         if call is not None:
             row = ServiceCall.objects.create(
                 log=log, position=approval.position, service_id=approval.service_id, service_name=approval.service_name,

@@ -184,3 +184,31 @@ def test_overview_on_the_admin_index(running_server, scene, admin):
     assert f"{scene.id}:getScene : 1 of {len(scene.calls('GET'))} failed" in failing
     assert "pending" in admin.inner_text("#sync-backlog")
     admin.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+
+
+def test_two_admins_approving_at_the_same_moment_run_the_call_once(running_server, scene, admin):
+    import threading
+
+    answer = interact(running_server, "create scene title=Twice")  # createScene needs approval (first test)
+    reference = re.search(r"APR-[0-9A-F]{8}", answer["assistant_response"]).group(0)
+    admin.goto(f"{running_server.url}/admin/control/approvals/")
+    approval_id = row_of(admin, reference).locator("input[name=approval]").first.get_attribute("value")
+    cookies = {c["name"]: c["value"] for c in admin.context.cookies()}
+    before = len(scene.calls("POST"))
+    barrier, statuses = threading.Barrier(2), []
+
+    def approve():
+        with httpx.Client(cookies=cookies) as client:
+            barrier.wait()
+            response = client.post(f"{running_server.url}/admin/control/approvals/",
+                                   data={"approval": approval_id, "approve": "Approve"},
+                                   headers={"X-CSRFToken": cookies["csrftoken"]})
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=approve) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [302, 302]
+    assert len(scene.calls("POST")) == before + 1
