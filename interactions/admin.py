@@ -51,6 +51,16 @@ class _PanelFormSet(BaseInlineFormSet):
         super().__init__(*args, **kwargs)
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
 
+    def is_valid(self):
+        return True  # nothing is taken from the post (a form posted without this panel is fine)
+
+    @property
+    def errors(self):
+        return []
+
+    def non_form_errors(self):
+        return self.error_class()
+
 
 class OperationsPanel(admin.TabularInline):
     """The service's operations with their policy and health, and the spec's history.
@@ -97,6 +107,22 @@ def _extend_service_admin():
 
 
 _extend_service_admin()
+
+
+class ApprovalInline(admin.TabularInline):
+    """The calls of an interaction that waited for approval, and what became of them."""
+
+    model = PendingApproval
+    extra = 0
+    can_delete = False
+    fields = ["reference", "operation_id", "state", "decided_by", "decided_at", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+InteractionLogAdmin.inlines = [*InteractionLogAdmin.inlines, ApprovalInline]
 
 
 @admin.register(PendingApproval)

@@ -166,3 +166,34 @@ def test_a_refetch_that_changes_operations_is_kept_in_the_history(scene):
         control_fixtures.SPEC = original
     change = SpecChange.objects.get()
     assert (change.added, change.removed, change.changed) == (["removeScene"], ["deleteScene"], [])
+
+
+@pytest.mark.parametrize("path", ["/admin/control/approvals/", "/admin/control/playground/", "/admin/control/services/scene/operations/"])
+def test_control_room_pages_need_a_staff_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_control_room_pages_make_the_same_queries_with_more_services_and_approvals(scene, admin_client, client_api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pages = ("/admin/", "/admin/control/approvals/", "/admin/registry/service/scene/change/",
+             "/admin/control/services/scene/operations/", "/admin/control/services/scene/playground/")
+    operation_policy_set(service=scene.service, operation_id="createScene", policy=NEEDS_APPROVAL, actor="user:alice")
+    interact(client_api, "create scene title=One")
+
+    def counts():
+        result = []
+        for path in pages:
+            with CaptureQueriesContext(connection) as queries:
+                assert admin_client.get(path).status_code == 200, path
+            result.append(len(queries))
+        return result
+
+    counts()  # warms the process's caches (content types)
+    before = counts()
+    for i in range(5):
+        registry.service_register(id=f"other-{i}", name="Other", description="", openapi_url=f"http://127.0.0.1:9/{i}.yml")
+        interact(client_api, f"create scene title=More{i}")
+    assert PendingApproval.objects.count() == 6 and counts() == before
