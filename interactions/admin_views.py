@@ -46,6 +46,10 @@ def service_operations(request, service_id):
     if request.method == "POST":
         actor = actor_of_request(request)
         changed = []
+        known = set(OperationPolicy.Policy.values)
+        if any(v not in known for k, v in request.POST.items() if k == "writes_default" or k.startswith("policy:")):
+            messages.error(request, "Unknown policy; nothing changed.")
+            return redirect(request.path)
         wanted_default = request.POST.get("writes_default")
         if wanted_default and not service.read_only and wanted_default != writes_default(service):
             if operation_policy_set(service=service, operation_id=WRITES_DEFAULT, policy=wanted_default, actor=actor):

@@ -90,7 +90,7 @@ def row_of(page, reference):
 
 def test_needs_approval_waits_then_runs_once_rejected_and_expired_never(running_server, scene, admin):
     url = running_server.url
-    set_policy(admin, running_server, scene.id, "createScene", "needs_approval")
+    set_policy(admin, running_server, scene.id, "createScene", "needs_approval")  # the later tests rely on it too
 
     # The request is answered plainly, and nothing reaches the service.
     answer = interact(running_server, "create scene title=Opening")
@@ -179,9 +179,10 @@ def test_playground_dry_run_sends_nothing_and_real_run_sends_once(running_server
 
 
 def test_overview_on_the_admin_index(running_server, scene, admin):
+    interact(running_server, "create scene title=Waiting")  # createScene needs approval (first test)
     admin.goto(f"{running_server.url}/admin/")
-    failing = " ".join(admin.inner_text("#failing-operations").split())
-    assert f"{scene.id}:getScene : 1 of {len(scene.calls('GET'))} failed" in failing
+    assert admin.inner_text("#pending-count") == "1 waiting"
+    assert f"{scene.id}:getScene: 1 of {len(scene.calls('GET'))} failed" in admin.inner_text("#failing-operations")
     assert "pending" in admin.inner_text("#sync-backlog")
     admin.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
 
