@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from prompts.policies import effective_policy, policies_of, writes_default
+from prompts.policies import effective_policy, policies_of
 
 from .models import PendingApproval, ServiceCall
 
@@ -117,10 +117,6 @@ def operations_table(service, *, now=None) -> list[OperationRow]:
         row.last_error = error or f"HTTP {status}"
         row.last_error_at = created_at
     return list(rows.values())
-
-
-def service_write_default(service) -> str:
-    return writes_default(service)
 
 
 def failing_operations(*, hours: int = 24, limit: int = 10) -> list[dict]:

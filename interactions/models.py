@@ -3,7 +3,8 @@ from django.utils import timezone
 
 
 class InteractionLog(models.Model):
-    """One call of POST /interact, whatever its outcome. Immutable once written."""
+    """One call of POST /interact, whatever its outcome. Immutable once written, except
+    that a call waiting for approval has its line filled in when it is decided."""
 
     class Outcome(models.TextChoices):
         ANSWERED = "answered"
