@@ -1,9 +1,10 @@
 """The composition root: every route of the service."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from interactions import admin_views as control_views
 from interactions.api import InteractionViewSet
 from prompts.api import SystemPromptViewSet
 from registry.api import ServiceViewSet
@@ -30,6 +31,7 @@ urlpatterns = [
     # Operations.
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),
+    path("admin/control/", include(control_views.urls())),  # the admin's control room
     path("admin/", admin.site.urls),
 ]
 

@@ -4,6 +4,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
+from audit.services import actor_of_request
 from ensemble_project.errors import ApplicationError
 from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
 
@@ -99,7 +100,9 @@ class InteractionViewSet(viewsets.ViewSet):
             raw = data.get("user_input") if isinstance(data, dict) else data
             payload = UserInputSerializer(data=data)
             payload.is_valid(raise_exception=True)
-            log, result = interaction_handle(user_input=payload.validated_data.get("user_input"))
+            log, result = interaction_handle(
+                user_input=payload.validated_data.get("user_input"), requested_by=actor_of_request(request)
+            )
         except (ApplicationError, serializers.ValidationError, ParseError, RequestDataTooBig) as error:
             if getattr(error, "status_code", 400) == 400:
                 interaction_log_rejected(raw_input=raw, error=getattr(error, "message", None) or str(error))

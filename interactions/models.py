@@ -3,7 +3,8 @@ from django.utils import timezone
 
 
 class InteractionLog(models.Model):
-    """One call of POST /interact, whatever its outcome. Immutable once written."""
+    """One call of POST /interact, whatever its outcome. Immutable once written, except
+    that a call waiting for approval has its line filled in when it is decided."""
 
     class Outcome(models.TextChoices):
         ANSWERED = "answered"
@@ -54,6 +55,49 @@ class ServiceCall(models.Model):
     response_hash = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # When the call was made (the log's time, or the approval's): the operations' health
+    # in the admin is counted over time windows on these indexes.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["log", "position"]
+        indexes = [
+            models.Index(fields=["service_id", "operation_id", "created_at"], name="servicecall_operation_time"),
+            models.Index(fields=["created_at"], name="servicecall_time"),
+        ]
+
+
+class PendingApproval(models.Model):
+    """A call the assistant chose that waits for an admin: nothing was sent. Decided once
+    (a conditional update from `pending`); approving runs the call and adds its result to
+    the same interaction log."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+
+    reference = models.CharField(max_length=20, unique=True, help_text="What the user was told, e.g. APR-3F9A2C1B.")
+    log = models.ForeignKey(InteractionLog, on_delete=models.CASCADE, related_name="approvals")
+    position = models.PositiveSmallIntegerField(help_text="Its place in the log's service_responses.")
+    service_id = models.CharField(max_length=100)
+    service_name = models.CharField(max_length=200)
+    operation_id = models.CharField(max_length=200)
+    method = models.CharField(max_length=10, blank=True)
+    arguments = models.JSONField(default=dict, help_text="Validated against the operation's schema when asked.")
+    requested_by = models.CharField(max_length=200, blank=True, help_text="The API key (or admin user) that asked.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    call = models.ForeignKey(ServiceCall, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "created_at"], name="approval_state_time")]
+
+    def __str__(self):
+        return f"{self.reference} {self.service_id}:{self.operation_id} ({self.state})"

@@ -13,7 +13,7 @@ from prompts.rendering import render_system_prompt
 from prompts.services import snapshot_for
 from registry.models import Service
 
-from . import metrics
+from . import approvals, metrics
 from .assistants import AssistantError, AssistantResult, get_assistant
 from .caller import CallResult, call_tool, redact
 from .models import InteractionLog, ServiceCall
@@ -50,20 +50,25 @@ def validate_user_input(value) -> str:
     return value
 
 
-def _services_in_scope() -> list[tuple]:
+def _services_in_scope(service_ids=None) -> list[tuple]:
     """Every registered service with a usable spec (its last good snapshot). An
     interaction never waits for a fetch: specs it lacks are fetched in the background
     for later ones; those whose fetch failed (the error is on the snapshot, in the
-    admin) are left out of this one."""
+    admin) are left out of this one. `service_ids` narrows the scope (the admin's
+    playground, for one service)."""
     pairs = []
-    for service in Service.objects.select_related("spec").defer("spec__document").order_by("id"):
+    services = Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
+    if service_ids is not None:
+        services = services.filter(pk__in=service_ids)
+    for service in services.order_by("id"):
         snapshot = snapshot_for(service, wait=0)
         if snapshot.usable:
             pairs.append((service, snapshot))
     return pairs
 
 
-def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started) -> InteractionLog:
+def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started,
+         requested_by="") -> InteractionLog:
     # What a model or service sent may hold NUL or unpaired surrogates: stored (and answered) escaped.
     service_responses = [{"service_name": c.tool.service.name, "response": storable_text(c.summary())} for c in calls]
     limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
@@ -87,10 +92,11 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
                 operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
                 method=c.tool.operation["method"], url=storable_text(c.url[:2000]), request=redact(c.arguments),
                 status=c.status, ok=c.ok, response=storable_text(c.text[:limit]), response_hash=c.response_hash,
-                error=storable_text(c.error), duration_ms=c.duration_ms,
+                error=storable_text(c.error), duration_ms=c.duration_ms, created_at=log.created_at,
             )
-            for i, c in enumerate(calls)
+            for i, c in enumerate(calls) if not isinstance(c, approvals.HeldCall)
         ])
+        approvals.approvals_record(log=log, calls=calls, requested_by=requested_by)
     return log
 
 
@@ -108,15 +114,19 @@ def interaction_log_rejected(*, raw_input, error: str, outcome: str = Interactio
     )
 
 
-def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantResult]:
+def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=None) -> tuple[InteractionLog, AssistantResult]:
     """Run one interaction and log it, whatever happens. Assistant failures are logged,
-    then raised as a 500 ErrorResponse; service failures are part of the answer."""
+    then raised as a 500 ErrorResponse; service failures are part of the answer. Calls
+    to operations that need approval are held, not sent (interactions.approvals)."""
     user_input = validate_user_input(user_input)
     started = time.monotonic()
     backend = settings.ENSEMBLE_ASSISTANT_BACKEND
     calls: list[CallResult] = []
 
     def execute(tool, arguments) -> CallResult:
+        if approvals.needs_approval(tool):
+            calls.append(held := approvals.hold(tool, arguments))
+            return held
         call = call_tool(tool, arguments)
         calls.append(call)
         service = tool.service.id
@@ -125,7 +135,7 @@ def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantRes
         return call
 
     try:
-        pairs = _services_in_scope()
+        pairs = _services_in_scope(service_ids)
         prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
         assistant_started = time.monotonic()
         try:
@@ -135,21 +145,44 @@ def interaction_handle(*, user_input: str) -> tuple[InteractionLog, AssistantRes
     except AssistantError as error:
         metrics.ASSISTANT_CALLS.labels(backend, "failed").inc()
         logger.warning("assistant failed: %s", error, extra={"backend": backend})
-        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started)
+        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started, requested_by)
         raise ApplicationError(
             "ASSISTANT_FAILED", "The assistant could not answer.", details=f"{error} (log {log.pk})", status=500
         ) from error
     except Exception as error:  # whatever broke, the attempt is logged, then a 500
         logger.exception("interaction failed")
-        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.FAILED, f"{type(error).__name__}: {error}", started)
+        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.FAILED, f"{type(error).__name__}: {error}", started, requested_by)
         raise ApplicationError(
             "INTERNAL_ERROR", "The server failed to handle the request.", details=f"The error was logged (log {log.pk}).",
             status=500,
         ) from error
     outcome = InteractionLog.Outcome.LIMIT_REACHED if result.limit_reached else InteractionLog.Outcome.ANSWERED
     metrics.ASSISTANT_CALLS.labels(backend, outcome).inc()
-    log = _log(user_input, result, calls, backend, outcome, "", started)
+    result.text = approvals.with_notice(result.text, calls)
+    log = _log(user_input, result, calls, backend, outcome, "", started, requested_by)
     return log, result
+
+
+def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[AssistantResult, list[tuple]]:
+    """What the assistant would call for `user_input`, sending nothing and logging
+    nothing: (its answer, [(tool, arguments, policy)]). Every chosen call is answered
+    with "not sent" (a model backend then answers from that)."""
+    from prompts.policies import effective_policy
+
+    user_input = validate_user_input(user_input)
+    chosen = []
+
+    def execute(tool, arguments) -> CallResult:
+        chosen.append((tool, arguments, effective_policy(tool.service, tool.operation)))
+        return CallResult(tool, arguments, ok=False, error="dry run: not sent")
+
+    pairs = _services_in_scope(service_ids)
+    prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    try:
+        result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
+    except AssistantError as error:
+        raise ApplicationError("ASSISTANT_FAILED", "The assistant could not answer.", details=str(error), status=500) from error
+    return result, chosen
 
 
 def logs_prune(*, older_than, batch_size: int = 1000) -> int:

@@ -1,6 +1,7 @@
 import json
 
 from django.db import models
+from django.utils import timezone
 
 
 class SpecSnapshot(models.Model):
@@ -48,3 +49,41 @@ class SpecSnapshot(models.Model):
     @property
     def usable(self) -> bool:
         return bool(self.fetched_at)
+
+
+class OperationPolicy(models.Model):
+    """What the assistant may do with one operation of a service. A row with an empty
+    `operation_id` is the service's default for its writes (every method but GET).
+    Operations without a row are allowed (GETs) or follow that default (writes); a
+    read-only service has its writes disabled whatever the rows say. The one place that
+    decides is prompts.policies.effective_policy."""
+
+    class Policy(models.TextChoices):
+        ALLOWED = "allowed"
+        NEEDS_APPROVAL = "needs_approval", "needs approval"
+        DISABLED = "disabled"
+
+    service = models.ForeignKey("registry.Service", on_delete=models.CASCADE, related_name="operation_policies")
+    operation_id = models.CharField(max_length=200, blank=True, help_text="Empty: the default for the service's writes.")
+    policy = models.CharField(max_length=20, choices=Policy.choices)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "operation_id"], name="one_policy_per_operation")]
+
+    def __str__(self):
+        return f"{self.service_id}:{self.operation_id or '(writes)'} {self.policy}"
+
+
+class SpecChange(models.Model):
+    """One refetch that changed a service's operations: the snapshot's history."""
+
+    service = models.ForeignKey("registry.Service", on_delete=models.CASCADE, related_name="spec_changes")
+    at = models.DateTimeField(default=timezone.now)
+    added = models.JSONField(default=list)
+    removed = models.JSONField(default=list)
+    changed = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["service", "-at"], name="specchange_service_newest")]

@@ -9,7 +9,8 @@ English and JSON-like text); no tokenizer model is downloaded.
 
 from dataclasses import dataclass
 
-from .security import security_schemes, without_covered_parameters
+# The operations the assistant may use: prompts.policies decides (re-exported for importers).
+from .policies import offered_operations
 
 INTRODUCTION = (
     "You are the FountainAI Ensemble assistant. You help the user by calling the FountainAI "
@@ -20,13 +21,6 @@ INTRODUCTION = (
 )
 
 
-def offered_operations(service, snapshot) -> list[dict]:
-    """The operations the assistant may use: all of them, or only GETs for a read-only
-    service; without the parameters a security scheme fills (credentials are not its)."""
-    operations = snapshot.operations
-    if getattr(service, "read_only", False):
-        operations = [op for op in operations if op["method"] == "GET"]
-    return without_covered_parameters(operations, security_schemes(snapshot))
 
 
 def estimate_tokens(text: str) -> int:

@@ -54,7 +54,7 @@ def _documents(services) -> dict[str, dict]:
 def _services():
     from registry.models import Service
 
-    return Service.objects.select_related("spec").defer("spec__document").order_by("pk")
+    return Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies").order_by("pk")
 
 
 def documents_for(ids):

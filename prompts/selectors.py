@@ -18,7 +18,7 @@ def services_with_specs(service_ids: list[str]) -> list[tuple]:
         raise ApplicationError("VALIDATION_ERROR", "service_ids: give at least one service id.")
     searchable = [i for i in ids if can_be_stored(i)]
     # One query for the services and their snapshots (without the stored documents).
-    found = {s.id: s for s in Service.objects.filter(pk__in=searchable).select_related("spec").defer("spec__document")}
+    found = {s.id: s for s in Service.objects.filter(pk__in=searchable).select_related("spec").defer("spec__document").prefetch_related("operation_policies")}
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise ApplicationError(

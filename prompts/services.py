@@ -9,21 +9,35 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import SpecSnapshot
+from audit.services import audit_record
+
+from .models import OperationPolicy, SpecChange, SpecSnapshot
 from outbound.http import OutboundError, guarded_request
 from .parsing import SpecError, parse_spec
 from .search import enqueue_operations
 from .security import schemes_of_document
 
 
-def _describe_changes(old: list[dict], new: list[dict]) -> str:
+def _changes(old: list[dict], new: list[dict]) -> dict[str, list[str]]:
     before = {op["operation_id"]: op for op in old}
     after = {op["operation_id"]: op for op in new}
-    added = sorted(after.keys() - before.keys())
-    removed = sorted(before.keys() - after.keys())
-    changed = sorted(k for k in after.keys() & before.keys() if json.dumps(after[k], sort_keys=True) != json.dumps(before[k], sort_keys=True))
-    parts = [f"{label}: {', '.join(ids)}" for label, ids in (("added", added), ("removed", removed), ("changed", changed)) if ids]
+    return {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": sorted(
+            k for k in after.keys() & before.keys() if json.dumps(after[k], sort_keys=True) != json.dumps(before[k], sort_keys=True)
+        ),
+    }
+
+
+def _describe_changes(old: list[dict], new: list[dict]) -> str:
+    parts = [f"{label}: {', '.join(ids)}" for label, ids in _changes(old, new).items() if ids]
     return "; ".join(parts)
+
+
+def spec_change_record(*, service_id: str, old: list[dict], new: list[dict], at) -> None:
+    """Keep what a refetch changed in the operations (the snapshot's history)."""
+    SpecChange.objects.create(service_id=service_id, at=at, **_changes(old, new))
 
 
 def _save_new_or_theirs(snapshot: SpecSnapshot, then=None) -> SpecSnapshot:
@@ -91,10 +105,14 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
     snapshot.error, snapshot.error_at = "", None
     if change:
         snapshot.last_change = f"{now:%Y-%m-%d %H:%M} UTC: {change}"
-    # Old and new operations alike: removed ones leave the operations index.
-    return _save_new_or_theirs(
-        snapshot, then=lambda: enqueue_operations(service.pk, previous_operations + parsed["operations"])
-    )
+
+    def then():
+        # Old and new operations alike: removed ones leave the operations index.
+        enqueue_operations(service.pk, previous_operations + parsed["operations"])
+        if change:
+            spec_change_record(service_id=service.pk, old=previous_operations, new=parsed["operations"], at=now)
+
+    return _save_new_or_theirs(snapshot, then=then)
 
 
 def snapshot_for(service, *, wait: float = 0.0) -> SpecSnapshot:
@@ -132,3 +150,31 @@ def _stored_snapshot(service) -> SpecSnapshot | None:
         return service.spec  # no query when the caller used select_related("spec")
     except SpecSnapshot.DoesNotExist:
         return None
+
+
+# --- operation policies --------------------------------------------------------------------
+
+
+def operation_policy_set(*, service, operation_id: str, policy: str, actor: str) -> bool:
+    """Set the policy of one operation (`operation_id` "" = the default for the service's
+    writes). Audited; the operations index follows in the same transaction. Returns
+    whether anything changed. Read by prompts.policies on the next request, everywhere."""
+    if policy not in OperationPolicy.Policy.values:
+        raise ValueError(f"unknown policy {policy!r}")
+    with transaction.atomic():
+        row = OperationPolicy.objects.select_for_update().filter(service=service, operation_id=operation_id).first()
+        before = row.policy if row else None
+        if before == policy:
+            return False
+        OperationPolicy.objects.update_or_create(
+            service=service, operation_id=operation_id, defaults={"policy": policy, "updated_at": timezone.now()}
+        )
+        audit_record(
+            actor=actor, action="operation.policy", target_type="service", target_id=service.pk,
+            changes={operation_id or "(writes default)": [before, policy]},
+        )
+        snapshot = SpecSnapshot.objects.filter(service=service).only("operations_json").first()
+        if snapshot is not None:
+            enqueue_operations(service.pk, snapshot.operations)
+    service.__dict__.pop("_policies", None)
+    return True

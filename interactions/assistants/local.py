@@ -106,6 +106,8 @@ class LocalAssistant:
         _, _, tool, arguments, missing = max(candidates, key=lambda item: (item[0], item[1]))
         if not missing:
             call = execute(tool, arguments)
+            if getattr(call, "reference", None):  # held for an admin's approval: nothing was sent
+                return AssistantResult(text=f"I did not call it yet: {call.summary()}", model=self.model_name)
             outcome = f"it answered HTTP {call.status}" if call.status is not None else f"the call failed ({call.error})"
             body = f": {call.text[:500]}" if call.ok and call.text else ""
             return AssistantResult(
