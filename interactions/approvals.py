@@ -16,12 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ensemble_project import metrics
 from ensemble_project.errors import ApplicationError
 from prompts.policies import NEEDS_APPROVAL, effective_policy
 from registry.models import Service
 from search import outbox
 
+from . import metrics
 from .caller import ArgumentError, CallResult, call_tool, redact, validate_arguments
 from .models import InteractionLog, PendingApproval, ServiceCall
 from .search import LOGS_INDEX
@@ -156,8 +156,7 @@ def approval_approve(*, approval_id: int, actor: str) -> tuple[PendingApproval, 
         _set_log_line(approval, text)
         return approval, None
     call = call_tool(tool, approval.arguments)
-    metrics.SERVICE_CALLS.labels(approval.service_id, "ok" if call.ok else ("http_error" if call.status else "failed")).inc()
-    metrics.SERVICE_LATENCY.labels(approval.service_id).observe(call.duration_ms / 1000)
+    metrics.service_call_observe(approval.service_id, ok=call.ok, status=call.status, duration_ms=call.duration_ms)
     _set_log_line(approval, call.summary(), call)
     approval.refresh_from_db()
     return approval, call

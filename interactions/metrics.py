@@ -18,3 +18,9 @@ SERVICE_CALLS = Counter(
 SERVICE_LATENCY = Histogram(
     "ensemble_service_call_duration_seconds", "Time a service call took.", ["service"], buckets=LATENCY_BUCKETS
 )
+
+
+def service_call_observe(service: str, *, ok: bool, status: int | None, duration_ms: int) -> None:
+    """Count and time one service call (from /interact, an approval or MCP alike)."""
+    SERVICE_CALLS.labels(service, "ok" if ok else ("http_error" if status else "failed")).inc()
+    SERVICE_LATENCY.labels(service).observe(duration_ms / 1000)

@@ -129,9 +129,7 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
             return held
         call = call_tool(tool, arguments)
         calls.append(call)
-        service = tool.service.id
-        metrics.SERVICE_CALLS.labels(service, "ok" if call.ok else ("http_error" if call.status else "failed")).inc()
-        metrics.SERVICE_LATENCY.labels(service).observe(call.duration_ms / 1000)
+        metrics.service_call_observe(tool.service.id, ok=call.ok, status=call.status, duration_ms=call.duration_ms)
         return call
 
     try:
