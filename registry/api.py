@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from django.core.validators import RegexValidator
+from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -108,8 +109,23 @@ class ServiceListView(APIView):
         },
     )
     def get(self, request):
-        services_ = selectors.service_list(tags=request.query_params.getlist("tags"))
-        return Response(ServiceListSerializer({"services": services_}).data)
+        # Rendered from rows and kept per registry revision (selectors.service_list_body);
+        # the bytes are those ServiceListSerializer + JSONRenderer gave (a test compares).
+        listing = selectors.service_list_body(tags=request.query_params.getlist("tags"))
+        if _etag_matches(request.headers.get("If-None-Match"), listing.etag):
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(listing.body, content_type="application/json")
+        response["ETag"] = listing.etag
+        return response
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110's weak comparison for If-None-Match (a list of tags, or *)."""
+    if not if_none_match:
+        return False
+    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
 
 
 class _AdminView(APIView):
