@@ -5,6 +5,7 @@ import threading
 from typing import NamedTuple
 
 import orjson
+from django.db import connection
 from django.db.models import QuerySet
 
 from .models import RegistryRevision, Service, ServiceTag
@@ -35,7 +36,10 @@ class ServiceListBody(NamedTuple):
 
 def registry_revision() -> str | None:
     """The registry's current revision token (None if its row is missing)."""
-    return RegistryRevision.objects.filter(pk=1).values_list("token", flat=True).first()
+    with connection.cursor() as cursor:  # on every read: plain SQL, no ORM compiling
+        cursor.execute(f"SELECT token FROM {connection.ops.quote_name(RegistryRevision._meta.db_table)} WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _render(tags: list[str] | None) -> bytes:
