@@ -2,16 +2,15 @@
 X-API-KEY (apiKeyAuth) for normal operations, X-ADMIN-API-KEY (adminApiKeyAuth) for
 registry changes. A missing key is left to the permission check (401); a wrong,
 revoked, expired or non-admin key fails here (401) and counts against the client
-address (429 after ENSEMBLE_AUTH_FAILURE_RATE failures)."""
+address (429 after ENSEMBLE_AUTH_FAILURE_RATE failures). The key is looked up exactly on
+every request (a revocation holds on the next request everywhere); its last-use time is
+written later, off the request (lastuse.py)."""
 
-from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from .lastuse import note_key_use
 from .services import api_key_find
 from .throttling import check_auth_failures, record_auth_failure
-
-# Refresh last_used_at at most this often per key, so reads don't write on every call.
-LAST_USED_RESOLUTION_SECONDS = 60
 
 
 class _HeaderKeyAuthentication(authentication.BaseAuthentication):
@@ -30,9 +29,7 @@ class _HeaderKeyAuthentication(authentication.BaseAuthentication):
         if self.admin_only and not key.is_admin:
             record_auth_failure(request)
             raise exceptions.AuthenticationFailed(f"The key in {self.header} is not an admin key.")
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
-            type(key).objects.filter(pk=key.pk).update(last_used_at=now)
+        note_key_use(key)  # written after the response, at most once a minute (lastuse.py)
         return key, key
 
     def authenticate_header(self, request):

@@ -1,12 +1,19 @@
-"""Fixed-window rate limits counted in the database.
+"""Fixed-window rate limits shared through the database, without a write per request.
 
 The database is the one store every app instance already shares, so a limit holds
-across gunicorn workers and across machines without another server. One statement
-counts a hit atomically (INSERT … ON CONFLICT … RETURNING, PostgreSQL and SQLite
-≥ 3.35), so concurrent requests never lose a count; each bucket is one row, reused
-from window to window.
+across gunicorn workers and across machines without another server. A process does not
+count each hit there: it claims a *slice* of the window's allowance with one atomic
+statement (INSERT … ON CONFLICT … RETURNING, PostgreSQL and SQLite ≥ 3.35) and serves
+the slice from memory, so a busy key costs one small write per slice, not per request.
+
+Every slice is counted in the shared row before it is served, so the processes together
+never let more than the limit through in a window. The price is the other way round: a
+process may refuse while others still hold unused parts of their slices, at most
+(processes − 1) × (slice − 1) requests early; slices die with their window. Limits
+below SLICE_DIVISOR get slices of one, i.e. exact counting with one write per hit.
 """
 
+import threading
 import time
 
 from django.db import connection
@@ -14,6 +21,13 @@ from django.db import connection
 from .models import RateLimitCounter
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A slice is 1/SLICE_DIVISOR of the limit (1200/minute → 24 requests per write).
+SLICE_DIVISOR = 50
+
+# (bucket, rate, window) → requests this process may still serve; -1 once the shared
+# allowance is spent (refuse locally until the window ends, writing nothing more).
+_allowance: dict[tuple[str, str, int], int] = {}
+_lock = threading.Lock()
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -23,6 +37,10 @@ def parse_rate(rate: str) -> tuple[int, int]:
         return int(count), _PERIODS[unit.strip()[:1].lower()]
     except (ValueError, KeyError):
         raise ValueError(f"Not a rate: {rate!r} (expected e.g. '120/minute').") from None
+
+
+def slice_size(limit: int) -> int:
+    return max(1, limit // SLICE_DIVISOR)
 
 
 def _table() -> str:
@@ -36,27 +54,69 @@ def _window(rate: str) -> tuple[int, int, int, float]:
     return limit, period, int(now // period), now
 
 
-def rate_limit_hit(bucket: str, rate: str) -> float | None:
-    """Count one hit on `bucket`; None while within `rate`, else the seconds to wait."""
-    limit, period, window, now = _window(rate)
+def _add_hits(bucket: str, window: int, period: int, amount: int) -> int:
+    """Add `amount` to the bucket's count in `window` (one statement); the new count."""
     table = _table()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (bucket, window_start, hits, expires_at) VALUES (%s, %s, 1, %s) "
+            f"INSERT INTO {table} (bucket, window_start, hits, expires_at) VALUES (%s, %s, %s, %s) "
             f"ON CONFLICT (bucket) DO UPDATE SET "
-            f"hits = CASE WHEN {table}.window_start = excluded.window_start THEN {table}.hits + 1 ELSE 1 END, "
+            f"hits = CASE WHEN {table}.window_start = excluded.window_start THEN {table}.hits + excluded.hits "
+            f"ELSE excluded.hits END, "
             f"window_start = excluded.window_start, expires_at = excluded.expires_at RETURNING hits",
-            [bucket[:200], window, (window + 1) * period],
+            [bucket[:200], window, amount, (window + 1) * period],
         )
-        hits = cursor.fetchone()[0]
-    return None if hits <= limit else (window + 1) * period - now
+        return cursor.fetchone()[0]
+
+
+def rate_limit_hit(bucket: str, rate: str) -> float | None:
+    """Count one hit on `bucket`; None while within `rate`, else the seconds to wait.
+
+    Served from this process's slice when it has one; otherwise one write claims the
+    next slice from the shared counter."""
+    limit, period, window, now = _window(rate)
+    slot = (bucket, rate, window)
+    with _lock:
+        left = _allowance.get(slot, 0)
+        if left > 0:
+            _allowance[slot] = left - 1
+            return None
+        if left < 0:
+            return (window + 1) * period - now
+    size = slice_size(limit)
+    hits = _add_hits(bucket, window, period, size)
+    granted = max(0, min(size, limit - (hits - size)))
+    with _lock:
+        for stale in [s for s in _allowance if (s[2] + 1) * parse_rate(s[1])[1] <= now]:
+            del _allowance[stale]  # slices die with their window
+        if granted == 0:
+            _allowance[slot] = -1
+            return (window + 1) * period - now
+        _allowance[slot] = max(0, _allowance.get(slot, 0)) + granted - 1
+    return None
+
+
+def rate_limit_count(bucket: str, rate: str) -> None:
+    """Count one hit exactly in the shared counter (rare events: failed authentications,
+    which rate_limit_exceeded reads back on every process)."""
+    limit, period, window, now = _window(rate)
+    _add_hits(bucket, window, period, 1)
 
 
 def rate_limit_exceeded(bucket: str, rate: str) -> float | None:
-    """Like rate_limit_hit without counting: None if another hit is allowed."""
+    """Like rate_limit_hit without counting (a read, never a write): None if another
+    hit is allowed by the shared counter."""
     limit, period, window, now = _window(rate)
-    row = RateLimitCounter.objects.filter(bucket=bucket[:200], window_start=window).values_list("hits", flat=True).first()
-    return None if row is None or row < limit else (window + 1) * period - now
+    with connection.cursor() as cursor:  # on every authenticated request: plain SQL, no ORM compiling
+        cursor.execute(f"SELECT hits FROM {_table()} WHERE bucket = %s AND window_start = %s", [bucket[:200], window])
+        row = cursor.fetchone()
+    return None if row is None or row[0] < limit else (window + 1) * period - now
+
+
+def rate_limit_forget() -> None:
+    """Drop this process's slices (tests that reset the shared counters)."""
+    with _lock:
+        _allowance.clear()
 
 
 def rate_limit_prune() -> int:

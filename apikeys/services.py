@@ -5,7 +5,7 @@ leaves an audit event in the same transaction."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import SYSTEM, audit_record
@@ -80,7 +80,15 @@ def api_key_find(raw_key: str) -> ApiKey | None:
     if not raw_key or len(raw_key) < MIN_KEY_LENGTH or len(raw_key) > 256:
         return None
     match = None
-    for candidate in ApiKey.objects.active().filter(prefix=prefix_of(raw_key)):
+    # ApiKey.objects.active() in plain SQL: this runs on every request, exactly (no cache,
+    # so a revocation holds on the next request), and ORM query building cost more than
+    # the query itself.
+    table = connection.ops.quote_name(ApiKey._meta.db_table)
+    candidates = ApiKey.objects.raw(
+        f"SELECT * FROM {table} WHERE prefix = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > %s)",
+        [prefix_of(raw_key), connection.ops.adapt_datetimefield_value(timezone.now())],
+    )
+    for candidate in candidates:
         # Compare with every candidate, so timing does not tell which one matched.
         if candidate.matches(raw_key):
             match = candidate

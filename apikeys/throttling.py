@@ -1,5 +1,5 @@
-"""Throttling, counted in the database so the limits hold across processes and hosts
-(apikeys/ratelimit.py).
+"""Throttling, shared through the database so the limits hold across processes and
+hosts, with per-process slices so a request normally writes nothing (apikeys/ratelimit.py).
 
 - Every operation: ENSEMBLE_THROTTLE_RATE requests per API key.
 - Key guessing: ENSEMBLE_AUTH_FAILURE_RATE failed authentications per client address;
@@ -10,7 +10,7 @@ from django.conf import settings
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
-from .ratelimit import rate_limit_exceeded, rate_limit_hit
+from .ratelimit import rate_limit_count, rate_limit_exceeded, rate_limit_hit
 
 
 class ApiKeyRateThrottle(BaseThrottle):
@@ -46,4 +46,4 @@ def check_auth_failures(request) -> None:
 
 def record_auth_failure(request) -> None:
     if settings.ENSEMBLE_AUTH_FAILURE_RATE:
-        rate_limit_hit(_failure_bucket(request), settings.ENSEMBLE_AUTH_FAILURE_RATE)
+        rate_limit_count(_failure_bucket(request), settings.ENSEMBLE_AUTH_FAILURE_RATE)

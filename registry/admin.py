@@ -4,6 +4,7 @@ the admin applies the same rules (and records the same search-sync entries) as t
 from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html
 
 from audit.services import actor_of_request
@@ -71,8 +72,15 @@ class ServiceAdmin(admin.ModelAdmin):
     actions = ["resync_selected"]
     ordering = ["id"]
 
+    show_full_result_count = False
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
+        # The sync column comes from two subqueries of the page's query, not a query per row.
+        entries = SyncEntry.objects.filter(index=SERVICES_INDEX.name, object_id=OuterRef("pk")).order_by("-attempts")
+        return super().get_queryset(request).prefetch_related("tags").annotate(
+            _sync_attempts=Subquery(entries.values("attempts")[:1]),
+            _sync_error=Subquery(entries.values("last_error")[:1]),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # The id is the service's identity: set once, never changed.
@@ -84,12 +92,11 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="search sync")
     def sync_state(self, obj):
-        pending = SyncEntry.objects.filter(index=SERVICES_INDEX.name, object_id=obj.pk)
-        entry = pending.order_by("-attempts").first()
-        if entry is None:
+        attempts, error = getattr(obj, "_sync_attempts", None), getattr(obj, "_sync_error", None)
+        if attempts is None:
             return "in sync"
-        if entry.last_error:
-            return format_html('<span title="{}">pending, {} failed attempt(s)</span>', entry.last_error, entry.attempts)
+        if error:
+            return format_html('<span title="{}">pending, {} failed attempt(s)</span>', error, attempts)
         return "pending"
 
     def save_model(self, request, obj, form, change):

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from django.core.validators import RegexValidator
+from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -87,6 +88,14 @@ class ServiceListSerializer(serializers.Serializer):
         ref_name = "ServiceList"
 
 
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110's weak comparison for If-None-Match (a list of tags, or *)."""
+    if not if_none_match:
+        return False
+    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
 class ServiceViewSet(viewsets.ViewSet):
     """The four registry operations. Listing needs a normal key; the three writes need the
     admin key (X-ADMIN-API-KEY). The contract's paths are not REST-shaped
@@ -124,8 +133,16 @@ class ServiceViewSet(viewsets.ViewSet):
     )
     def list(self, request):
         tags = ServiceFilterSet.from_request(request).form.cleaned_data["tags"]
-        services_ = selectors.service_list(tags=tags)
-        return Response(ServiceListSerializer({"services": services_}).data)
+        # Rendered from rows and kept per registry revision (selectors.service_list_body);
+        # the bytes are those ServiceListSerializer + JSONRenderer gave (a test compares).
+        listing = selectors.service_list_body(tags=tags)
+        if _etag_matches(request.headers.get("If-None-Match"), listing.etag):
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(listing.body, content_type="application/json")
+        response["ETag"] = listing.etag
+        return response
+
 
     @extend_schema(
         operation_id="registerService",

@@ -45,3 +45,16 @@ class ServiceTag(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RegistryRevision(models.Model):
+    """One row whose token every registry write replaces, in the write's own transaction
+    (registry/services.py). `GET /services` keeps its rendered body per token, so a read
+    after a committed write is never stale, on any worker or instance. A random token
+    rather than a counter: a rolled-back write leaves no number to be reused."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    token = models.CharField(max_length=32)
+
+    def __str__(self):
+        return self.token

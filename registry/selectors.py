@@ -1,12 +1,83 @@
 """Reads from the registry."""
 
+import hashlib
+import threading
+from typing import NamedTuple
+
+import orjson
+from django.db import connection
 from django.db.models import QuerySet
 
 from .filters import ServiceFilterSet
-from .models import Service
+from .models import RegistryRevision, Service, ServiceTag
+
+
+def _filtered(tags: list[str] | None) -> QuerySet[Service]:
+    """Services ordered by id; with `tags`, only services that carry every one of them
+    (the rule is ServiceFilterSet's, shared with the API's query parameters)."""
+    return ServiceFilterSet({"tags": tags or []}, queryset=Service.objects.order_by("id")).qs
 
 
 def service_list(*, tags: list[str] | None = None) -> QuerySet[Service]:
-    """Services ordered by id; with `tags`, only services that carry every one of them
-    (the rule is ServiceFilterSet's, shared with the API's query parameters)."""
-    return ServiceFilterSet({"tags": tags or []}).qs
+    """Services ordered by id (tags prefetched); with `tags`, only those carrying all of them."""
+    return _filtered(tags).prefetch_related("tags")
+
+
+class ServiceListBody(NamedTuple):
+    """`GET /services`'s JSON body and its entity tag."""
+
+    body: bytes
+    etag: str
+
+
+def registry_revision() -> str | None:
+    """The registry's current revision token (None if its row is missing)."""
+    with connection.cursor() as cursor:  # on every read: plain SQL, no ORM compiling
+        cursor.execute(f"SELECT token FROM {connection.ops.quote_name(RegistryRevision._meta.db_table)} WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _render(tags: list[str] | None) -> bytes:
+    """The body DRF's JSONRenderer gave for ServiceListSerializer, built from rows: two
+    queries (services, then their tags in order), no model instances."""
+    services = _filtered(tags)
+    rows = list(services.values_list("id", "name", "description", "openapi_url"))
+    tag_rows = ServiceTag.objects.order_by("service_id", "position", "id").values_list("service_id", "name")
+    if tags:
+        tag_rows = tag_rows.filter(service_id__in=services.values("id"))
+    tags_of: dict[str, list[str]] = {}
+    for service_id, name in tag_rows:
+        tags_of.setdefault(service_id, []).append(name)
+    body = orjson.dumps({"services": [
+        {"id": id_, "name": name, "description": description, "openapi_url": url, "tags": tags_of.get(id_, [])}
+        for id_, name, description, url in rows
+    ]})
+    # DRF escapes these two (valid JSON, but not valid JavaScript); do the same.
+    return body.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+
+
+# Rendered bodies of this process, for one revision; replaced when the revision moves.
+_MAX_BODIES = 256
+_bodies: dict = {"revision": None, "by_tags": {}}
+_bodies_lock = threading.Lock()
+
+
+def service_list_body(*, tags: list[str] | None = None) -> ServiceListBody:
+    """The rendered `GET /services` body for the current registry revision: one small
+    query for the revision, and the body from memory unless the registry moved since.
+    The revision is read before the rows, so a cached body is never older than it."""
+    revision = registry_revision()
+    key = tuple(tags or ())
+    with _bodies_lock:
+        if revision is not None and _bodies["revision"] == revision and key in _bodies["by_tags"]:
+            return _bodies["by_tags"][key]
+    body = _render(tags)
+    result = ServiceListBody(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+    if revision is not None:
+        with _bodies_lock:
+            if _bodies["revision"] != revision:
+                _bodies["revision"], _bodies["by_tags"] = revision, {}
+            if len(_bodies["by_tags"]) < _MAX_BODIES:
+                _bodies["by_tags"][key] = result
+    return result

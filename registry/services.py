@@ -3,6 +3,8 @@ they validate with the registry's rules, keep tags and revision consistent, and 
 in one transaction with the search outbox entry (recorded by the post_save/post_delete
 signals in registry/signals.py)."""
 
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -11,7 +13,7 @@ from audit.services import SYSTEM, audit_record, field_changes
 from ensemble_project.errors import ApplicationError, NotFoundError
 
 from . import rules
-from .models import Service, ServiceTag
+from .models import RegistryRevision, Service, ServiceTag
 
 
 def _not_found(service_id: str) -> NotFoundError:
@@ -24,6 +26,14 @@ def _duplicate(service_id: str) -> ApplicationError:
         f"A service with the id {service_id!r} is already registered.",
         details="Use PUT /services/update/{service_id} to change it.",
     )
+
+
+def _registry_moved() -> None:
+    """Give the registry a new revision, inside the caller's transaction: readers see the
+    new token exactly when they see the change (GET /services keys its body by it)."""
+    token = uuid.uuid4().hex
+    if not RegistryRevision.objects.filter(pk=1).update(token=token):
+        RegistryRevision.objects.update_or_create(pk=1, defaults={"token": token})
 
 
 def _set_tags(service: Service, tags: list[str]) -> None:
@@ -67,6 +77,7 @@ def service_register(
             service.save(force_insert=True)
             _set_tags(service, clean_tags)
             _audit(service, "service.register", actor, {}, _audited_fields(service, clean_tags))
+            _registry_moved()
     except IntegrityError:
         # Two registrations of one id raced; the loser gets the same answer as above.
         raise _duplicate(id) from None
@@ -102,6 +113,7 @@ def service_update(
         _set_tags(service, clean_tags)
         service.save()
         _audit(service, "service.update", actor, before, _audited_fields(service, clean_tags))
+        _registry_moved()
     return service
 
 
@@ -112,3 +124,4 @@ def service_delete(*, service_id: str, actor: str = SYSTEM) -> None:
             raise _not_found(service_id)
         _audit(service, "service.delete", actor, _audited_fields(service, service.tag_list), {})
         service.delete()
+        _registry_moved()

@@ -53,6 +53,17 @@ class TypesenseProcess:
             (self.data_dir / "typesense.pid").unlink(missing_ok=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit_slices():
+    """Each test's database starts with no throttle counters; so must this process's
+    slices of them (apikeys/ratelimit.py keeps them in memory)."""
+    from apikeys.ratelimit import rate_limit_forget
+
+    rate_limit_forget()
+    yield
+    rate_limit_forget()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def typesense():
     server = TypesenseProcess()

@@ -65,7 +65,7 @@ def test_unexpected_exception_is_500_error_response(client_api, monkeypatch):
     def explode(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api.selectors, "service_list", explode)
+    monkeypatch.setattr(api.selectors, "service_list_body", explode)
     body = assert_error(client_api.get("/services"), "listServices", 500, "INTERNAL_ERROR")
     assert "secret internals" not in str(body)
 

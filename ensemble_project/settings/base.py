@@ -81,8 +81,8 @@ def _database_from_url(url: str) -> dict:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE transactions take the write lock up front, so concurrent writers
         # wait (up to `timeout`) instead of failing with "database is locked"; WAL lets
-        # readers go on while one process writes.
-        config["CONN_MAX_AGE"] = 0
+        # readers go on while one process writes. Connections are kept (each thread its
+        # own) like PostgreSQL's: opening one and running the PRAGMAs cost more than a read.
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,

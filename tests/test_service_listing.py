@@ -1,0 +1,104 @@
+"""Issue 13: GET /services is rendered from rows and kept per registry revision. The bytes
+are exactly what the serializer and DRF's renderer gave; ETag / If-None-Match answer 304;
+a write through the API, the admin or a command is seen by the very next read on every
+gunicorn worker."""
+
+import re
+
+import httpx
+import pytest
+from rest_framework.renderers import JSONRenderer
+
+from registry import selectors, services
+from registry.api import ServiceListSerializer
+
+pytestmark = pytest.mark.django_db
+
+TRICKY = "Ünïcode ✓ \u2028 line\u2029sep \"quotes\" \\ back\tslash\n\x01 </script> 🎉"
+
+
+def _serializer_bytes(tags=None) -> bytes:
+    return JSONRenderer().render(ServiceListSerializer({"services": selectors.service_list(tags=tags)}).data)
+
+
+def test_the_body_is_byte_for_byte_what_the_serializer_rendered(client_api):
+    assert client_api.get("/services").content == _serializer_bytes() == b'{"services":[]}'
+    services.service_register(id="b-svc", name=TRICKY, description=TRICKY, openapi_url="http://b.example/o.json",
+                              tags=["zeta", "alpha", TRICKY[:40].replace(",", "")])
+    services.service_register(id="a-svc", name="A", description="", openapi_url="http://a.example/o.json", tags=[])
+    services.service_register(id="c-svc", name="C", description="c", openapi_url="http://c.example/o.json",
+                              tags=["alpha"])
+    for tags in (None, ["alpha"], ["alpha", "zeta"], [" alpha ", "alpha"], ["none"], ["a\x00"]):
+        query = "&".join(f"tags={t}" for t in tags or [])
+        response = client_api.get("/services?" + query if tags else "/services")
+        assert response.status_code == 200 and response["Content-Type"] == "application/json"
+        assert response.content == _serializer_bytes(tags), tags
+
+
+def test_etag_answers_304_until_the_registry_moves(client_api):
+    services.service_register(id="svc", name="S", description="", openapi_url="http://s.example/o.json", tags=["x"])
+    first = client_api.get("/services")
+    etag = first["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{24}"', etag)
+    not_modified = client_api.get("/services", HTTP_IF_NONE_MATCH=f'"other", W/{etag}')
+    assert not_modified.status_code == 304 and not_modified.content == b"" and not_modified["ETag"] == etag
+    assert client_api.get("/services?tags=y", HTTP_IF_NONE_MATCH=etag).status_code == 200  # another body
+    services.service_update(service_id="svc", name="S2", description="", openapi_url="http://s.example/o.json")
+    changed = client_api.get("/services", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag and b'"S2"' in changed.content
+
+
+def _ids(server) -> list[str]:
+    # A new connection for every request, so the two workers both answer.
+    response = httpx.get(f"{server.url}/services", headers={"X-API-KEY": server.api_key, "Connection": "close"})
+    assert response.status_code == 200
+    return [s["id"] for s in response.json()["services"]]
+
+
+def _all_reads_show(server, present: str | None = None, absent: str | None = None):
+    for _ in range(8):
+        ids = _ids(server)
+        assert present is None or present in ids
+        assert absent is None or absent not in ids
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_write_through_each_path_is_seen_by_the_next_read_on_every_worker(running_server):
+    server = running_server
+    admin = {"X-ADMIN-API-KEY": server.admin_key, "Connection": "close"}
+    _all_reads_show(server, absent="listing-api")  # both workers now hold the current body
+
+    # The API.
+    payload = {"id": "listing-api", "name": "Listing", "description": "", "openapi_url": "http://l.example/o.json"}
+    assert httpx.post(f"{server.url}/services/register", json=payload, headers=admin).status_code == 201
+    _all_reads_show(server, present="listing-api")
+    assert httpx.delete(f"{server.url}/services/delete/listing-api", headers=admin).status_code == 200
+    _all_reads_show(server, absent="listing-api")
+
+    # A command (seed_demo registers the demo services).
+    server.manage("seed_demo", "--base-url", "http://127.0.0.1:9")
+    _all_reads_show(server, present="character-service")
+
+    # The admin, through its login and CSRF-protected form.
+    server.manage("shell", "-c", (
+        "from django.contrib.auth.models import User as U; "
+        "U.objects.filter(username='lister').exists() or U.objects.create_superuser('lister', 'l@example.com', 'lister-pass-123')"
+    ))
+    with httpx.Client(base_url=server.url, headers={"Connection": "close"}) as browser:
+        login = browser.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        response = browser.post("/admin/login/?next=/admin/", data={
+            "csrfmiddlewaretoken": token, "username": "lister", "password": "lister-pass-123"})
+        assert response.status_code == 302
+        form = browser.get("/admin/registry/service/add/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        response = browser.post("/admin/registry/service/add/", data={
+            "csrfmiddlewaretoken": token, "id": "listing-admin", "name": "From the admin", "description": "",
+            "openapi_url": "http://a.example/o.json", "tags": "admin-made"})
+        assert response.status_code == 302, response.text[:2000]
+    _all_reads_show(server, present="listing-admin")
+    tagged = httpx.get(f"{server.url}/services?tags=admin-made", headers={"X-API-KEY": server.api_key}).json()
+    assert [s["id"] for s in tagged["services"]] == ["listing-admin"]
+    for service_id in ("listing-admin", "character-service", "action-service"):  # the server is shared
+        assert httpx.delete(f"{server.url}/services/delete/{service_id}", headers=admin).status_code == 200
+    _all_reads_show(server, absent="listing-admin")
