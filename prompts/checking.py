@@ -3,16 +3,20 @@ The document is fetched (URL, through outbound/http.py like every spec) or read 
 loaded and parsed by the very functions registration uses, and the system prompt text
 for it is rendered to count its tokens."""
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 from django.conf import settings
 
 from outbound.http import OutboundError, guarded_request
+from registry.models import Service
 
-from .parsing import HTTP_METHODS, SpecError, load_document, parse_operations
+from .models import SpecSnapshot
+from .parsing import HTTP_METHODS, SpecError, parse_spec
 from .rendering import estimate_tokens, render_system_prompt
+from .security import schemes_of_document
 
 # Parameter locations the service caller can fill (interactions/caller.py); a body is separate.
 SUPPORTED_LOCATIONS = {"path", "query", "header"}
@@ -62,8 +66,15 @@ def _missing_operation_ids(document: dict) -> list[str]:
 def spec_check(source: str) -> SpecReport:
     """Raises SpecError / OutboundError / OSError when the spec is unusable."""
     raw, url = _read(source)
-    document = load_document(raw)
-    parsed = parse_operations(document, spec_url=url)
+    # Registration's own parse, with its budgets; the loaded document is kept for the warnings.
+    loaded = {}
+
+    def read_schemes(document):
+        loaded["document"] = document
+        return schemes_of_document(document, spec_url=url or "")
+
+    parsed = parse_spec(raw, spec_url=url, schemes_reader=read_schemes)
+    document = loaded["document"]
     kind = "swagger" if "swagger" in document else "openapi"
     report = SpecReport(
         source=source, spec_version=f"{kind} {document.get(kind)}", title=parsed["title"], api_version=parsed["version"],
@@ -80,7 +91,10 @@ def spec_check(source: str) -> SpecReport:
                                        f"is not supported (the assistant cannot send it)")
     if not parsed["base_url"]:
         report.warnings.append("no server URL: operations would be called relative to the spec's own URL")
-    service = SimpleNamespace(id="(unregistered)", name=parsed["title"], description=parsed["description"], read_only=False)
-    snapshot = SimpleNamespace(base_url=parsed["base_url"], operations=parsed["operations"])
+    # Unsaved rows: the prompt is rendered exactly as for a registered service without policies.
+    service = Service(id="(unregistered)", name=parsed["title"], description=parsed["description"], read_only=False)
+    service.__dict__["_policies"] = {}
+    snapshot = SpecSnapshot(service_id=service.id, base_url=parsed["base_url"], operations_json=parsed["operations_json"],
+                            security_schemes_json=json.dumps(parsed["security_schemes"]), content_hash=hashlib.sha256(raw).hexdigest())
     report.prompt_tokens = estimate_tokens(render_system_prompt([(service, snapshot)], token_budget=10**12))
     return report
