@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from interactions.api import InteractView, LogsView
+from mcp_gateway.views import McpView
 from prompts.api import SystemPromptView
 from registry.api import ServiceDeleteView, ServiceListView, ServiceRegisterView, ServiceUpdateView
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("system-prompt", SystemPromptView.as_view(), name="generateSystemPrompt"),
     path("interact", InteractView.as_view(), name="handleUserInput"),
     path("logs", LogsView.as_view(), name="retrieveLogs"),
+    # The same services as tools, for MCP clients (Streamable HTTP; not part of the REST contract).
+    path("mcp", McpView.as_view(), name="mcp"),
     # The contract itself and its readers.
     path("openapi.yml", views.openapi_yaml, name="openapi-yaml"),
     path("openapi.json", views.openapi_json, name="openapi-json"),
