@@ -61,8 +61,7 @@ def mcp_server(typesense, demo, tmp_path_factory):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ensemble_project.settings.test",
         "ENSEMBLE_VAR_DIR": str(var_dir),
-        "DATABASE_URL": os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres")
-        else f"sqlite:///{var_dir / 'db.sqlite3'}",
+        "DATABASE_URL": own_database(f"mcp_{port}") or f"sqlite:///{var_dir / 'db.sqlite3'}",
         "ENSEMBLE_API_KEY": "mcp-test-api-key-0123456789",
         "ENSEMBLE_ADMIN_API_KEY": "mcp-test-admin-key-0123456789",
         "TYPESENSE_URLS": typesense.url,
@@ -91,6 +90,20 @@ def mcp_server(typesense, demo, tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=30)
+        own_database(f"mcp_{port}", drop=True)
+
+
+def own_database(name: str, drop: bool = False) -> str | None:
+    """On the PostgreSQL pass, a database of this server's own (other tests' servers
+    share the main one and register services of their own); None on SQLite."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return None
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" if drop else f"CREATE DATABASE {name}")
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 @asynccontextmanager
