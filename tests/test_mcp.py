@@ -253,12 +253,15 @@ def test_read_only_service_offers_no_write_operation_and_registry_changes_reach_
             assert len(demo.received) == before
             listed = answer(await client.call_tool("character-archive__listCharacters", {}))
             assert [c["name"] for c in listed["body"]] == ["John Doe", "Jane Roe"]  # Mallory was never created
+            names = await all_tool_names(client)  # used once, so now among the listed ones
+            assert "character-archive__listCharacters" in names and "character-archive__createCharacter" not in names
 
             # Deleting a service takes its tools away at the next tools/list and call.
             admin = {"X-API-KEY": mcp_server.api_key, "X-ADMIN-API-KEY": mcp_server.admin_key}
             assert httpx.delete(mcp_server.url + "/services/delete/character-archive", headers=admin).status_code == 200
             found = answer(await client.call_tool("search_operations", {"query": "character", "limit": 50}))["operations"]
             assert not [op for op in found if op["name"].startswith("character-archive__")]
+            assert not [name for name in await all_tool_names(client) if name.startswith("character-archive__")]
             assert (await client.call_tool("character-archive__listCharacters", {})).is_error
             services = answer(await client.call_tool("list_services", {}))["services"]
             assert "character-archive" not in [s["id"] for s in services]
