@@ -68,9 +68,16 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
                                 structured_content=answer.structured, is_error=answer.is_error)
 
 
+def no_header_schema(name: str) -> None:
+    # Our tools declare no `Mcp-Param-*` headers, so there is nothing to check them
+    # against; without this the SDK would walk every tools/list page on each 2026-07-28
+    # tools/call to look. Arguments are validated by the caller (interactions.caller).
+    return None
+
+
 SERVER = Server(
     "fountainai-ensemble", version="1.1.0", title="FountainAI Ensemble", instructions=INSTRUCTIONS,
-    on_list_tools=list_tools, on_call_tool=call_tool,
+    on_list_tools=list_tools, on_call_tool=call_tool, get_tool_input_schema=no_header_schema,
 )
 
 
