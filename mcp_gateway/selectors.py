@@ -8,12 +8,10 @@ same argument schemas, read-only services offering only GET operations.
 
 import base64
 import binascii
+from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count
-from django.utils import timezone
 
 from interactions.models import ServiceCall
 # The services /interact works with (usable specs; a few never-fetched ones fetched now).
@@ -44,7 +42,7 @@ OWN_TOOLS = [
                                        "arguments": {"type": "object"}},
       "required": ["name"], "additionalProperties": False}),
 ]
-OWN_TOOL_NAMES = {name for name, _, _ in OWN_TOOLS}
+RECENT_CALLS = 5000  # how far back "most used" looks
 
 
 @dataclass(frozen=True)
@@ -67,16 +65,14 @@ def find_operation_tool(name: str) -> Tool | None:
     return next((tool for tool in operation_tools() if tool.name == name), None)
 
 
-def _recently_used(tools: list[Tool]) -> list[Tool]:
-    """`tools` with the most called (over the last 30 days) first, then catalogue order."""
-    since = timezone.now() - timedelta(days=30)
-    counts = {
-        (row["service_id"], row["operation_id"]): row["calls"]
-        for row in ServiceCall.objects.filter(log__created_at__gte=since)
-        .values("service_id", "operation_id").annotate(calls=Count("id")).order_by("-calls")[:1000]
-    }
+def _most_used_first(tools: list[Tool]) -> list[Tool]:
+    """`tools` with the most called among the latest RECENT_CALLS calls first (from any
+    client: /interact's assistant or MCP), then catalogue order. The latest calls, not a
+    period: a primary-key scan of bounded cost however large the log grows."""
+    recent = ServiceCall.objects.order_by("-id").values_list("service_id", "operation_id")[:RECENT_CALLS]
+    counts = Counter(recent)
     order = {id(t): i for i, t in enumerate(tools)}
-    return sorted(tools, key=lambda t: (-counts.get((t.service.id, t.operation["operation_id"]), 0), order[id(t)]))
+    return sorted(tools, key=lambda t: (-counts[(t.service.id, t.operation["operation_id"])], order[id(t)]))
 
 
 def listed_tools() -> list[ListedTool]:
@@ -86,7 +82,7 @@ def listed_tools() -> list[ListedTool]:
     operations = operation_tools()
     limit = settings.ENSEMBLE_MCP_MAX_LISTED_OPERATIONS
     if len(operations) > limit:
-        operations = _recently_used(operations)[:limit]
+        operations = _most_used_first(operations)[:limit]
     own = [ListedTool(name, description, schema) for name, description, schema in OWN_TOOLS]
     return own + [ListedTool(t.name, t.description, t.parameters, t) for t in operations]
 
