@@ -94,7 +94,9 @@ def main():
             await asyncio.gather(*(rest_client(n, stack, deadline, rest_latencies, rest_errors)
                                    for n in range(args.sessions)))
 
+        cpu = time.process_time()
         asyncio.run(baseline())
+        rest_cpu = time.process_time() - cpu
         mcp_latencies, mcp_errors, markers = [], [], []
 
         async def soak():
@@ -103,13 +105,19 @@ def main():
                 for n in range(args.sessions):
                     group.start_soon(mcp_session, n, stack, deadline, mcp_latencies, mcp_errors, markers)
 
+        cpu = time.process_time()
         anyio.run(soak)
+        mcp_cpu = time.process_time() - cpu
         missing = set(markers) - logged_markers(stack)
     finally:
         stack.stop()
     print(f"{args.sessions} concurrent clients, {args.seconds} s each pass (SQLite, production profile)")
     print(summary("baseline: POST /interact (REST)", rest_latencies, rest_errors, args.seconds))
     print(summary("MCP tools/call over /mcp", mcp_latencies, mcp_errors, args.seconds))
+    # The driver shares the cores with the server: its own CPU time per call tells how
+    # much of a difference is the client's.
+    print(f"driver CPU per call: REST {rest_cpu / max(len(rest_latencies), 1) * 1000:.1f} ms, "
+          f"MCP SDK client {mcp_cpu / max(len(mcp_latencies), 1) * 1000:.1f} ms")
     for error in (rest_errors + mcp_errors)[:10]:
         print("   error:", error)
     print(f"MCP calls missing from GET /logs: {len(missing)}")
