@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 
+import jsonschema
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -16,7 +17,6 @@ from ensemble_project.observability import current_request_id
 from interactions.caller import ArgumentError, CallResult, call_tool, redact, validate_arguments
 from interactions.models import InteractionLog, ServiceCall
 from interactions.selectors import logs_page
-from interactions.tools import Tool
 from prompts.selectors import system_prompt_for
 from registry.selectors import service_list
 
@@ -107,9 +107,15 @@ def operation_call(*, name: str, arguments) -> ToolAnswer:
     return _json_answer({"status": call.status, "body": body}, is_error=not call.ok)
 
 
-def _check_own_arguments(name: str, schema: dict, arguments) -> dict:
-    # The same validation (and messages) as an operation's arguments.
-    return validate_arguments(Tool(name, None, None, {}, schema), {} if arguments is None else arguments)
+def _check_own_arguments(schema: dict, arguments) -> dict:
+    """The own tools' arguments against their fixed schemas, named in the message as
+    the caller names an operation's ("limit: 500 is greater than the maximum of 50")."""
+    arguments = {} if arguments is None else arguments
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arguments))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(arguments)"
+        raise ArgumentError(f"{where}: {error.message}")
+    return arguments
 
 
 def _list_services(tags=None):
@@ -141,7 +147,7 @@ def tool_call(*, name: str, arguments) -> ToolAnswer:
     if name not in own:
         return operation_call(name=name, arguments=arguments)
     try:
-        args = _check_own_arguments(name, own[name], arguments)
+        args = _check_own_arguments(own[name], arguments)
     except ArgumentError as problem:
         return _error(f"Invalid arguments for {name}: {problem}")
     if name == "call_operation":

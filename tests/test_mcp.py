@@ -221,6 +221,8 @@ def test_bad_arguments_are_tool_errors_naming_the_argument_and_nothing_is_sent(m
             bad_body = await client.call_tool("character-service__createCharacter", {"body": {"name": ""}})
             assert bad_body.is_error and "body/name" in bad_body.content[0].text
             assert len(demo.received) == before  # nothing reached the service
+            own = await client.call_tool("search_logs", {"limit": 500})
+            assert own.is_error and "limit: 500 is greater than the maximum of 50" in own.content[0].text
             # The session goes on.
             assert not (await client.call_tool("character-service__getCharacter", {"characterId": 2})).is_error
             return texts
