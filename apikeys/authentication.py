@@ -17,8 +17,11 @@ class _HeaderKeyAuthentication(authentication.BaseAuthentication):
     header = ""
     admin_only = False
 
+    def raw_key(self, request) -> str | None:
+        return request.META.get("HTTP_" + self.header.upper().replace("-", "_"))
+
     def authenticate(self, request):
-        raw_key = request.META.get("HTTP_" + self.header.upper().replace("-", "_"))
+        raw_key = self.raw_key(request)
         if raw_key is None:
             return None
         check_auth_failures(request)
@@ -44,3 +47,17 @@ class ApiKeyAuthentication(_HeaderKeyAuthentication):
 class AdminApiKeyAuthentication(_HeaderKeyAuthentication):
     header = "X-ADMIN-API-KEY"
     admin_only = True
+
+
+class BearerApiKeyAuthentication(_HeaderKeyAuthentication):
+    """A normal key as `Authorization: Bearer <key>`, the header MCP clients send
+    (ChatGPT, Claude); the same checks as X-API-KEY. Other schemes are left alone."""
+
+    header = "Authorization"
+
+    def raw_key(self, request) -> str | None:
+        scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return value if scheme.lower() == "bearer" else None
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="ensemble"'

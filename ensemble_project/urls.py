@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from interactions import admin_views as control_views
 from interactions.api import InteractionViewSet
+from mcp_gateway.views import McpView
 from prompts.api import SystemPromptViewSet
 from registry.api import ServiceViewSet
 
@@ -23,6 +24,8 @@ urlpatterns = [
     path("system-prompt", SystemPromptViewSet.as_view({"get": "generate"}), name="generateSystemPrompt"),
     path("interact", InteractionViewSet.as_view({"post": "interact"}), name="handleUserInput"),
     path("logs", InteractionViewSet.as_view({"get": "logs"}), name="retrieveLogs"),
+    # The same services as tools, for MCP clients (Streamable HTTP; not part of the REST contract).
+    path("mcp", McpView.as_view(), name="mcp"),
     # The contract itself and its readers.
     path("openapi.yml", views.openapi_yaml, name="openapi-yaml"),
     path("openapi.json", views.openapi_json, name="openapi-json"),

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "prompts",
     "credentials",
     "interactions",
+    "mcp_gateway",  # /mcp: the services as MCP tools
     "demo",  # the demo services and seed_demo
 ]
 
@@ -249,6 +250,12 @@ ENSEMBLE_ASSISTANT_MAX_CALLS = env_int("ENSEMBLE_ASSISTANT_MAX_CALLS", 10, minim
 ENSEMBLE_USER_INPUT_MAX_CHARS = env_int("ENSEMBLE_USER_INPUT_MAX_CHARS", 16_000, minimum=1)
 ENSEMBLE_PROMPT_TOKEN_BUDGET = env_int("ENSEMBLE_PROMPT_TOKEN_BUDGET", 12_000, minimum=200)
 
+# --- MCP endpoint (/mcp) ------------------------------------------------------------------
+# tools/list lists at most this many operations (the most used first); search_operations
+# finds the others. Pages of tools/list hold ENSEMBLE_MCP_PAGE_SIZE tools.
+ENSEMBLE_MCP_MAX_LISTED_OPERATIONS = env_int("ENSEMBLE_MCP_MAX_LISTED_OPERATIONS", 100, minimum=1)
+ENSEMBLE_MCP_PAGE_SIZE = env_int("ENSEMBLE_MCP_PAGE_SIZE", 50, minimum=1)
+
 # "json" (one object per line, for log collectors) or "plain" (for a terminal).
 ENSEMBLE_LOG_FORMAT = env_str("ENSEMBLE_LOG_FORMAT", "json")
 LOGGING = {
@@ -268,6 +275,8 @@ LOGGING = {
         # One line per Typesense/service request is noise at INFO.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The MCP SDK logs each stateless request's start and end at INFO.
+        "mcp": {"level": "WARNING"},
         # The access log: one line per request (ENSEMBLE_ACCESS_LOG=false turns it off).
         "ensemble.access": {"level": "INFO" if env_bool("ENSEMBLE_ACCESS_LOG", True) else "WARNING"},
     },

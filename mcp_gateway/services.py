@@ -1,0 +1,164 @@
+"""Answering one MCP tool call. Operation calls go through the caller /interact uses
+(interactions.caller: argument validation, the outbound guard, size caps, credentials)
+and each one, refused or not, is written to the interaction log with the request id."""
+
+import json
+import time
+from dataclasses import dataclass
+
+import jsonschema
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from ensemble_project import metrics
+from ensemble_project.errors import ApplicationError
+from ensemble_project.observability import current_request_id
+from interactions.caller import ArgumentError, CallResult, call_tool, redact, validate_arguments
+from interactions.models import InteractionLog, ServiceCall
+from interactions.selectors import logs_page
+from prompts.selectors import system_prompt_for
+from registry.selectors import service_list
+
+from .selectors import OWN_TOOLS, find_operation_tool, operations_matching
+
+BACKEND = "mcp"  # InteractionLog.backend of tool calls made over MCP
+
+
+@dataclass(frozen=True)
+class ToolAnswer:
+    """A tool result: text content (JSON as JSON), optionally structured, or an error."""
+
+    text: str
+    structured: dict | None = None
+    is_error: bool = False
+
+
+def _json_answer(value, *, is_error: bool = False) -> ToolAnswer:
+    structured = value if isinstance(value, dict) else {"result": value}
+    return ToolAnswer(json.dumps(value, ensure_ascii=False), structured, is_error)
+
+
+def _error(message: str) -> ToolAnswer:
+    return ToolAnswer(message, None, True)
+
+
+def describe_call(name: str, arguments) -> str:
+    """The log's user_input for a tool call: its name and (redacted) arguments."""
+    text = f"tools/call {name} {json.dumps(redact(arguments), ensure_ascii=False, default=str)}"
+    return text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS].replace("\x00", "\ufffd")
+
+
+def _log_call(user_input: str, call: CallResult, started: float) -> InteractionLog:
+    limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
+    tool = call.tool
+    with transaction.atomic():
+        log = InteractionLog.objects.create(
+            user_input=user_input, service_responses=[{"service_name": tool.service.name, "response": call.summary()}],
+            backend=BACKEND, outcome=InteractionLog.Outcome.ANSWERED, error=call.error,
+            duration_ms=int((time.monotonic() - started) * 1000), request_id=current_request_id(),
+        )
+        ServiceCall.objects.create(
+            log=log, position=0, service_id=tool.service.id, service_name=tool.service.name,
+            operation_id=tool.operation["operation_id"], spec_hash=tool.snapshot.content_hash,
+            method=tool.operation["method"], url=call.url[:2000], request=redact(call.arguments), status=call.status,
+            ok=call.ok, response=call.text[:limit], response_hash=call.response_hash, error=call.error,
+            duration_ms=call.duration_ms,
+        )
+    return log
+
+
+def _log_refused(user_input: str, error: str, started: float) -> InteractionLog:
+    return InteractionLog.objects.create(
+        user_input=user_input, backend=BACKEND, outcome=InteractionLog.Outcome.REJECTED, error=error[:2000],
+        duration_ms=int((time.monotonic() - started) * 1000), request_id=current_request_id(),
+    )
+
+
+def operation_call(*, name: str, arguments) -> ToolAnswer:
+    """Call the operation whose tool is `name`. Unknown names and bad arguments are
+    refused before anything is sent; the service's own failures are its answer."""
+    started = time.monotonic()
+    arguments = {} if arguments is None else arguments
+    user_input = describe_call(name, arguments)
+    tool = find_operation_tool(name)
+    if tool is None:
+        error = (f"Unknown tool {name!r}: no operation offered now has this name (read-only services offer only "
+                 "their GET operations). search_operations finds the available ones.")
+        _log_refused(user_input, error, started)
+        return _error(error)
+    try:
+        validate_arguments(tool, arguments)
+    except ArgumentError as problem:
+        error = f"Invalid arguments for {name}: {problem}. Nothing was sent to the service."
+        _log_refused(user_input, error, started)
+        return _error(error)
+    call = call_tool(tool, arguments)
+    outcome = "ok" if call.ok else ("http_error" if call.status else "failed")
+    metrics.SERVICE_CALLS.labels(tool.service.id, outcome).inc()
+    metrics.SERVICE_LATENCY.labels(tool.service.id).observe(call.duration_ms / 1000)
+    _log_call(user_input, call, started)
+    if call.status is None:
+        return _error(f"{name} failed: {call.error}")
+    try:
+        body = json.loads(call.text)
+    except ValueError:
+        body = call.text
+    return _json_answer({"status": call.status, "body": body}, is_error=not call.ok)
+
+
+def _check_own_arguments(schema: dict, arguments) -> dict:
+    """The own tools' arguments against their fixed schemas, named in the message as
+    the caller names an operation's ("limit: 500 is greater than the maximum of 50")."""
+    arguments = {} if arguments is None else arguments
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arguments))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(arguments)"
+        raise ArgumentError(f"{where}: {error.message}")
+    return arguments
+
+
+def _list_services(tags=None):
+    return [
+        {"id": s.id, "name": s.name, "description": s.description, "openapi_url": s.openapi_url, "tags": s.tag_list,
+         "read_only": s.read_only}
+        for s in service_list(tags=tags)
+    ]
+
+
+def _search_logs(text=None, limit=10, offset=0):
+    if text:
+        matching = InteractionLog.objects.filter(Q(user_input__icontains=text) | Q(assistant_response__icontains=text))
+        logs = list(matching.order_by("-created_at", "-id")[offset : offset + limit])
+    else:
+        logs = logs_page(limit=limit, offset=offset)
+    return [{"timestamp": log.created_at.isoformat(), "user_input": log.user_input,
+             "assistant_response": log.assistant_response, "service_responses": log.service_responses} for log in logs]
+
+
+def _search_operations(query, limit=10):
+    return [{"name": t.name, "description": t.description, "inputSchema": t.parameters}
+            for t in operations_matching(query, limit)]
+
+
+def tool_call(*, name: str, arguments) -> ToolAnswer:
+    """Answer tools/call: an own tool, or an operation's tool."""
+    own = {tool_name: schema for tool_name, _, schema in OWN_TOOLS}
+    if name not in own:
+        return operation_call(name=name, arguments=arguments)
+    try:
+        args = _check_own_arguments(own[name], arguments)
+    except ArgumentError as problem:
+        return _error(f"Invalid arguments for {name}: {problem}")
+    if name == "call_operation":
+        return operation_call(name=args["name"], arguments=args.get("arguments"))
+    try:
+        if name == "list_services":
+            return _json_answer({"services": _list_services(**args)})
+        if name == "system_prompt":
+            return ToolAnswer(system_prompt_for(args["service_ids"]))
+        if name == "search_logs":
+            return _json_answer({"logs": _search_logs(**args)})
+        return _json_answer({"operations": _search_operations(**args)})
+    except ApplicationError as error:
+        return _error(f"{error.message} {error.details}".strip())

@@ -1,0 +1,55 @@
+"""`/mcp`: the Streamable HTTP endpoint. A DRF view, so MCP requests pass the same
+authentication (X-API-KEY, or `Authorization: Bearer <key>`), failed-key counting and
+throttling as every REST operation before the SDK sees them; a refused request is the
+contract's ErrorResponse (401, 429) and no tool is listed."""
+
+from asgiref.sync import async_to_sync
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.views import APIView
+
+from apikeys.authentication import ApiKeyAuthentication, BearerApiKeyAuthentication
+
+from .server import handle
+
+
+def _asgi_scope(request) -> dict:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
+        "scheme": request.scheme, "path": request.path, "raw_path": request.path.encode(), "root_path": "",
+        "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
+        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()],
+        "server": (request.get_host().rsplit(":", 1)[0], int(request.get_port())),
+        "client": (request.META.get("REMOTE_ADDR", ""), 0),
+    }
+
+
+def _django_response(messages: list[dict]) -> HttpResponse:
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    response = HttpResponse(body, status=start["status"])
+    for name, value in start.get("headers", []):
+        name = name.decode("latin-1")
+        if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+            response[name] = value.decode("latin-1")
+    return response
+
+
+@extend_schema(exclude=True)  # MCP is its own protocol, not an operation of the REST contract
+class McpView(APIView):
+    authentication_classes = [ApiKeyAuthentication, BearerApiKeyAuthentication]
+
+    def post(self, request):
+        return _django_response(async_to_sync(handle)(_asgi_scope(request), request.body))
+
+    def get(self, request):
+        # No server-to-client stream: each answer comes in its POST's response.
+        response = HttpResponse(status=405)
+        response["Allow"] = "POST"
+        return response
+
+    def delete(self, request):
+        # Stateless: there is no session to end.
+        response = HttpResponse(status=405)
+        response["Allow"] = "POST"
+        return response
