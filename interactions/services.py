@@ -100,16 +100,35 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
     return log
 
 
-def interaction_log_rejected(*, raw_input, error: str, outcome: str = InteractionLog.Outcome.REJECTED) -> InteractionLog:
-    """Record a refused /interact request (bad input), or one that failed before it could
-    be handled: every call leaves a trace."""
+def operation_execute(tool, arguments) -> CallResult:
+    """One call an assistant (or an MCP client) chose: held when its operation needs an
+    admin's approval (interactions.approvals), else sent through the caller's guards."""
+    if approvals.needs_approval(tool):
+        return approvals.hold(tool, arguments)
+    call = call_tool(tool, arguments)
+    metrics.service_call_observe(tool.service.id, ok=call.ok, status=call.status, duration_ms=call.duration_ms)
+    return call
+
+
+def interaction_record(*, user_input: str, calls: list[CallResult], backend: str, started: float,
+                       outcome=InteractionLog.Outcome.ANSWERED, error: str = "", result: AssistantResult | None = None,
+                       requested_by: str = "") -> InteractionLog:
+    """Log an interaction with its service calls (and held approvals), in one transaction."""
+    return _log(user_input, result, calls, backend, outcome, error, started, requested_by)
+
+
+def interaction_log_rejected(*, raw_input, error: str, outcome: str = InteractionLog.Outcome.REJECTED,
+                             backend: str | None = None, started: float | None = None) -> InteractionLog:
+    """Record a refused request (bad input; for MCP, an unknown tool or bad arguments),
+    or one that failed before it could be handled: every call leaves a trace."""
     text = raw_input if isinstance(raw_input, str) else ("" if raw_input is None else repr(raw_input))
     return InteractionLog.objects.create(
         # NUL and lone surrogates cannot be stored; they are why such input was refused.
         user_input=storable_text(text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS]),
-        backend=settings.ENSEMBLE_ASSISTANT_BACKEND,
+        backend=backend or settings.ENSEMBLE_ASSISTANT_BACKEND,
         outcome=outcome,
         error=storable_text(error[:2000]),
+        duration_ms=int((time.monotonic() - started) * 1000) if started is not None else 0,
         request_id=current_request_id(),
     )
 
@@ -124,12 +143,7 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
     calls: list[CallResult] = []
 
     def execute(tool, arguments) -> CallResult:
-        if approvals.needs_approval(tool):
-            calls.append(held := approvals.hold(tool, arguments))
-            return held
-        call = call_tool(tool, arguments)
-        calls.append(call)
-        metrics.service_call_observe(tool.service.id, ok=call.ok, status=call.status, duration_ms=call.duration_ms)
+        calls.append(call := operation_execute(tool, arguments))
         return call
 
     try:

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import jsonschema
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 
-from ensemble_project import metrics
 from ensemble_project.errors import ApplicationError
 from ensemble_project.observability import current_request_id
-from interactions.caller import ArgumentError, CallResult, call_tool, redact, validate_arguments
-from interactions.models import InteractionLog, ServiceCall
+from interactions.approvals import HeldCall
+from interactions.caller import ArgumentError, redact, validate_arguments
+from interactions.models import InteractionLog
+from interactions.services import interaction_log_rejected, interaction_record, operation_execute
 from interactions.selectors import logs_page
 from prompts.selectors import system_prompt_for
 from registry.selectors import service_list
@@ -49,32 +49,6 @@ def describe_call(name: str, arguments) -> str:
     return text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS].replace("\x00", "\ufffd")
 
 
-def _log_call(user_input: str, call: CallResult, started: float) -> InteractionLog:
-    limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
-    tool = call.tool
-    with transaction.atomic():
-        log = InteractionLog.objects.create(
-            user_input=user_input, service_responses=[{"service_name": tool.service.name, "response": call.summary()}],
-            backend=BACKEND, outcome=InteractionLog.Outcome.ANSWERED, error=call.error,
-            duration_ms=int((time.monotonic() - started) * 1000), request_id=current_request_id(),
-        )
-        ServiceCall.objects.create(
-            log=log, position=0, service_id=tool.service.id, service_name=tool.service.name,
-            operation_id=tool.operation["operation_id"], spec_hash=tool.snapshot.content_hash,
-            method=tool.operation["method"], url=call.url[:2000], request=redact(call.arguments), status=call.status,
-            ok=call.ok, response=call.text[:limit], response_hash=call.response_hash, error=call.error,
-            duration_ms=call.duration_ms,
-        )
-    return log
-
-
-def _log_refused(user_input: str, error: str, started: float) -> InteractionLog:
-    return InteractionLog.objects.create(
-        user_input=user_input, backend=BACKEND, outcome=InteractionLog.Outcome.REJECTED, error=error[:2000],
-        duration_ms=int((time.monotonic() - started) * 1000), request_id=current_request_id(),
-    )
-
-
 def operation_call(*, name: str, arguments) -> ToolAnswer:
     """Call the operation whose tool is `name`. Unknown names and bad arguments are
     refused before anything is sent; the service's own failures are its answer."""
@@ -85,19 +59,19 @@ def operation_call(*, name: str, arguments) -> ToolAnswer:
     if tool is None:
         error = (f"Unknown tool {name!r}: no operation offered now has this name (read-only services offer only "
                  "their GET operations). search_operations finds the available ones.")
-        _log_refused(user_input, error, started)
+        interaction_log_rejected(raw_input=user_input, error=error, backend=BACKEND, started=started)
         return _error(error)
     try:
         validate_arguments(tool, arguments)
     except ArgumentError as problem:
         error = f"Invalid arguments for {name}: {problem}. Nothing was sent to the service."
-        _log_refused(user_input, error, started)
+        interaction_log_rejected(raw_input=user_input, error=error, backend=BACKEND, started=started)
         return _error(error)
-    call = call_tool(tool, arguments)
-    outcome = "ok" if call.ok else ("http_error" if call.status else "failed")
-    metrics.SERVICE_CALLS.labels(tool.service.id, outcome).inc()
-    metrics.SERVICE_LATENCY.labels(tool.service.id).observe(call.duration_ms / 1000)
-    _log_call(user_input, call, started)
+    call = operation_execute(tool, arguments)  # held when the operation needs an admin's approval
+    interaction_record(user_input=user_input, calls=[call], backend=BACKEND, started=started, error=call.error)
+    if isinstance(call, HeldCall):
+        return _json_answer({"sent": False, "waiting_for_approval": True, "reference": call.reference,
+                             "message": call.error})
     if call.status is None:
         return _error(f"{name} failed: {call.error}")
     try:

@@ -86,6 +86,10 @@ def mcp_server(typesense, demo, tmp_path_factory):
                 "id": f"{prefix}-service", "name": f"{prefix.title()} Service", "description": f"The demo {prefix} service.",
                 "openapi_url": f"{demo.base}/{prefix}/openapi.yml", "tags": ["demo"]})
             assert response.status_code == 201, response.text
+        # Tools come from fetched specs; /system-prompt waits for the fetch (tool calls never do).
+        response = httpx.get(server.url + "/system-prompt", params={"service_ids": ["character-service", "action-service"]},
+                             headers=admin, timeout=30)
+        assert response.status_code == 200, response.text
         yield server
     finally:
         process.terminate()
