@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db.models import Q
 
 from ensemble_project.errors import ApplicationError
-from ensemble_project.observability import current_request_id
 from interactions.approvals import HeldCall
 from interactions.caller import ArgumentError, redact, validate_arguments
 from interactions.models import InteractionLog

@@ -183,6 +183,7 @@ def _client(deadline: float, timeout: float) -> httpx.Client:
 class _Guard:
     def __init__(self):
         self.in_flight = 0
+        self.waiting = 0  # requests waiting for one of the slots
         self.failures = 0  # in a row
         self.open_until = 0.0
         self.trial = False  # a half-open trial is under way
@@ -191,6 +192,7 @@ class _Guard:
 
 _guards: dict[str, _Guard] = {}
 _guards_lock = threading.Lock()
+_slot_freed = threading.Condition(_guards_lock)
 
 
 def _guard(key: str) -> _Guard:
@@ -209,7 +211,17 @@ def _enter(key: str) -> None:
                 f"{key} failed {guard.failures} times in a row and is skipped for "
                 f"{max(1, int(guard.open_until - now))} more seconds (last error: {guard.last_error}).",
             )
-        if guard.in_flight >= settings.ENSEMBLE_OUTBOUND_MAX_CONCURRENT:
+        limit = settings.ENSEMBLE_OUTBOUND_MAX_CONCURRENT
+        if guard.in_flight >= limit and guard.waiting < limit:
+            # A healthy service frees its slots within milliseconds: wait briefly for one
+            # (at most as many waiters as slots), so ordinary concurrency is served while
+            # a slow service still holds no more than its share of the threads.
+            guard.waiting += 1
+            try:
+                _slot_freed.wait_for(lambda: guard.in_flight < limit, timeout=settings.ENSEMBLE_OUTBOUND_QUEUE_SECONDS)
+            finally:
+                guard.waiting -= 1
+        if guard.in_flight >= limit:
             raise OutboundError(
                 "BUSY", f"{key} already has {guard.in_flight} requests in flight; this one was not sent."
             )
@@ -222,6 +234,7 @@ def _leave(key: str, error: "OutboundError | None") -> None:
     with _guards_lock:
         guard = _guards[key]
         guard.in_flight -= 1
+        _slot_freed.notify_all()
         failed = error is not None and error.code in _BREAKER_CODES
         if failed:
             guard.failures += 1

@@ -241,9 +241,10 @@ def test_bad_arguments_are_tool_errors_naming_the_argument_and_nothing_is_sent(m
 
 def test_read_only_service_offers_no_write_operation_and_registry_changes_reach_the_next_list(mcp_server, demo):
     mcp_server.manage("shell", "-c", (
-        "from registry.services import service_register; service_register(id='character-archive', "
+        "from registry.services import service_register; from prompts.services import spec_refresh; "
+        "spec_refresh(service=service_register(id='character-archive', "
         f"name='Character Archive', description='Read only.', openapi_url='{demo.base}/character/openapi.yml', "
-        "read_only=True)"))
+        "read_only=True))"))
 
     async def scenario():
         async with connect(mcp_server) as client:
