@@ -7,10 +7,10 @@ optional `json` block right after it shows the expected output, one JSON value p
 line: the block must print as many JSON values, each of that line's shape (see
 `shape_errors`)."""
 
+import html
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import typesense_server  # noqa: E402
+
+# `make run` is SQLite whatever the suite's database: run once, on the SQLite pass of `make test`.
+pytestmark = pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                                reason="scripts/run.sh serves SQLite; checked on the SQLite pass")
 
 MARKER = "<!-- tested -->"
 README_BASE, README_DEMO = "http://127.0.0.1:8000", "127.0.0.1:8101"
@@ -42,7 +46,7 @@ class Block:
     expected: list[str] | None  # JSON lines, or None: any non-empty output
 
 
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.DOTALL | re.MULTILINE)
 
 
 def runnable_blocks(text: str) -> list[Block]:
@@ -85,11 +89,14 @@ def shape_errors(example, actual, where="$") -> list[str]:
             return [f"{where}: expected a list, got {actual!r:.80}"]
         if example and not actual:
             return [f"{where}: expected items, got an empty list"]
-        return [e for i, item in enumerate(actual) for e in shape_errors(example[0], item, f"{where}[{i}]")] if example else []
+        if not example:
+            return []
+        return [e for i, item in enumerate(actual) for e in shape_errors(example[0], item, f"{where}[{i}]")]
     if isinstance(example, str) and example.endswith("…"):
         ok = isinstance(actual, str) and actual.startswith(example[:-1])
         return [] if ok else [f"{where}: expected a string starting {example[:-1]!r}, got {actual!r:.120}"]
-    if type(example) is not type(actual) and not (isinstance(example, (int, float)) and isinstance(actual, (int, float))):
+    numbers = (int, float)
+    if type(example) is not type(actual) and not (isinstance(example, numbers) and isinstance(actual, numbers)):
         return [f"{where}: expected {type(example).__name__}, got {actual!r:.80}"]
     return []
 
@@ -169,10 +176,13 @@ def test_readme_tour_runs_as_written(made_run, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SESSION_ONLY}
     for block in blocks:
         result = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", made_run.readme(block.command)], cwd=tmp_path,
-                                env=env, capture_output=True, text=True, timeout=60)
-        context = f"README line {block.line}:\n{block.command}\nexit {result.returncode}\n{result.stdout}{result.stderr}"
+                                env=env, capture_output=True, text=True, timeout=60, check=False)
+        context = (f"README line {block.line}:\n{block.command}\n"
+                   f"exit {result.returncode}\n{result.stdout}{result.stderr}")
         assert result.returncode == 0, context
         assert result.stdout.strip(), context
+        if "admin-password" in block.command:
+            check_admin_links(made_run, password=result.stdout.strip())
         if block.expected is None:
             continue
         try:
@@ -182,6 +192,28 @@ def test_readme_tour_runs_as_written(made_run, tmp_path):
         assert len(values) == len(block.expected), context
         for example, actual in zip(block.expected, values):
             assert not shape_errors(json.loads(example), actual), (shape_errors(json.loads(example), actual), context)
+
+
+def check_admin_links(made_run, password: str):
+    """The tour's "see the same in the admin" step: with the password the README's
+    command printed, every admin page the README links to opens, and the interaction
+    log list shows the last three asks, as /logs does."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"<(" + re.escape(README_BASE) + r"/admin/[^>]*)>", readme)
+    assert any("interactionlog" in link for link in links), links
+    with httpx.Client(base_url=made_run.url) as browser:
+        login = browser.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        answer = browser.post("/admin/login/?next=/admin/", data={
+            "csrfmiddlewaretoken": token, "username": "admin", "password": password, "next": "/admin/"})
+        assert answer.status_code == 302 and answer.headers["location"] == "/admin/", "admin login failed"
+        for link in links:
+            page = browser.get(made_run.readme(link))
+            assert page.status_code == 200, link
+            if "interactionlog" in link:
+                logs = httpx.get(made_run.url + "/logs?limit=3", headers={"X-API-KEY": DEV_API_KEY}).json()["logs"]
+                for log in logs:
+                    assert html.escape(log["user_input"][:80]) in page.text, log["user_input"]
 
 
 def test_docs_list_this_instance_first(made_run):
