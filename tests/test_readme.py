@@ -226,6 +226,13 @@ def test_docs_list_this_instance_first(made_run):
         assert header in spec["components"]["securitySchemes"][scheme]["description"]
 
 
+@pytest.mark.django_db
+def test_docs_on_localhost_name_it_once(client):
+    servers = client.get("/docs/openapi.json", HTTP_HOST="localhost:8000").json()["servers"]
+    assert [s["url"] for s in servers] == [
+        "http://localhost:8000", "https://ensemble.fountain.coach", "https://staging.ensemble.fountain.coach"]
+
+
 def test_shape_check_catches_drift():
     assert not shape_errors({"a": [{"b": "x…"}]}, {"a": [{"b": "xyz", "c": 1}], "d": 2})
     assert shape_errors({"a": [{"b": "x…"}]}, {"a": [{"b": "yz"}]})
