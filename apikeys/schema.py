@@ -12,7 +12,12 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "X-API-KEY",
-            "description": "An active API key. Admin keys are accepted here too.",
+            "description": (
+                "Any active API key, sent in the X-API-KEY header. Every read operation and /interact "
+                "need it; admin keys work here too. With `make run` the development key is "
+                "ensemble-dev-api-key (printed at start). In this dialog, fill apiKeyAuth to try reads "
+                "and /interact."
+            ),
         }
 
 
@@ -25,5 +30,10 @@ class AdminApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "X-ADMIN-API-KEY",
-            "description": "An active admin API key; required to change the registry.",
+            "description": (
+                "An active admin API key, sent in the X-ADMIN-API-KEY header. Registering, updating and "
+                "deleting services need it (a normal key is refused here). With `make run` the "
+                "development admin key is ensemble-dev-admin-key (printed at start). In this dialog, "
+                "fill adminApiKeyAuth to try the registry changes."
+            ),
         }

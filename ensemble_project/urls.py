@@ -29,8 +29,10 @@ urlpatterns = [
     # The contract itself and its readers.
     path("openapi.yml", views.openapi_yaml, name="openapi-yaml"),
     path("openapi.json", views.openapi_json, name="openapi-json"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-json"), name="swagger-ui"),
-    path("redoc", SpectacularRedocView.as_view(url_name="openapi-json"), name="redoc"),
+    # The docs read the contract with this instance's origin as first server ("Try it out").
+    path("docs/openapi.json", views.docs_schema, name="docs-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="docs-schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="docs-schema"), name="redoc"),
     # Operations.
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),

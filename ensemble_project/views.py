@@ -42,6 +42,23 @@ def openapi_json(request):
     return HttpResponse(_spec_json(), content_type="application/json")
 
 
+def docs_servers(origin: str, contract_servers: list[dict]) -> list[dict]:
+    """The servers the docs offer: this instance first (so "Try it out" reaches the
+    instance the reader is on), then the contract's, without repeating this one."""
+    own = {"url": origin, "description": "This instance"}
+    return [own, *(s for s in contract_servers if s.get("url", "").rstrip("/") != origin)]
+
+
+@require_GET
+def docs_schema(request):
+    """The contract as Swagger UI and Redoc read it: with the request's own origin as
+    the first server. /openapi.yml and /openapi.json stay the contract, byte for byte."""
+    spec = json.loads(_spec_json())  # a fresh copy, parsed fast
+    origin = request.build_absolute_uri("/").rstrip("/")
+    spec["servers"] = docs_servers(origin, spec.get("servers", []))
+    return JsonResponse(spec, json_dumps_params={"indent": 2})
+
+
 @require_GET
 def healthz(request):
     """Database, Typesense and the sync backlog; 503 when the database is down."""
