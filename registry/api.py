@@ -100,7 +100,20 @@ class ServiceListView(APIView):
                 location=OpenApiParameter.QUERY,
                 required=False,
                 description="Keep services that carry every one of these tags (repeat the parameter: ?tags=a&tags=b).",
-            )
+            ),
+            OpenApiParameter(
+                "q",
+                type={"type": "string", "maxLength": 500},
+                location=OpenApiParameter.QUERY,
+                required=False,
+                description=(
+                    "Full-text search over name, tags and description through the Typesense mirror "
+                    "(typos forgiven), best match first. When Typesense does not answer, a plain "
+                    "substring match in the database answers instead (ordered by id) and the "
+                    "X-Search-Source response header says `database`; X-Search-Backlog counts "
+                    "registry changes not yet in the index. Without q nothing changes."
+                ),
+            ),
         ],
         responses={
             200: OpenApiResponse(ServiceListSerializer, description="The services."),
@@ -108,8 +121,24 @@ class ServiceListView(APIView):
         },
     )
     def get(self, request):
+        if request.query_params.get("q", "").strip():
+            return _services_search_response(request)
         services_ = selectors.service_list(tags=request.query_params.getlist("tags"))
         return Response(ServiceListSerializer({"services": services_}).data)
+
+
+class ServiceSearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=500)
+
+
+def _services_search_response(request) -> Response:
+    query = ServiceSearchQuerySerializer(data={"q": request.query_params.get("q")})
+    query.is_valid(raise_exception=True)
+    found = selectors.services_search(q=query.validated_data["q"], tags=request.query_params.getlist("tags"))
+    response = Response(ServiceListSerializer({"services": found.services}).data)
+    response["X-Search-Backlog"] = str(found.backlog)
+    response["X-Search-Source"] = found.source
+    return response
 
 
 class _AdminView(APIView):
