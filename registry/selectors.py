@@ -40,7 +40,8 @@ def services_search(*, q: str, tags: list[str] | None = None) -> ServiceSearch:
     candidates = service_list(tags=tags)
     try:
         backlog = query.backlog(SERVICES_INDEX)
-        result = query.search(SERVICES_INDEX, q=q, limit=max(Service.objects.count(), 1))
+        # Every match: the index may still hold deleted services (the backlog) besides the rows.
+        result = query.search(SERVICES_INDEX, q=q, limit=max(Service.objects.count() + backlog, query.PER_PAGE_MAX))
     except query.SearchError:
         words = Q(name__icontains=q) | Q(description__icontains=q) | Q(id__icontains=q) | Q(tags__name__icontains=q)
         matching = Service.objects.filter(words).values("pk")
