@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .admin_search import LogSearchMixin
 from .models import InteractionLog, ServiceCall
 
 
@@ -15,7 +16,7 @@ class ServiceCallInline(admin.TabularInline):
 
 
 @admin.register(InteractionLog)
-class InteractionLogAdmin(admin.ModelAdmin):
+class InteractionLogAdmin(LogSearchMixin, admin.ModelAdmin):
     """Read-only: the log is a record, not something to edit."""
 
     list_display = ["created_at", "short_input", "outcome", "backend", "model", "duration_ms"]

@@ -13,6 +13,7 @@ from search import outbox
 from search.models import SyncEntry
 
 from . import rules, services
+from .admin_search import ServiceSearchMixin
 from .models import Service
 from .search import SERVICES_INDEX
 
@@ -49,7 +50,7 @@ class TagFilter(admin.SimpleListFilter):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
     form = ServiceForm
     list_display = ["id", "name", "openapi_url", "tag_column", "read_only", "updated_at", "sync_state", "spec_state"]
     list_filter = [TagFilter, "read_only"]
