@@ -69,19 +69,35 @@ class LogListSerializer(serializers.Serializer):
 class LogsQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=50, help_text="How many entries to return.")
     offset = serializers.IntegerField(min_value=0, default=0, help_text="How many of the newest entries to skip.")
+    # The lengths are checked in validate_q/validate_service_id rather than declared as
+    # maxLength: a query string of 500 characters, percent-encoded, can exceed what the
+    # HTTP server accepts in a request line (a 414 before the application is reached).
     q = serializers.CharField(
-        required=False, allow_blank=True, max_length=500,
+        required=False, allow_blank=True, trim_whitespace=False,
         help_text=(
             "Full-text search over user input, assistant response and service responses, through "
-            "the Typesense mirror (typos forgiven). Results are ordered best match first, then "
-            "newest; the X-Search-Backlog response header counts log changes not yet in the index. "
-            "Answers 502 when Typesense does not answer. Without q and service_id nothing changes."
+            "the Typesense mirror (typos forgiven), at most 500 characters. Results are ordered "
+            "best match first, then newest; the X-Search-Backlog response header counts log "
+            "changes not yet in the index. Answers 502 when Typesense does not answer. Without q "
+            "and service_id nothing changes."
         ),
     )
     service_id = serializers.CharField(
-        required=False, allow_blank=True, max_length=100,
+        required=False, allow_blank=True,
         help_text="Only interactions that called this service (searched through the Typesense mirror, like q).",
     )
+
+    def validate_q(self, value):
+        return _at_most(value, 500)
+
+    def validate_service_id(self, value):
+        return _at_most(value, 100)
+
+
+def _at_most(value: str, length: int) -> str:
+    if len(value) > length:
+        raise serializers.ValidationError(f"At most {length} characters.")
+    return value
 
 
 class InteractView(APIView):

@@ -103,12 +103,12 @@ class ServiceListView(APIView):
             ),
             OpenApiParameter(
                 "q",
-                type={"type": "string", "maxLength": 500},
+                type={"type": "string"},
                 location=OpenApiParameter.QUERY,
                 required=False,
                 description=(
                     "Full-text search over name, tags and description through the Typesense mirror "
-                    "(typos forgiven), best match first. When Typesense does not answer, a plain "
+                    "(typos forgiven), at most 500 characters, best match first. When Typesense does not answer, a plain "
                     "substring match in the database answers instead (ordered by id) and the "
                     "X-Search-Source response header says `database`; X-Search-Backlog counts "
                     "registry changes not yet in the index. Without q nothing changes."

@@ -176,7 +176,7 @@ class TypesenseBackend:
         for result in results:
             if "error" in result:
                 code = int(result.get("code", 400))
-                error = SearchUnavailable if code >= 500 else SearchRejected
+                error = SearchUnavailable if code >= 500 else SearchNotFound if code == 404 else SearchRejected
                 raise error(f"{code}: {result['error']}")
         return results
 

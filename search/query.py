@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .backend import SearchError, get_backend
+from .backend import SearchError, SearchNotFound, get_backend
 from .indexes import IndexDefinition
 from .models import SyncEntry
 
@@ -88,10 +88,14 @@ def search(
     first_page, last_page = offset // per_page + 1, (offset + max(limit, 1) - 1) // per_page + 1
     pages = [{**params, "page": page, "per_page": per_page} for page in range(first_page, last_page + 1)]
     alias = get_backend().alias_name(definition.name)
-    if len(pages) == 1:
-        results = [get_backend().search(alias, pages[0])]
-    else:
-        results = get_backend().multi_search([{**page, "collection": alias} for page in pages])
+    try:
+        if len(pages) == 1:
+            results = [get_backend().search(alias, pages[0])]
+        else:
+            results = get_backend().multi_search([{**page, "collection": alias} for page in pages])
+    except SearchNotFound:
+        return SearchResult(ids=[], found=0)  # nothing synchronised yet: no collection
+
     hits = [hit for result in results for hit in result.get("hits", [])]
     skip = offset - (first_page - 1) * per_page
     hits = hits[skip : skip + limit]
@@ -117,7 +121,10 @@ def count_each(definition: IndexDefinition, *, q: str, filters: list[str], bucke
         search_params = {**params, "collection": alias, "per_page": 0}
         search_params["filter_by"] = " && ".join(f for f in (params.get("filter_by"), extra) if f)
         searches.append(search_params)
-    results = get_backend().multi_search(searches)
+    try:
+        results = get_backend().multi_search(searches)
+    except SearchNotFound:
+        return {label: 0 for label in buckets}
     return {label: int(result.get("found", 0)) for label, result in zip(buckets, results)}
 
 
