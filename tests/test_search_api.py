@@ -103,3 +103,10 @@ def test_services_search_forgives_typos_ranks_names_first_and_keeps_tag_filters(
     # Without q, the list is the usual one, ordered by id.
     assert [s["id"] for s in client_api.get("/services").json()["services"]] == ["character-service", "sequence-service"]
     assert "X-Search-Source" not in client_api.get("/services", {"q": "  "})
+
+
+def test_highlights_escape_the_text_before_marking_matches():
+    from search.query import MARK_END, MARK_START, highlight_html
+
+    snippet = f"<script>alert(1)</script> {MARK_START}Juliet{MARK_END} & Romeo"
+    assert highlight_html(snippet) == "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Juliet</mark> &amp; Romeo"
