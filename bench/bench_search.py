@@ -36,7 +36,7 @@ def fill(count: int):
     for start in range(0, count, batch):
         logs = []
         for i in range(start, min(start + batch, count)):
-            sid, sname = SERVICES[i % 3]
+            sname = SERVICES[i % 3][1]
             text = TARGET if i == count // 2 else f"{rng.choice(NAMES)} and the {' '.join(rng.sample(WORDS, 6))}"
             logs.append(InteractionLog(
                 created_at=now, user_input=text, assistant_response=f"{rng.choice(NAMES)} speaks of the {rng.choice(WORDS)}.",

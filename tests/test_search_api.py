@@ -2,7 +2,6 @@
 Typesense: GET /logs?q=&service_id= and GET /services?q=."""
 
 import pytest
-from django.utils import timezone
 
 from interactions.models import InteractionLog, ServiceCall
 from registry import services
