@@ -109,3 +109,30 @@ def test_highlights_escape_the_text_before_marking_matches():
 
     snippet = f"<script>alert(1)</script> {MARK_START}Juliet{MARK_END} & Romeo"
     assert highlight_html(snippet) == "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Juliet</mark> &amp; Romeo"
+
+
+def test_the_logs_index_schema_v2_rolls_out_through_typesense_migrate(clean_typesense, client_api, monkeypatch):
+    import io
+    from dataclasses import replace
+
+    from django.core.management import call_command
+
+    from interactions.search import LOGS_INDEX
+    from search import indexes
+    from search.maintenance import ensure_index
+
+    # A server still on schema v1 (no service_text, no service_ids), filled by the old code.
+    old_fields = [f for f in LOGS_INDEX.fields if f["name"] not in ("service_text", "service_ids")]
+    log("Juliet in the old index", service="sequence-service")
+    with monkeypatch.context() as patch:
+        old = replace(LOGS_INDEX, schema_version=1, fields=old_fields)
+        patch.setitem(indexes._REGISTRY, LOGS_INDEX.name, old)
+        ensure_index(old, fill=False)
+        Worker().drain()
+    alias = clean_typesense.alias_name(LOGS_INDEX.name)
+    assert clean_typesense.alias_target(alias).startswith(clean_typesense.collection_name(LOGS_INDEX.name, 1))
+
+    out = io.StringIO()
+    call_command("typesense_migrate", "--index", LOGS_INDEX.name, stdout=out)
+    assert clean_typesense.alias_target(alias).startswith(clean_typesense.collection_name(LOGS_INDEX.name, 2))
+    assert inputs(client_api.get("/logs", {"q": "julliet", "service_id": "sequence-service"})) == ["Juliet in the old index"]
