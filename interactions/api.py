@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from ensemble_project.errors import ApplicationError
 from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
+from search.backend import SearchError
 
 from .selectors import logs_page, logs_search, logs_sync_failure
 from .services import interaction_handle, interaction_log_rejected
@@ -177,8 +178,6 @@ class LogsView(APIView):
 
 
 def _logs_search_response(params) -> Response:
-    from search.backend import SearchError
-
     try:
         page = logs_search(
             q=params.get("q", ""), service_id=params.get("service_id", ""), limit=params["limit"], offset=params["offset"]

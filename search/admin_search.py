@@ -6,9 +6,10 @@ which index to search and how their change-list filters map to index filters.
 Typesense only ranks: the rows shown are read from the database by id, so the list's
 other filters, permissions and deleted rows behave as without search."""
 
+import time
 from dataclasses import dataclass, field
 
-from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.safestring import SafeString
 
@@ -52,8 +53,6 @@ class TypesenseSearchMixin:
 
     # --- the search --------------------------------------------------------------------
     def _index_filters(self, request) -> list[str]:
-        import time
-
         filters = []
         for param, (index_field, _) in self.search_facet_params.items():
             if request.GET.get(param):
@@ -66,8 +65,6 @@ class TypesenseSearchMixin:
         return filters
 
     def _date_bucket_filters(self) -> dict[str, str]:
-        import time
-
         _, index_field, _, buckets = self.search_date_buckets
         now = time.time()
         return {value: f"{index_field}:>={int((now - seconds) * 1000)}" for value, (_, seconds) in buckets.items()}
@@ -108,7 +105,7 @@ class TypesenseSearchMixin:
 
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
-        if not request.GET.get("q", "").strip():
+        if not request.GET.get(SEARCH_VAR, "").strip():
             return columns
 
         def match(obj):
