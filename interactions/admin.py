@@ -4,6 +4,7 @@ from django.forms.models import BaseInlineFormSet
 from ensemble_project.paging import CappedCountPaginator
 from prompts.models import OperationPolicy
 
+from .admin_search import LogSearchMixin
 from .models import InteractionLog, PendingApproval, ServiceCall
 
 
@@ -32,7 +33,7 @@ class BackendFilter(admin.SimpleListFilter):
 
 
 @admin.register(InteractionLog)
-class InteractionLogAdmin(admin.ModelAdmin):
+class InteractionLogAdmin(LogSearchMixin, admin.ModelAdmin):
     """Read-only: the log is a record, not something to edit."""
 
     list_display = ["created_at", "short_input", "outcome", "backend", "model", "duration_ms"]

@@ -7,9 +7,10 @@ from rest_framework.response import Response
 from audit.services import actor_of_request
 from ensemble_project.errors import ApplicationError
 from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
+from search.backend import SearchError
 
 from .models import InteractionLog
-from .selectors import logs_page, logs_sync_failure
+from .selectors import logs_page, logs_search, logs_sync_failure
 from .services import interaction_handle, interaction_log_rejected
 
 
@@ -70,6 +71,35 @@ class LogListSerializer(serializers.Serializer):
 class LogsQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=50, help_text="How many entries to return.")
     offset = serializers.IntegerField(min_value=0, default=0, help_text="How many of the newest entries to skip.")
+    # The lengths are checked in validate_q/validate_service_id rather than declared as
+    # maxLength: a query string of 500 characters, percent-encoded, can exceed what the
+    # HTTP server accepts in a request line (a 414 before the application is reached).
+    q = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False,
+        help_text=(
+            "Full-text search over user input, assistant response and service responses, through "
+            "the Typesense mirror (typos forgiven), at most 500 characters. Results are ordered "
+            "best match first, then newest; the X-Search-Backlog response header counts log "
+            "changes not yet in the index. Answers 502 when Typesense does not answer. Without q "
+            "and service_id nothing changes."
+        ),
+    )
+    service_id = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text="Only interactions that called this service (searched through the Typesense mirror, like q).",
+    )
+
+    def validate_q(self, value):
+        return _at_most(value, 500)
+
+    def validate_service_id(self, value):
+        return _at_most(value, 100)
+
+
+def _at_most(value: str, length: int) -> str:
+    if len(value) > length:
+        raise serializers.ValidationError(f"At most {length} characters.")
+    return value
 
 
 class InteractionViewSet(viewsets.ViewSet):
@@ -146,5 +176,26 @@ class InteractionViewSet(viewsets.ViewSet):
                 status=502,
                 extra={"retryAttempt": attempts},
             )
-        page = logs_page(**query.validated_data)
+        params = query.validated_data
+        if params.get("q", "").strip() or params.get("service_id"):
+            return _logs_search_response(params)
+        page = logs_page(limit=params["limit"], offset=params["offset"])
         return Response(LogListSerializer({"logs": page}).data)
+
+
+def _logs_search_response(params) -> Response:
+    try:
+        page = logs_search(
+            q=params.get("q", ""), service_id=params.get("service_id", ""), limit=params["limit"], offset=params["offset"]
+        )
+    except SearchError as error:
+        raise ApplicationError(
+            "TYPESENSE_SYNC_FAILED",
+            "Searching the logs needs Typesense, which does not answer; GET /logs without q and service_id still works.",
+            details=str(error)[:500],
+            status=502,
+            extra={"retryAttempt": 0},
+        ) from error
+    response = Response(LogListSerializer({"logs": page.logs}).data)
+    response["X-Search-Backlog"] = str(page.backlog)
+    return response

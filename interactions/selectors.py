@@ -1,8 +1,19 @@
+from dataclasses import dataclass
+
 from .models import InteractionLog
 
 
 # Beyond any real table; also keeps the OFFSET inside the databases' 64-bit integers.
 MAX_OFFSET = 10**12
+
+
+@dataclass
+class SearchPage:
+    """A page of search results and how far the index behind them lags."""
+
+    logs: list
+    found: int  # matches in the index, before the database re-read
+    backlog: int  # log changes not yet in Typesense: a just-written log may be missing
 
 
 def logs_page(*, limit: int, offset: int):
@@ -75,3 +86,25 @@ def logs_for_export(*, since=None, until=None, chunk_size: int = 2000):
                 "service_calls": calls.get(log.id, []),
             }
         last_id = chunk[-1].id
+
+
+def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: int = 0):
+    """GET /logs?q=&service_id=: full-text search of user input, assistant response and
+    service responses through the Typesense mirror, best match first (then newest);
+    `service_id` keeps the interactions that called that service.
+
+    Typesense only ranks: the logs are read again from the database by id, so a log that
+    was deleted or pruned since never shows. Returns a `SearchPage`; raises
+    search.backend.SearchError when Typesense does not answer (the API answers 502:
+    scanning every log in the database instead would turn an outage into an overload)."""
+    from search import query
+
+    from .search import LOGS_INDEX
+
+    if offset > MAX_OFFSET:
+        return SearchPage(logs=[], found=0, backlog=query.backlog(LOGS_INDEX))
+    filters = [query.filter_in("service_ids", [service_id])] if service_id else []
+    result = query.search(LOGS_INDEX, q=q, filters=filters, offset=offset, limit=limit)
+    ids = [int(i) for i in result.ids if i.isdigit()]
+    rows = InteractionLog.objects.only("created_at", "user_input", "assistant_response", "service_responses").in_bulk(ids)
+    return SearchPage(logs=[rows[i] for i in ids if i in rows], found=result.found, backlog=query.backlog(LOGS_INDEX))

@@ -13,6 +13,7 @@ from search import outbox
 from search.models import SyncEntry
 
 from . import rules, services
+from .admin_search import ServiceSearchMixin
 from .models import Service, ServiceTag
 from .search import SERVICES_INDEX
 
@@ -61,7 +62,7 @@ class TagFilter(admin.SimpleListFilter):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
     form = ServiceForm
     # Higher floors add their columns, fields, actions and inlines to this page from their
     # own admin modules (prompts: the spec's state and actions), so the registry imports none of them.

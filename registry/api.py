@@ -88,6 +88,20 @@ class ServiceListSerializer(serializers.Serializer):
         ref_name = "ServiceList"
 
 
+class ServiceSearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=500)
+
+
+def _services_search_response(request, tags: list[str]) -> Response:
+    query = ServiceSearchQuerySerializer(data={"q": request.query_params.get("q")})
+    query.is_valid(raise_exception=True)
+    found = selectors.services_search(q=query.validated_data["q"], tags=tags)
+    response = Response(ServiceListSerializer({"services": found.services}).data)
+    response["X-Search-Backlog"] = str(found.backlog)
+    response["X-Search-Source"] = found.source
+    return response
+
+
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     """RFC 9110's weak comparison for If-None-Match (a list of tags, or *)."""
     if not if_none_match:
@@ -124,7 +138,20 @@ class ServiceViewSet(viewsets.ViewSet):
                 location=OpenApiParameter.QUERY,
                 required=False,
                 description="Keep services that carry every one of these tags (repeat the parameter: ?tags=a&tags=b).",
-            )
+            ),
+            OpenApiParameter(
+                "q",
+                type={"type": "string"},
+                location=OpenApiParameter.QUERY,
+                required=False,
+                description=(
+                    "Full-text search over name, tags and description through the Typesense mirror "
+                    "(typos forgiven), at most 500 characters, best match first. When Typesense does not answer, a plain "
+                    "substring match in the database answers instead (ordered by id) and the "
+                    "X-Search-Source response header says `database`; X-Search-Backlog counts "
+                    "registry changes not yet in the index. Without q nothing changes."
+                ),
+            ),
         ],
         responses={
             200: OpenApiResponse(ServiceListSerializer, description="The services."),
@@ -133,6 +160,8 @@ class ServiceViewSet(viewsets.ViewSet):
     )
     def list(self, request):
         tags = ServiceFilterSet.from_request(request).form.cleaned_data["tags"]
+        if request.query_params.get("q", "").strip():
+            return _services_search_response(request, tags)
         # Rendered from rows and kept per registry revision (selectors.service_list_body);
         # the bytes are those ServiceListSerializer + JSONRenderer gave (a test compares).
         listing = selectors.service_list_body(tags=tags)

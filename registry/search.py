@@ -85,4 +85,8 @@ SERVICES_INDEX = IndexDefinition(
     versions_between=versions_between,
     iter_all_versions=iter_all_versions,
     count=count,
+    # A name match ranks above a tag match, above one in the description.
+    query_by=("name", "tags", "description"),
+    query_weights=(4, 2, 1),
+    facets=("tags",),
 )

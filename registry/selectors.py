@@ -6,10 +6,14 @@ from typing import NamedTuple
 
 import orjson
 from django.db import connection
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from django.db.models import Q, QuerySet
+
+from search import query
 
 from .filters import ServiceFilterSet
 from .models import RegistryRevision, Service, ServiceTag
+from .search import SERVICES_INDEX
 
 
 def _filtered(tags: list[str] | None) -> QuerySet[Service]:
@@ -81,3 +85,30 @@ def service_list_body(*, tags: list[str] | None = None) -> ServiceListBody:
             if len(_bodies["by_tags"]) < _MAX_BODIES:
                 _bodies["by_tags"][key] = result
     return result
+
+
+@dataclass
+class ServiceSearch:
+    services: list[Service]
+    backlog: int  # registry changes not yet in Typesense
+    source: str  # "typesense", or "database" when Typesense did not answer
+
+
+def services_search(*, q: str, tags: list[str] | None = None) -> ServiceSearch:
+    """GET /services?q=: services whose name, tags or description match `q` (typos
+    forgiven), best match first, through the Typesense mirror; `tags` narrows as without
+    `q`. The rows are read again from the database, so a deleted service never shows.
+    When Typesense does not answer, the database answers instead (the registry is small;
+    plain substring match, ordered by id) and `source` says so."""
+    candidates = service_list(tags=tags)
+    backlog = 0
+    try:
+        backlog = query.backlog(SERVICES_INDEX)
+        # Every match: the index may still hold deleted services (the backlog) besides the rows.
+        result = query.search(SERVICES_INDEX, q=q, limit=max(Service.objects.count() + backlog, query.PER_PAGE_MAX))
+    except query.SearchError:
+        words = Q(name__icontains=q) | Q(description__icontains=q) | Q(id__icontains=q) | Q(tags__name__icontains=q)
+        matching = Service.objects.filter(words).values("pk")
+        return ServiceSearch(services=list(candidates.filter(pk__in=matching)), backlog=backlog, source="database")
+    rows = candidates.in_bulk(result.ids)
+    return ServiceSearch(services=[rows[i] for i in result.ids if i in rows], backlog=backlog, source="typesense")

@@ -169,6 +169,18 @@ class TypesenseBackend:
         return self._call(self.client.collections[collection].documents.search, params)
 
 
+    def multi_search(self, searches: list[dict], common: dict | None = None) -> list[dict]:
+        """Several searches in one request; a failed one raises like a single search."""
+        answer = self._call(self.client.multi_search.perform, {"searches": searches}, common or {})
+        results = answer["results"]
+        for result in results:
+            if "error" in result:
+                code = int(result.get("code", 400))
+                error = SearchUnavailable if code >= 500 else SearchNotFound if code == 404 else SearchRejected
+                raise error(f"{code}: {result['error']}")
+        return results
+
+
 _local = threading.local()
 
 

@@ -24,6 +24,11 @@ class IndexDefinition:
     # Every (object_id, version) pair, for comparing the database with the index.
     iter_all_versions: Callable[[], Iterable[tuple[str, int]]]
     count: Callable[[], int]
+    # How the index is searched: the text fields in query order with their weights
+    # (higher ranks first), and the fields whose values are counted as facets.
+    query_by: tuple[str, ...] = ()
+    query_weights: tuple[int, ...] = ()
+    facets: tuple[str, ...] = ()
 
     def collection_schema(self, collection_name: str) -> dict:
         schema = {"name": collection_name, "fields": self.fields}

@@ -28,7 +28,8 @@ def test_reference_check_notices_a_changed_operation():
         pytest.skip("needs ../shared")
     project = load_spec()
     project["paths"]["/logs"]["get"]["responses"].pop("502")
-    project["paths"]["/services"]["get"]["parameters"][0]["schema"] = {"type": "string"}
+    tags = next(p for p in project["paths"]["/services"]["get"]["parameters"] if p["name"] == "tags")
+    tags["schema"] = {"type": "string"}
     project["paths"]["/services/register"]["post"]["security"] = [{"apiKeyAuth": []}]
     problems = "\n".join(reference_problems(load_spec(REFERENCE_SPEC), project))
     assert "GET /logs: statuses" in problems
