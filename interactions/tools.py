@@ -56,7 +56,9 @@ def arguments_schema(operation: dict) -> dict:
     body = operation.get("body")
     if body:
         properties["body"] = body.get("schema") or {"type": "object"}
-        if body.get("required"):
+        # A body whose schema has required fields is needed, whatever the spec says of
+        # the body itself: a real service refuses the call without them.
+        if body.get("required") or properties["body"].get("required"):
             required.append("body")
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
