@@ -19,13 +19,14 @@ _CANDIDATES = 60
 
 
 def plan(tools: list, user_input: str):
-    """(Choice or None, message when None): what the offline assistant would do."""
-    priors = {}
+    """(Choice or None, message when None): what the offline assistant would do. The
+    operations ranking (Typesense, or in-process when it is behind or down) picks the
+    candidates of a large registry and breaks ties; the request's words decide."""
+    ranked = rank_tools(tools, user_input)
+    best = max((score for score, _ in ranked), default=0) or 1
     if len(tools) > _CANDIDATES:
-        ranked = rank_tools(tools, user_input)
         tools = [tool for score, tool in ranked[:_CANDIDATES] if score > 0] or [tool for _, tool in ranked[:_CANDIDATES]]
-        top = len(tools)
-        priors = {tool.name: _PRIOR_WEIGHT * (top - i) / top for i, tool in enumerate(tools)}
+    priors = {tool.name: _PRIOR_WEIGHT * score / best for score, tool in ranked}
     return choose(tools, user_input, priors)
 
 
