@@ -80,7 +80,8 @@ class Request:
     titled: str | None
     author: str | None
     injection: bool
-    used: set = field(default_factory=set)
+    order: list[str] = field(default_factory=list)  # content words in the order written
+    head: str | None = None  # the first resource word any operation in scope has
 
 
 def _first_group(match) -> str | None:
@@ -113,6 +114,7 @@ def read_request(text: str) -> Request:
         titled=_first_group(renamed or titled),
         author=author.group(1).strip() if author else None,
         injection=bool(_INJECTION.search(text)),
+        order=[_SYNONYMS.get(w, w) for w in split_words(bare) if w not in _STOP and not w.isdigit()],
     )
 
 
@@ -122,6 +124,7 @@ def read_request(text: str) -> Request:
 @dataclass
 class OperationWords:
     kind: str
+    primary: str | None  # the resource the operationId names first
     resources: set[str]  # nouns of the path and the operationId
     other: set[str]  # summary and body field words
     id_params: dict[str, str]  # required integer input name -> entity stem
@@ -154,7 +157,8 @@ def operation_words(tool) -> OperationWords:
         entity = _entity_of(name)
         if entity and schema.get("type") in ("integer", "number", "string"):
             id_params[name] = entity
-    result = OperationWords(kind, resources, other - resources, id_params)
+    primary = next((_SYNONYMS.get(w, w) for w in op_words[1:] if _SYNONYMS.get(w, w) in resources), None)
+    result = OperationWords(kind, primary, resources, other - resources, id_params)
     object.__setattr__(tool, "_grounding", result)
     return result
 
@@ -330,7 +334,13 @@ class Choice:
 MIN_SCORE = 3.0
 
 
-def score_operation(tool, request: Request, prior: float = 0.0) -> Choice:
+def mark_head(request: Request, tools) -> None:
+    """The request's head noun: its first word that names a resource of some operation."""
+    known = set().union(*(operation_words(t).resources for t in tools)) if tools else set()
+    request.head = next((w for w in request.order if w in known), None)
+
+
+def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: float = 2.0) -> Choice:
     info = operation_words(tool)
     arguments, missing = fill_arguments(tool, request.text, request)
     resource_hits = request.words & info.resources
@@ -349,7 +359,9 @@ def score_operation(tool, request: Request, prior: float = 0.0) -> Choice:
     if info.kind == "list" and any(e in info.resources for e in given_ids) and not any(e in given_ids for e in info.id_params.values()):
         score -= 2.0  # an id was given for this resource: the single-item operation is meant
     score -= 1.0 * len(info.resources - request.words - given_ids)  # nouns of the operation the user did not say
-    score -= 2.0 * len(missing)
+    if request.head and info.primary == request.head:
+        score += 1.5  # "an action for a character": the action is what is meant
+    score -= missing_weight * len(missing)
     return Choice(tool, score, arguments, missing)
 
 
@@ -361,6 +373,7 @@ def choose(tools, text: str, priors: dict | None = None) -> tuple[Choice | None,
     if "delete" in request.kinds and ({"all", "every"} & set(split_words(text))) and not request.ids:
         return None, "I do not delete everything at once; name one item by its id. I called nothing."
     priors = priors or {}
+    mark_head(request, tools)
     choices = [score_operation(tool, request, priors.get(tool.name, 0.0)) for tool in tools]
     choices = [c for c in choices if c.score > 0]
     if not choices:

@@ -8,9 +8,34 @@ from django.conf import settings
 from openai.types.chat import ChatCompletion
 
 from . import AssistantError, AssistantResult
-from ..tools import rank_tools
+from .local import rank_for_request
 
-MAX_TOOLS = 128  # the API's limit on tools per request
+API_MAX_TOOLS = 128  # the API's limit on tools per request
+SEARCH_TOOL = "search_operations"
+SEARCH_RESULTS = 8
+
+
+def tool_spec(tool) -> dict:
+    return {"type": "function", "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters}}
+
+
+def search_tool_spec() -> dict:
+    return {"type": "function", "function": {
+        "name": SEARCH_TOOL,
+        "description": "Find other service operations by words (what you want to do and to what). The operations "
+                       "found become callable tools in the next round.",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string", "maxLength": 500}},
+                       "required": ["query"], "additionalProperties": False},
+    }}
+
+
+def offered_tools(tools: list, user_input: str) -> tuple[list, bool]:
+    """The tools of the first round, and whether `search_operations` is offered too:
+    every tool when they fit ENSEMBLE_ASSISTANT_MAX_TOOLS, else the best-ranked."""
+    limit = min(settings.ENSEMBLE_ASSISTANT_MAX_TOOLS, API_MAX_TOOLS - 1)
+    if len(tools) <= limit:
+        return tools, False
+    return rank_for_request(tools, user_input)[:limit], True
 
 
 @lru_cache(maxsize=4)
@@ -36,13 +61,10 @@ class OpenAIAssistant:
         )
 
     def run(self, *, user_input: str, system_prompt: str, tools: list, execute) -> AssistantResult:
-        if len(tools) > MAX_TOOLS:  # keep the most relevant for this input
-            tools = [tool for _, tool in rank_tools(tools, user_input)[:MAX_TOOLS]]
+        all_tools = tools
+        tools, searchable = offered_tools(all_tools, user_input)
         by_name = {tool.name: tool for tool in tools}
-        specs = [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
-            for t in tools
-        ]
+        specs = [tool_spec(t) for t in tools] + ([search_tool_spec()] if searchable else [])
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_input}]
         result = AssistantResult(text="", model=self.model, prompt_tokens=0, completion_tokens=0)
         calls_left = settings.ENSEMBLE_ASSISTANT_MAX_CALLS
@@ -78,14 +100,33 @@ class OpenAIAssistant:
                 ],
             })
             for call in tool_calls:
-                content = self._run_tool(call, by_name, execute, calls_left)
-                calls_left -= 1
+                if searchable and call.function.name == SEARCH_TOOL:
+                    content = self._search(call, all_tools, by_name, specs)
+                else:
+                    content = self._run_tool(call, by_name, execute, calls_left)
+                    calls_left -= 1
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
         result.limit_reached = True
         result.text = (
             f"I stopped after {settings.ENSEMBLE_ASSISTANT_MAX_ROUNDS} rounds of service calls without a final answer."
         )
         return result
+
+    @staticmethod
+    def _search(call, all_tools, by_name, specs) -> str:
+        """Operations matching the model's words, added to the tools of the next rounds."""
+        try:
+            query = str(json.loads(call.function.arguments or "{}").get("query") or "")[:500]
+        except (json.JSONDecodeError, AttributeError):
+            return json.dumps({"ok": False, "error": "arguments must be a JSON object with 'query'"})
+        found = rank_for_request(all_tools, query)[:SEARCH_RESULTS] if query.strip() else []
+        for tool in found:
+            if tool.name not in by_name and len(specs) < API_MAX_TOOLS:
+                by_name[tool.name] = tool
+                specs.append(tool_spec(tool))
+        return json.dumps({"ok": True, "operations": [
+            {"tool": t.name, "description": t.description} for t in found if t.name in by_name
+        ]})
 
     @staticmethod
     def _run_tool(call, by_name, execute, calls_left) -> str:
