@@ -15,8 +15,47 @@ SEARCH_TOOL = "search_operations"
 SEARCH_RESULTS = 8
 
 
+# What the tool definitions of one request may take (tokens, at 4 characters each);
+# the best-ranked tool is always offered.
+TOOL_TOKEN_BUDGET = 3600
+_DESCRIPTION_CHARS = 80
+
+
 def tool_spec(tool) -> dict:
     return {"type": "function", "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters}}
+
+
+def _compact(schema, depth=0):
+    """A schema without what a model does not need to call the operation: long
+    descriptions cut, examples and vendor extensions dropped, deep nesting summarised."""
+    if isinstance(schema, list):
+        return [_compact(item, depth) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if depth > 6:
+        return {"type": schema.get("type", "object")} if isinstance(schema.get("type"), str) else {}
+    result = {}
+    for key, value in schema.items():
+        if key in ("example", "examples", "deprecated", "readOnly", "writeOnly", "title") or key.startswith("x-"):
+            continue
+        if key == "description" and isinstance(value, str):
+            result[key] = value if len(value) <= _DESCRIPTION_CHARS else value[: _DESCRIPTION_CHARS - 1] + "…"
+        elif key == "enum" and isinstance(value, list) and len(value) > 20:
+            result[key] = value[:20]  # a cut enum still validates what the model sends (checked against the full one)
+        elif key == "properties" and isinstance(value, dict):
+            result[key] = {name: _compact(sub, depth + 1) for name, sub in value.items()}
+        else:
+            result[key] = _compact(value, depth + 1)
+    return result
+
+
+def compact_tool_spec(tool) -> dict:
+    return {"type": "function", "function": {"name": tool.name, "description": tool.description[:200],
+                                             "parameters": _compact(tool.parameters)}}
+
+
+def _tokens(spec) -> int:
+    return len(json.dumps(spec, ensure_ascii=False)) // 4 + 1
 
 
 def search_tool_spec() -> dict:
@@ -36,6 +75,24 @@ def offered_tools(tools: list, user_input: str) -> tuple[list, bool]:
     if len(tools) <= limit:
         return tools, False
     return rank_for_request(tools, user_input)[:limit], True
+
+
+def first_round_specs(tools: list, user_input: str) -> tuple[list, list[dict], bool]:
+    """(tools offered, their definitions, search offered). With more tools than the
+    limit, definitions are compacted and kept within TOOL_TOKEN_BUDGET, best first."""
+    offered, searchable = offered_tools(tools, user_input)
+    if not searchable:
+        return offered, [tool_spec(t) for t in offered], False
+    kept, specs, used = [], [], _tokens(search_tool_spec())
+    for tool in offered:
+        spec = compact_tool_spec(tool)
+        size = _tokens(spec)
+        if kept and used + size > TOOL_TOKEN_BUDGET:
+            continue  # a smaller one further down may still fit
+        kept.append(tool)
+        specs.append(spec)
+        used += size
+    return kept, specs + [search_tool_spec()], True
 
 
 @lru_cache(maxsize=4)
@@ -62,9 +119,8 @@ class OpenAIAssistant:
 
     def run(self, *, user_input: str, system_prompt: str, tools: list, execute) -> AssistantResult:
         all_tools = tools
-        tools, searchable = offered_tools(all_tools, user_input)
+        tools, specs, searchable = first_round_specs(all_tools, user_input)
         by_name = {tool.name: tool for tool in tools}
-        specs = [tool_spec(t) for t in tools] + ([search_tool_spec()] if searchable else [])
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_input}]
         result = AssistantResult(text="", model=self.model, prompt_tokens=0, completion_tokens=0)
         calls_left = settings.ENSEMBLE_ASSISTANT_MAX_CALLS
@@ -123,7 +179,7 @@ class OpenAIAssistant:
         for tool in found:
             if tool.name not in by_name and len(specs) < API_MAX_TOOLS:
                 by_name[tool.name] = tool
-                specs.append(tool_spec(tool))
+                specs.append(compact_tool_spec(tool))
         return json.dumps({"ok": True, "operations": [
             {"tool": t.name, "description": t.description} for t in found if t.name in by_name
         ]})
