@@ -115,3 +115,22 @@ def test_the_model_finds_an_operation_it_was_not_offered(client_api, synced, fak
     assert found["operations"][0]["tool"] == "action-service__listActions"
     assert "action-service__listActions" in [t["function"]["name"] for t in second["tools"]]
     assert body["assistant_response"] == "Here they are." and body["service_responses"][0]["service_name"] == "Action Service"
+
+
+def test_cached_prompt_and_tools_follow_registry_changes(client_api, synced, fake_openai):
+    """The prompt and tools are remembered per service and spec version: a change shows at once."""
+    from registry import services
+    from registry.models import Service
+
+    fake_openai.script({"content": "one"}, {"content": "two"})
+    client_api.post("/interact", {"user_input": "get character 1"}, format="json")
+    character = Service.objects.get(pk="character-service")
+    services.service_update(service_id=character.id, name="Cast Service", description=character.description,
+                            openapi_url=character.openapi_url, tags=character.tag_list, read_only=True)
+    client_api.post("/interact", {"user_input": "get character 1"}, format="json")
+    first, second = fake_openai.requests
+    assert "## Character Service" in first["messages"][0]["content"]
+    assert "## Cast Service" in second["messages"][0]["content"] and "Character Service" not in second["messages"][0]["content"]
+    descriptions = {t["function"]["name"]: t["function"]["description"] for t in second["tools"]}
+    assert descriptions["character-service__getCharacter"].startswith("Cast Service:")
+    assert "character-service__createCharacter" not in descriptions  # read-only now

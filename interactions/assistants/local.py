@@ -26,7 +26,7 @@ def plan(tools: list, user_input: str):
     best = max((score for score, _ in ranked), default=0) or 1
     if len(tools) > _CANDIDATES:
         tools = [tool for score, tool in ranked[:_CANDIDATES] if score > 0] or [tool for _, tool in ranked[:_CANDIDATES]]
-    priors = {tool.name: _PRIOR_WEIGHT * score / best for score, tool in ranked}
+    priors = {tool.name: _PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
     return choose(tools, user_input, priors)
 
 
