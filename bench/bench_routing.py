@@ -13,7 +13,6 @@ alone (Typesense) picking the same number of tools.
 
 import argparse
 import json
-from pathlib import Path
 
 from _harness import ROOT, Environment
 
@@ -29,7 +28,11 @@ def main():
         from django.conf import settings
 
         from interactions.assistants.evaluation import read_cases
-        from interactions.assistants.openai_backend import offered_tools, search_tool_spec, tool_spec
+        from interactions.assistants.openai_backend import (
+            offered_tools,
+            search_tool_spec,
+            tool_spec,
+        )
         from interactions.services import _services_in_scope, interaction_handle
         from interactions.tools import build_tools, rank_tools
         from prompts.rendering import estimate_tokens

@@ -2,7 +2,6 @@
 the nine FountainAI services served locally, with Typesense and with it stopped."""
 
 import io
-import json
 from pathlib import Path
 
 import pytest

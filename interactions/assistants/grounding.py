@@ -143,7 +143,7 @@ def operation_words(tool) -> OperationWords:
     op_words = split_words(op["operation_id"])
     kind = _OP_VERBS.get(op_words[0]) if op_words else None
     has_trailing_param = op["path"].rstrip("/").endswith("}")
-    if kind is None or (kind == "get" and op["method"] == "GET" and not has_trailing_param and not op_words[1:2] == ["full"]):
+    if kind is None or (kind == "get" and op["method"] == "GET" and not has_trailing_param and op_words[1:2] != ["full"]):
         kind = {"GET": "get" if has_trailing_param else "list", "POST": "create", "PUT": "update", "PATCH": "update",
                 "DELETE": "delete"}.get(op["method"], "get")
     static_path = " ".join(seg for seg in op["path"].split("/") if seg and not seg.startswith("{"))
@@ -347,10 +347,8 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
     score = 3.0 * len(resource_hits) + 0.5 * len(request.words & info.other) + prior
     if not resource_hits:
         return Choice(tool, 0.0, arguments, missing)
-    given_ids = {entity for entity in request.ids}
-    for name, entity in info.id_params.items():
-        if entity in given_ids:
-            score += 3.0
+    given_ids = set(request.ids)
+    score += 3.0 * sum(entity in given_ids for entity in info.id_params.values())
     kinds = set(request.kinds)
     if info.kind in kinds:
         score += 3.0

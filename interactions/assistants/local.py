@@ -7,8 +7,8 @@ it names the operation and the inputs and calls nothing; when nothing matches we
 enough (or the request tries to override its instructions) it calls nothing.
 """
 
-from . import AssistantResult
 from ..tools import rank_tools
+from . import AssistantResult
 from .grounding import choose, fill_arguments, mark_head, read_request, score_operation  # noqa: F401
 
 # How much a Typesense rank adds to the in-process score: it breaks ties, it does not
