@@ -9,7 +9,7 @@ from django.db import transaction
 
 from ensemble_project.errors import ApplicationError
 from ensemble_project.observability import current_request_id
-from prompts.rendering import render_system_prompt
+from prompts.rendering import render_system_prompt_cached
 from prompts.services import snapshot_for
 from registry.models import Service
 
@@ -148,7 +148,7 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
 
     try:
         pairs = _services_in_scope(service_ids)
-        prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+        prompt = render_system_prompt_cached(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
         assistant_started = time.monotonic()
         try:
             result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)

@@ -9,8 +9,11 @@ original enums, formats, bounds and required fields.
 
 import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
+from prompts.policies import policies_key
 from prompts.rendering import offered_operations
 from prompts.search import object_id, search_operations
 from prompts.words import words
@@ -26,6 +29,11 @@ class Tool:
     snapshot: object  # prompts.models.SpecSnapshot
     operation: dict
     parameters: dict  # JSON schema of the arguments
+
+    @cached_property
+    def object_id(self) -> str:
+        """The operation's id in the operations index."""
+        return object_id(self.service.id, self.operation["operation_id"])
 
     @property
     def description(self) -> str:
@@ -56,21 +64,50 @@ def arguments_schema(operation: dict) -> dict:
     body = operation.get("body")
     if body:
         properties["body"] = body.get("schema") or {"type": "object"}
-        if body.get("required"):
+        # A body whose schema has required fields is needed, whatever the spec says of
+        # the body itself: a real service refuses the call without them.
+        if body.get("required") or properties["body"].get("required"):
             required.append("body")
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+# A service's tools, per version of the service and of its spec: with a thousand
+# services, decoding every spec and building every schema on each request would cost
+# hundreds of milliseconds. Bounded; an entry is dropped when its key changes.
+_TOOLS_CACHE: OrderedDict = OrderedDict()
+_TOOLS_CACHE_SIZE = 4096
+
+
+def _service_tools(service, snapshot) -> list[Tool]:
+    # The policies are part of the key: a disabled operation leaves the tools on the next request.
+    key = (service.id, getattr(service, "revision", None), service.name, getattr(service, "read_only", False),
+           snapshot.content_hash, snapshot.base_url, snapshot.fetched_at, policies_key(service))
+    if not snapshot.content_hash:  # an unsaved or hand-made snapshot: nothing to key on
+        key = None
+    cached = _TOOLS_CACHE.get(service.id) if key else None
+    if cached is not None and cached[0] == key:
+        _TOOLS_CACHE.move_to_end(service.id)
+        return cached[1]
+    tools = [
+        Tool(tool_name(service.id, operation["operation_id"]), service, snapshot, operation, arguments_schema(operation))
+        for operation in offered_operations(service, snapshot)
+    ]
+    if key:
+        _TOOLS_CACHE[service.id] = (key, tools)
+        while len(_TOOLS_CACHE) > _TOOLS_CACHE_SIZE:
+            _TOOLS_CACHE.popitem(last=False)
+    return tools
 
 
 def build_tools(pairs: list[tuple]) -> list[Tool]:
     """Tools for (Service, SpecSnapshot) pairs; read-only services offer only GET operations."""
     tools, seen = [], set()
     for service, snapshot in pairs:
-        for operation in offered_operations(service, snapshot):
-            name = tool_name(service.id, operation["operation_id"])
-            if name in seen:
+        for tool in _service_tools(service, snapshot):
+            if tool.name in seen:
                 continue
-            seen.add(name)
-            tools.append(Tool(name, service, snapshot, operation, arguments_schema(operation)))
+            seen.add(tool.name)
+            tools.append(tool)
     return tools
 
 
@@ -80,10 +117,12 @@ def rank_tools(tools: list[Tool], text: str) -> list[tuple[float, Tool]]:
     is behind or Typesense does not answer."""
     found = search_operations(text)
     if found is not None:
-        rank = dict(found)
-        scored = [(rank.get(object_id(t.service.id, t.operation["operation_id"]), 0), -i, t) for i, t in enumerate(tools)]
-        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        return [(score, tool) for score, _, tool in scored]
+        # Only the hits (at most 250) are sorted; the rest keep catalogue order at score 0.
+        position = {t.object_id: i for i, t in enumerate(tools)}
+        hits = sorted(((level, -position[oid], oid) for oid, level in found if oid in position), reverse=True)
+        ranked = [(level, tools[-negative]) for level, negative, _ in hits]
+        hit_ids = {oid for _, _, oid in hits}
+        return ranked + [(0, t) for t in tools if t.object_id not in hit_ids]
     return rank_tools_locally(tools, text)
 
 

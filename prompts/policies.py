@@ -22,6 +22,11 @@ def policies_of(service) -> dict[str, str]:
     return cached
 
 
+def policies_key(service) -> tuple:
+    """The service's policies as a hashable value, for caches of what they decide."""
+    return tuple(sorted(policies_of(service).items()))
+
+
 def writes_default(service) -> str:
     if getattr(service, "read_only", False):
         return DISABLED

@@ -142,8 +142,10 @@ def search_operations(text: str, *, limit: int = 250) -> list[tuple[str, int]] |
     backend = get_backend()
     try:
         result = backend.search(backend.alias_name(INDEX_NAME), {
-            "q": query, "query_by": "words,operation_id,service_name", "per_page": min(limit, 250),
-            "num_typos": 1, "prefix": "false", "include_fields": "id",
+            "q": query, "query_by": "words,operation_id,service_name", "query_by_weights": "3,2,1",
+            "per_page": min(limit, 250), "num_typos": 1, "prefix": "false", "include_fields": "id",
+            # A sentence has words no operation has: drop them rather than find nothing.
+            "drop_tokens_threshold": min(limit, 250),
         })
     except SearchError:
         return None

@@ -89,13 +89,50 @@ def test_pending_entries_or_typesense_down_fall_back_to_in_process_ranking(clien
     assert "getCharacter" in body["assistant_response"]
 
 
-def test_the_openai_backend_offers_the_most_relevant_tools_when_too_many(client_api, synced, fake_openai, monkeypatch):
+def test_the_openai_backend_offers_the_most_relevant_tools_when_too_many(client_api, synced, fake_openai, monkeypatch,
+                                                                       settings):
     no_local_ranking(monkeypatch)
-    monkeypatch.setattr(openai_backend, "MAX_TOOLS", 2)
+    settings.ENSEMBLE_ASSISTANT_MAX_TOOLS = 2
     fake_openai.script({"content": None, "tool_calls": [tool_call("action-service__createAction",
                                                                   {"body": {"characterId": 1, "description": "bows"}})]},
                        {"content": "Done."})
     body = client_api.post("/interact", {"user_input": "record an action for a character"}, format="json").json()
     offered = [t["function"]["name"] for t in fake_openai.requests[0]["tools"]]
-    assert len(offered) == 2 and offered[0] == "action-service__createAction"
+    assert len(offered) == 3 and offered[0] == "action-service__createAction"
+    assert offered[-1] == openai_backend.SEARCH_TOOL
     assert json.loads(body["service_responses"][0]["response"])["description"] == "bows"
+
+
+def test_the_model_finds_an_operation_it_was_not_offered(client_api, synced, fake_openai, settings):
+    settings.ENSEMBLE_ASSISTANT_MAX_TOOLS = 1
+    fake_openai.script(
+        {"content": None, "tool_calls": [tool_call(openai_backend.SEARCH_TOOL, {"query": "list every action"})]},
+        {"content": None, "tool_calls": [tool_call("action-service__listActions", {}, "call_2")]},
+        {"content": "Here they are."},
+    )
+    body = client_api.post("/interact", {"user_input": "show character 1"}, format="json").json()
+    first, second, _ = fake_openai.requests
+    assert [t["function"]["name"] for t in first["tools"]] == ["character-service__getCharacter", openai_backend.SEARCH_TOOL]
+    found = json.loads(second["messages"][-1]["content"])
+    assert found["operations"][0]["tool"] == "action-service__listActions"
+    assert "action-service__listActions" in [t["function"]["name"] for t in second["tools"]]
+    assert body["assistant_response"] == "Here they are." and body["service_responses"][0]["service_name"] == "Action Service"
+
+
+def test_cached_prompt_and_tools_follow_registry_changes(client_api, synced, fake_openai):
+    """The prompt and tools are remembered per service and spec version: a change shows at once."""
+    from registry import services
+    from registry.models import Service
+
+    fake_openai.script({"content": "one"}, {"content": "two"})
+    client_api.post("/interact", {"user_input": "get character 1"}, format="json")
+    character = Service.objects.get(pk="character-service")
+    services.service_update(service_id=character.id, name="Cast Service", description=character.description,
+                            openapi_url=character.openapi_url, tags=character.tag_list, read_only=True)
+    client_api.post("/interact", {"user_input": "get character 1"}, format="json")
+    first, second = fake_openai.requests
+    assert "## Character Service" in first["messages"][0]["content"]
+    assert "## Cast Service" in second["messages"][0]["content"] and "Character Service" not in second["messages"][0]["content"]
+    descriptions = {t["function"]["name"]: t["function"]["description"] for t in second["tools"]}
+    assert descriptions["character-service__getCharacter"].startswith("Cast Service:")
+    assert "character-service__createCharacter" not in descriptions  # read-only now

@@ -1,122 +1,78 @@
 """The embedded, offline assistant: deterministic, no model.
 
-It ranks the operations in scope by word overlap with the input, fills the required
-inputs it can read from the text (`name=value` or `name: value`, a number for a single
-numeric input, a quoted string for a single text input), calls the best operation if
-every required input is filled, and says in plain words what it called and what came
-back. It does not understand language: it matches words. When nothing matches, or a
-required input is missing from the text, it says so and calls nothing.
+It reads the request with `grounding` (operation kind from the verb, entity words and
+ids, quoted text, names, titles, authors, `name=value`), ranks the operations in scope,
+and calls the best one when every required input is filled. When an input is missing
+it names the operation and the inputs and calls nothing; when nothing matches well
+enough (or the request tries to override its instructions) it calls nothing.
 """
 
-import re
-
-from . import AssistantResult
 from ..tools import rank_tools
+from . import AssistantResult
+from .grounding import choose, fill_arguments, mark_head, read_request, score_operation  # noqa: F401
 
-_ASSIGNMENT = r"(?:^|[\s,;(]){name}\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s,;)]+)"
-
-
-def _coerce(value: str, schema: dict):
-    kind = schema.get("type")
-    if kind == "integer" and re.fullmatch(r"-?\d+", value):
-        return int(value)
-    if kind == "number" and re.fullmatch(r"-?\d+(\.\d+)?", value):
-        return float(value)
-    if kind == "boolean" and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return value
+# How much a Typesense rank adds to the in-process score: it breaks ties, it does not
+# overrule the words of the request.
+_PRIOR_WEIGHT = 0.5
+# Beyond this many operations only the ranking's best are read closely.
+_CANDIDATES = 60
 
 
-def _read_value(name: str, schema: dict, text: str, single: bool):
-    match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.IGNORECASE)
-    if match:
-        return _coerce(match.group(1).strip("\"'"), schema)
-    if single and schema.get("type") in ("integer", "number"):
-        numbers = re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])", text)
-        if len(numbers) == 1:
-            return _coerce(numbers[0], schema)
-    if single and schema.get("type") in (None, "string"):
-        quoted = re.findall(r"\"([^\"]+)\"", text)
-        if len(quoted) == 1:
-            return quoted[0]
-    return None
+def plan(tools: list, user_input: str):
+    """(Choice or None, message when None): what the offline assistant would do. The
+    operations ranking (Typesense, or in-process when it is behind or down) picks the
+    candidates of a large registry and breaks ties; the request's words decide."""
+    ranked = rank_tools(tools, user_input)
+    best = max((score for score, _ in ranked), default=0) or 1
+    if len(tools) > _CANDIDATES:
+        tools = [tool for score, tool in ranked[:_CANDIDATES] if score > 0] or [tool for _, tool in ranked[:_CANDIDATES]]
+    priors = {tool.name: _PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
+    return choose(tools, user_input, priors)
 
 
-def fill_arguments(tool, text: str) -> tuple[dict, list[str]]:
-    """Arguments for `tool` read from `text`, and the required inputs still missing."""
-    schema = tool.parameters
-    properties = schema.get("properties", {})
-    arguments, missing = {}, []
-    required = list(schema.get("required", []))
-    for name in required:
-        if name == "body":
-            body_schema = properties["body"]
-            body_required = body_schema.get("required", [])
-            body = {}
-            for field_name in body_required:
-                value = _read_value(field_name, body_schema.get("properties", {}).get(field_name, {}), text, len(body_required) == 1)
-                if value is None:
-                    missing.append(f"body.{field_name}")
-                else:
-                    body[field_name] = value
-            arguments["body"] = body
-            continue
-        value = _read_value(name, properties.get(name, {}), text, len(required) == 1)
-        if value is None:
-            missing.append(name)
-        else:
-            arguments[name] = value
-    for name, sub in properties.items():  # optional inputs written as name=value
-        if name not in required and name != "body":
-            match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.IGNORECASE)
-            if match:
-                arguments[name] = _coerce(match.group(1).strip("\"'"), sub)
-    return arguments, missing
+def rank_for_request(tools: list, user_input: str) -> list:
+    """All `tools`, the ones the request most likely means first: the offline
+    assistant's reading of the request over the ranking's candidates, then the rest of
+    the ranking."""
+    ranked = rank_tools(tools, user_input)
+    best = max((score for score, _ in ranked), default=0) or 1
+    request = read_request(user_input)
+    mark_head(request, [tool for _, tool in ranked[:_CANDIDATES]])
+    # A model fills inputs itself: missing ones weigh little here.
+    scored = sorted(
+        ((score_operation(tool, request, _PRIOR_WEIGHT * score / best, missing_weight=0.25).score, -i, tool)
+         for i, (score, tool) in enumerate(ranked[:_CANDIDATES])),
+        key=lambda item: (item[0], item[1]), reverse=True,
+    )
+    return [tool for _, _, tool in scored] + [tool for _, tool in ranked[_CANDIDATES:]]
 
 
-_VERBS = {
-    "GET": {"get", "show", "list", "find", "read", "fetch", "which", "what", "who"},
-    "POST": {"create", "add", "record", "new", "make", "register", "perform", "start"},
-    "PUT": {"update", "change", "replace", "rename", "set"},
-    "PATCH": {"update", "change", "edit", "set"},
-    "DELETE": {"delete", "remove", "drop", "cancel"},
-}
+def describe_missing(missing: list[str]) -> str:
+    names = [f"{m.removeprefix('body.')} ({m})" if m.startswith("body.") else m for m in missing]
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
 
 
 class LocalAssistant:
-    model_name = "local-keyword-v1"
-    candidates = 5
+    model_name = "local-grounding-v2"
 
     def run(self, *, user_input: str, system_prompt: str, tools: list, execute) -> AssistantResult:
-        ranked = [(score, tool) for score, tool in rank_tools(tools, user_input) if score > 0]
-        if not ranked:
+        choice, message = plan(tools, user_input)
+        if choice is None:
+            return AssistantResult(text=message, model=self.model_name)
+        tool, op = choice.tool, choice.tool.operation
+        if choice.missing:
             return AssistantResult(
-                text="I found no service operation that matches your request, so I called nothing.",
+                text=f"The best match is {op['operation_id']} on {tool.service.name}, but it needs "
+                f"{describe_missing(choice.missing)}. Say them in your request (or write name=value) and ask again; "
+                "I called nothing.",
                 model=self.model_name,
             )
-        verbs = set(re.findall(r"[a-z]+", user_input.lower()))
-        candidates = []
-        for order, (score, tool) in enumerate(ranked[: self.candidates]):
-            arguments, missing = fill_arguments(tool, user_input)
-            # Prefer the operation whose verb the user used, then the one that uses more
-            # of what the user wrote (a filled id beats a plain listing).
-            key = score + (2 if verbs & _VERBS.get(tool.operation["method"], set()) else 0)
-            key += 0 if missing else len(arguments)
-            candidates.append((key, -order, tool, arguments, missing))
-        _, _, tool, arguments, missing = max(candidates, key=lambda item: (item[0], item[1]))
-        if not missing:
-            call = execute(tool, arguments)
-            if getattr(call, "reference", None):  # held for an admin's approval: nothing was sent
-                return AssistantResult(text=f"I did not call it yet: {call.summary()}", model=self.model_name)
-            outcome = f"it answered HTTP {call.status}" if call.status is not None else f"the call failed ({call.error})"
-            body = f": {call.text[:500]}" if call.ok and call.text else ""
-            return AssistantResult(
-                text=f"I called {tool.operation['operation_id']} on {tool.service.name} "
-                f"({tool.operation['method']} {tool.operation['path']}); {outcome}{body}",
-                model=self.model_name,
-            )
+        call = execute(tool, choice.arguments)
+        if getattr(call, "reference", None):  # held for an admin's approval: nothing was sent
+            return AssistantResult(text=f"I did not call it yet: {call.summary()}", model=self.model_name)
+        outcome = f"it answered HTTP {call.status}" if call.status is not None else f"the call failed ({call.error})"
+        body = f": {call.text[:500]}" if call.ok and call.text else ""
         return AssistantResult(
-            text=f"The best match is {tool.operation['operation_id']} on {tool.service.name}, but it needs "
-            f"{', '.join(missing)}. Write them as name=value and ask again; I called nothing.",
+            text=f"I called {op['operation_id']} on {tool.service.name} ({op['method']} {op['path']}); {outcome}{body}",
             model=self.model_name,
         )

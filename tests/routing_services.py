@@ -1,0 +1,55 @@
+"""The nine FountainAI services as real local HTTP servers built from their specs: each
+serves its spec (with its own address as server) and answers its operations, refusing
+a call whose body lacks the fields the spec requires, as a real service would."""
+
+import json
+import re
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from prompts.parsing import parse_operations
+from tests.http_fixtures import LocalServer, send_body
+
+SPECS = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "fountainai-services"
+
+
+class _SpecHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        server = self.server
+        path = urlsplit(self.path).path
+        if self.command == "GET" and path == "/openapi.yml":
+            return send_body(self, 200, server.spec_text.encode(), "application/yaml")
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        for op in server.operations:
+            pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(op["path"])) + "$"
+            if op["method"] == self.command and re.match(pattern, path):
+                body = json.loads(raw) if raw else None
+                required = ((op.get("body") or {}).get("schema") or {}).get("required") or []
+                if required and not (isinstance(body, dict) and all(k in body for k in required)):
+                    return send_body(self, 400, json.dumps({"error": f"missing {required}"}).encode())
+                server.requests.append((op["operation_id"], self.path, body))
+                return send_body(self, 200, json.dumps({"ok": True, "operation": op["operation_id"]}).encode())
+        send_body(self, 404, b'{"error": "no such operation"}')
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+
+def start_fountainai_services() -> list[tuple[str, str, LocalServer]]:
+    """(service id, title, server) for each of the nine specs, serving on loopback."""
+    started = []
+    for path in sorted(SPECS.glob("*.yml")):
+        document = yaml.safe_load(path.read_text())
+        server = LocalServer(_SpecHandler, spec_text="", operations=[])
+        base = f"http://127.0.0.1:{server.httpd.server_address[1]}"
+        document["servers"] = [{"url": base}]
+        server.httpd.spec_text = yaml.safe_dump(document, sort_keys=False)
+        server.httpd.operations = parse_operations(document)["operations"]
+        started.append((path.stem.lower(), document["info"]["title"], server))
+    return started
