@@ -1,6 +1,7 @@
 """The nine FountainAI services as real local HTTP servers built from their specs: each
 serves its spec (with its own address as server) and answers its operations, refusing
-a call whose body lacks the fields the spec requires, as a real service would."""
+a call whose body lacks the fields the spec requires, or without its own X-API-KEY
+where the spec requires one (`server.api_key`), as a real service would."""
 
 import json
 import re
@@ -30,6 +31,8 @@ class _SpecHandler(BaseHTTPRequestHandler):
         for op in server.operations:
             pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(op["path"])) + "$"
             if op["method"] == self.command and re.match(pattern, path):
+                if op.get("security") and self.headers.get("X-API-KEY") != server.api_key:
+                    return send_body(self, 401, b'{"error": "missing or wrong X-API-KEY"}')
                 body = json.loads(raw) if raw else None
                 required = ((op.get("body") or {}).get("schema") or {}).get("required") or []
                 if required and not (isinstance(body, dict) and all(k in body for k in required)):
@@ -46,7 +49,7 @@ def start_fountainai_services() -> list[tuple[str, str, LocalServer]]:
     started = []
     for path in sorted(SPECS.glob("*.yml")):
         document = yaml.safe_load(path.read_text())
-        server = LocalServer(_SpecHandler, spec_text="", operations=[])
+        server = LocalServer(_SpecHandler, spec_text="", operations=[], api_key=f"key-of-{path.stem.lower()}")
         base = f"http://127.0.0.1:{server.httpd.server_address[1]}"
         document["servers"] = [{"url": base}]
         server.httpd.spec_text = yaml.safe_dump(document, sort_keys=False)

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from credentials.services import credential_set
+from prompts.security import security_schemes
+
 from interactions.assistants.evaluation import evaluate, read_cases, totals
 from interactions.models import ServiceCall
 from interactions.services import _services_in_scope, interaction_handle
@@ -29,7 +32,10 @@ def fountainai(db, clean_typesense):
     for service_id, title, server in started:
         service = services.service_register(id=service_id, name=title, description=title,
                                             openapi_url=f"http://127.0.0.1:{server.httpd.server_address[1]}/openapi.yml")
-        assert spec_refresh(service=service).usable
+        snapshot = spec_refresh(service=service)
+        assert snapshot.usable
+        for scheme in security_schemes(snapshot):  # the real services require their key
+            credential_set(service=service, scheme=scheme, value=server.httpd.api_key)
     Worker().drain()
     assert not SyncEntry.objects.exists()
     yield {service_id: server for service_id, _, server in started}
