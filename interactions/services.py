@@ -189,7 +189,7 @@ def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[Assistant
         return CallResult(tool, arguments, ok=False, error="dry run: not sent")
 
     pairs = _services_in_scope(service_ids)
-    prompt = render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    prompt = render_system_prompt_cached(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
     try:
         result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
     except AssistantError as error:
