@@ -86,3 +86,6 @@ class RateLimitCounter(models.Model):
     window_start = models.BigIntegerField(help_text="Start of the window, in units of the rate's period.")
     hits = models.PositiveIntegerField()
     expires_at = models.BigIntegerField(help_text="Unix time the window ends; pruned after.")
+
+    def __str__(self):
+        return f"{self.bucket} (window {self.window_start})"

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import SYSTEM, audit_record
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 
 from .models import MIN_KEY_LENGTH, ApiKey, digest_of, generate_raw_key, prefix_of
 

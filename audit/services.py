@@ -1,6 +1,6 @@
 """Recording audit events. Call inside the transaction of the change you record."""
 
-from ensemble_project.observability import current_request_id
+from core.observability import current_request_id
 
 from .models import AuditEvent
 

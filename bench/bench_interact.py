@@ -12,8 +12,8 @@
 
 import argparse
 import json
-from datetime import timedelta
 import threading
+from datetime import timedelta
 
 from _harness import Environment, percentile, summary, timed
 

@@ -11,7 +11,6 @@ import sys
 import time
 
 import httpx
-
 from _harness import ROOT, Environment, free_port, percentile, summary
 
 WORDS = (

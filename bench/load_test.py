@@ -25,7 +25,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
-
 from _harness import ROOT, percentile, typesense_server  # the benchmarks' shared helpers
 
 # The mix: mostly reads, as a team's assistant traffic is; every operation is in it.
@@ -102,7 +101,7 @@ class Stack:
 
 async def client_loop(n, client, deadline, latencies, errors, created):
     rng = random.Random(n)
-    names, weights = zip(*MIX)
+    names, weights = zip(*MIX, strict=True)
     counter = 0
     while time.monotonic() < deadline:
         operation = rng.choices(names, weights)[0]

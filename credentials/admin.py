@@ -9,7 +9,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 
 from audit.services import SYSTEM, actor_of_request
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 from registry.admin import ServiceAdmin
 
 from .models import ServiceCredential

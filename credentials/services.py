@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import SYSTEM, audit_record
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 from prompts.security import security_schemes
 
 from .crypto import encrypt, reencrypt

@@ -40,7 +40,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "ensemble_project.errors.handler400"
-handler403 = "ensemble_project.errors.handler403"
-handler404 = "ensemble_project.errors.handler404"
-handler500 = "ensemble_project.errors.handler500"
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

@@ -16,10 +16,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
 from apikeys.authentication import AdminApiKeyAuthentication
+from core.metrics import exposition
 from search.backend import get_backend
 from search.outbox import backlog_summary
-
-from .metrics import exposition
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
-from ensemble_project.paging import CappedCountPaginator
+from core.paging import CappedCountPaginator
 from prompts.models import OperationPolicy
 
 from .admin_search import LogSearchMixin

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from audit.services import actor_of_request
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 from prompts.models import OperationPolicy, SpecChange
 from prompts.policies import WRITES_DEFAULT, writes_default
 from prompts.services import operation_policy_set

@@ -1,12 +1,12 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from audit.services import actor_of_request
-from ensemble_project.errors import ApplicationError
-from ensemble_project.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
+from core.errors import ApplicationError
+from core.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
 from search.backend import SearchError
 
 from .models import InteractionLog

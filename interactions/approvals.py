@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 from prompts.policies import NEEDS_APPROVAL, effective_policy
 from registry.models import Service
 from search import outbox

@@ -10,9 +10,9 @@ from urllib.parse import quote, urlencode
 import jsonschema
 from django.conf import settings
 
+from core.observability import REQUEST_ID_HEADER, current_request_id
 from credentials.selectors import operation_credentials
 from credentials.services import credential_outcome_record
-from ensemble_project.observability import REQUEST_ID_HEADER, current_request_id
 from outbound.auth import REDACTED, CredentialError, authorized_request, redact_text
 from outbound.http import OutboundError
 

@@ -2,7 +2,7 @@
 
 from prometheus_client import Counter, Histogram
 
-from ensemble_project.metrics import LATENCY_BUCKETS
+from core.metrics import LATENCY_BUCKETS
 
 ASSISTANT_CALLS = Counter(
     "ensemble_assistant_calls_total", "Assistant runs, by backend and outcome.", ["backend", "outcome"]

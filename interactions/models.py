@@ -66,6 +66,9 @@ class ServiceCall(models.Model):
             models.Index(fields=["created_at"], name="servicecall_time"),
         ]
 
+    def __str__(self):
+        return f"{self.service_id}:{self.operation_id} (log {self.log_id})"
+
 
 class PendingApproval(models.Model):
     """A call the assistant chose that waits for an admin: nothing was sent. Decided once

@@ -2,7 +2,6 @@ from dataclasses import dataclass
 
 from .models import InteractionLog
 
-
 # Beyond any real table; also keeps the OFFSET inside the databases' 64-bit integers.
 MAX_OFFSET = 10**12
 

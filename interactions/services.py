@@ -7,8 +7,8 @@ import time
 from django.conf import settings
 from django.db import transaction
 
-from ensemble_project.errors import ApplicationError
-from ensemble_project.observability import current_request_id
+from core.errors import ApplicationError
+from core.observability import current_request_id
 from prompts.rendering import render_system_prompt_cached
 from prompts.services import snapshot_for
 from registry.models import Service

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from interactions.models import ServiceCall
+
 # The services /interact works with (usable specs; a few never-fetched ones fetched now).
 from interactions.services import _services_in_scope
 from interactions.tools import Tool, build_tools, rank_tools

@@ -10,12 +10,12 @@ import jsonschema
 from django.conf import settings
 from django.db.models import Q
 
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 from interactions.approvals import HeldCall
 from interactions.caller import ArgumentError, redact, validate_arguments
 from interactions.models import InteractionLog
-from interactions.services import interaction_log_rejected, interaction_record, operation_execute
 from interactions.selectors import logs_page
+from interactions.services import interaction_log_rejected, interaction_record, operation_execute
 from prompts.selectors import system_prompt_for
 from registry.selectors import service_list
 

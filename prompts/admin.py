@@ -2,10 +2,9 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from ensemble_project.errors import ApplicationError
-from registry.admin import ServiceAdmin
-
+from core.errors import ApplicationError
 from outbound.http import breaker_status
+from registry.admin import ServiceAdmin
 
 from .models import SpecSnapshot
 from .selectors import system_prompt_for

@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
-from ensemble_project.serializers import error_responses
+from core.serializers import error_responses
 
 from .selectors import system_prompt_for
 

@@ -87,3 +87,6 @@ class SpecChange(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["service", "-at"], name="specchange_service_newest")]
+
+    def __str__(self):
+        return f"{self.service_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from ensemble_project.errors import ApplicationError
-from ensemble_project.filters import can_be_stored
+from core.errors import ApplicationError
+from core.filters import can_be_stored
 from registry.models import Service
 
 from .rendering import render_system_prompt

@@ -10,9 +10,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from outbound.http import OutboundError, guarded_request
 
 from .models import OperationPolicy, SpecChange, SpecSnapshot
-from outbound.http import OutboundError, guarded_request
 from .parsing import SpecError, parse_spec
 from .search import enqueue_operations
 from .security import schemes_of_document

@@ -8,7 +8,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html
 
 from audit.services import actor_of_request
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 from search import outbox
 from search.models import SyncEntry
 

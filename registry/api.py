@@ -1,14 +1,14 @@
 """The registry's HTTP operations: thin views over registry.services and selectors."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from django.core.validators import RegexValidator
 from django.http import HttpResponse, HttpResponseNotModified
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from apikeys.authentication import AdminApiKeyAuthentication
 from audit.services import actor_of_request
-from ensemble_project.serializers import (
+from core.serializers import (
     RejectUnknownFieldsMixin,
     StrictCharField,
     StrictListField,

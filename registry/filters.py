@@ -1,6 +1,6 @@
 """The query parameters of GET /services."""
 
-from ensemble_project.filters import AllOfFilter, QueryFilterSet
+from core.filters import AllOfFilter, QueryFilterSet
 
 from .models import Service
 

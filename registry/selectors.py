@@ -2,11 +2,11 @@
 
 import hashlib
 import threading
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import orjson
 from django.db import connection
-from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from search import query

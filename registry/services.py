@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import SYSTEM, audit_record, field_changes
-from ensemble_project.errors import ApplicationError, NotFoundError
+from core.errors import ApplicationError, NotFoundError
 
 from . import rules
 from .models import RegistryRevision, Service, ServiceTag

@@ -11,6 +11,9 @@ if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get 
     || echo "Chromium could not be installed; the browser test will skip."
 fi
 
+echo "== Lint (ruff) and the floors' import contract (lint-imports) =="
+$PY -m ruff check .
+.venv/bin/lint-imports --no-cache
 echo "== Test suite on SQLite =="
 $PY -m pytest "$@"
 echo "== Test suite on PostgreSQL =="

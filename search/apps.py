@@ -6,7 +6,7 @@ class SearchConfig(AppConfig):
     verbose_name = "Search (Typesense)"
 
     def ready(self):
-        from ensemble_project.metrics import register_scrape_collector
+        from core.metrics import register_scrape_collector
 
         from .metrics import SyncBacklogCollector
 

@@ -145,7 +145,7 @@ class TypesenseBackend:
         text = self._call(self.client.collections[collection].documents.import_, body, {"action": "upsert"})
         # A document without a result line counts as failed (and is retried), never as done.
         outcome: dict[str, str | None] = {doc["id"]: "Typesense returned no result for this document" for doc in documents}
-        for document, line in zip(documents, text.splitlines()):
+        for document, line in zip(documents, text.splitlines(), strict=False):
             result = json.loads(line)
             outcome[document["id"]] = None if result.get("success") else str(result.get("error", "import failed"))
         return outcome

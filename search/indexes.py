@@ -2,8 +2,8 @@
 schema, how to read documents and versions) and register it in `AppConfig.ready()`;
 this package never imports a domain model."""
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 
 @dataclass(frozen=True)

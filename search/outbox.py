@@ -2,8 +2,8 @@
 the entry commits or rolls back with it, so Typesense never learns of a write the
 database lost, and no committed write is forgotten."""
 
-from django.db.models import Count, Max, Min
 from django.db import transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from .models import SyncEntry

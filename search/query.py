@@ -125,7 +125,7 @@ def count_each(definition: IndexDefinition, *, q: str, filters: list[str], bucke
         results = get_backend().multi_search(searches)
     except SearchNotFound:
         return {label: 0 for label in buckets}
-    return {label: int(result.get("found", 0)) for label, result in zip(buckets, results)}
+    return {label: int(result.get("found", 0)) for label, result in zip(buckets, results, strict=False)}
 
 
 __all__ = ["SearchError", "SearchResult", "backlog", "count_each", "filter_in", "highlight_html", "search"]

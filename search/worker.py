@@ -24,7 +24,6 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-
 from . import indexes, outbox
 from .backend import SearchNotFound, SearchRejected, SearchUnavailable, get_backend
 from .maintenance import ensure_index, repair_index

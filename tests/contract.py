@@ -2,20 +2,20 @@
 openapi3_1.yml and, where ../shared is present, the reference contract."""
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from ensemble_project.contract import ADDABLE_STATUSES
+from core.contract import ADDABLE_STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_SPEC = ROOT / "openapi3_1.yml"
 REFERENCE_SPEC = ROOT.parent / "shared" / "reference" / "openapi3_1.yml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 

@@ -94,7 +94,7 @@ def test_bootstrap_from_environment_is_idempotent(settings, client):
 
 
 def test_short_keys_are_refused():
-    from ensemble_project.errors import ApplicationError
+    from core.errors import ApplicationError
 
     with pytest.raises(ApplicationError):
         api_key_create(name="weak", is_admin=False, raw_key="short")

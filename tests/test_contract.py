@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ensemble_project.contract import diff, generated_schema, load_spec, reference_problems
+from core.contract import diff, generated_schema, load_spec, reference_problems
 from tests.contract import REFERENCE_SPEC
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 from interactions import approvals, control
 from interactions.models import InteractionLog, PendingApproval, ServiceCall
 from prompts.policies import ALLOWED, DISABLED, NEEDS_APPROVAL, WRITES_DEFAULT, effective_policy

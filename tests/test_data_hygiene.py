@@ -50,9 +50,9 @@ def test_retention_dry_run_and_days_option():
 
 
 def test_retention_removes_the_documents_from_typesense(clean_typesense, settings):
+    from interactions.search import LOGS_INDEX
     from search.maintenance import compare_index
     from search.worker import Worker
-    from interactions.search import LOGS_INDEX
 
     _log(40, "old")
     _log(1, "new")

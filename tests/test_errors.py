@@ -71,7 +71,7 @@ def test_unexpected_exception_is_500_error_response(client_api, monkeypatch):
 
 
 def test_crash_outside_drf_is_json_500(client):
-    from ensemble_project.errors import handler500
+    from core.errors import handler500
 
     response = handler500(None)
     assert response.status_code == 500 and b"INTERNAL_ERROR" in response.content

@@ -53,7 +53,7 @@ def test_rejected_interactions_keep_the_request_id_too(client_api):
 
 
 def test_log_lines_are_json_with_the_request_id():
-    from ensemble_project.observability import JsonFormatter, bind_request_id
+    from core.observability import JsonFormatter, bind_request_id
 
     bind_request_id("trace-json-00001")
     try:

@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from prompts.models import SpecSnapshot
 from outbound.http import OutboundError, check_address
+from prompts.models import SpecSnapshot
 from prompts.parsing import SpecError, load_document, parse_operations
 from registry import services
 from tests.conftest import SHARED, service_payload

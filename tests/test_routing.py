@@ -8,12 +8,11 @@ import pytest
 from django.core.management import call_command
 
 from credentials.services import credential_set
-from prompts.security import security_schemes
-
 from interactions.assistants.evaluation import evaluate, read_cases, totals
 from interactions.models import ServiceCall
 from interactions.services import _services_in_scope, interaction_handle
 from interactions.tools import build_tools
+from prompts.security import security_schemes
 from search.models import SyncEntry
 from search.worker import Worker
 from tests.routing_services import start_fountainai_services

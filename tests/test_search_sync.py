@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def index_doc(backend, service_id):
     try:
         return backend.client.collections[backend.alias_name("services")].documents[service_id].retrieve()
-    except Exception as error:  # noqa: BLE001 - the client raises its own ObjectNotFound
+    except Exception as error:
         if "Not Found" in type(error).__name__ or "ObjectNotFound" in type(error).__name__:
             return None
         raise

@@ -12,7 +12,6 @@ from apikeys.models import ApiKey
 from registry.models import Service
 from tests.conftest import ROOT
 
-
 CREDENTIALS_KEY = "0TWgvxsmbWQqDDmbYhKH6ePcNu0gvCA_vG7KI6aLGJ0="
 
 

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ROOT, TYPESENSE_KEY, free_port
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import typesense_server  # noqa: E402
+import typesense_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from ensemble_project.env import env_bool, env_float, env_int, env_list, env_str
+from core.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of the embedded profile (SQLite file, Typesense data) lives here, never in git.
@@ -23,7 +23,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "ensemble_project",  # hosts the contract commands (spec_diff)
+    "core",  # the ground floor: hosts the contract command (spec_diff)
+    "ensemble_project",  # the composition root (ensure_superuser)
     "audit",
     "rest_framework",
     "django_filters",
@@ -42,9 +43,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so every later step (and every log line) knows the request id and timing.
-    "ensemble_project.observability.RequestIdMiddleware",
-    "ensemble_project.metrics.RequestMetricsMiddleware",
-    "ensemble_project.parsers.ChunkedBodyMiddleware",
+    "core.observability.RequestIdMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
+    "core.parsers.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,11 +135,11 @@ ENSEMBLE_AUTH_FAILURE_RATE = env_str("ENSEMBLE_AUTH_FAILURE_RATE", "20/minute") 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apikeys.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["ensemble_project.parsers.LimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.ApiKeyRateThrottle"],
-    "EXCEPTION_HANDLER": "ensemble_project.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "ensemble_project.schema.EnsembleAutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.EnsembleAutoSchema",
     "UNAUTHENTICATED_USER": None,
     # Proxies in front that append to X-Forwarded-For (the client address for throttling).
     # 0 means no proxy: the socket's address is the client's and X-Forwarded-For is ignored
@@ -176,7 +177,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "POSTPROCESSING_HOOKS": ["ensemble_project.schema.document_security"],
+    "POSTPROCESSING_HOOKS": ["core.schema.document_security"],
 }
 
 # The project's contract: the single source of truth the generated schema must equal.
@@ -265,9 +266,9 @@ ENSEMBLE_LOG_FORMAT = env_str("ENSEMBLE_LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ensemble_project.observability.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.observability.RequestIdFilter"}},
     "formatters": {
-        "json": {"()": "ensemble_project.observability.JsonFormatter"},
+        "json": {"()": "core.observability.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {

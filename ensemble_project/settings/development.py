@@ -1,9 +1,9 @@
 """The embedded profile used by `make run`: SQLite, the bundled Typesense, the offline
 assistant, and loopback allowed so the demo services on 127.0.0.1 can be reached."""
 
-from ensemble_project.env import env_bool, env_list, env_str
+from core.env import env_bool, env_list, env_str
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import VAR_DIR
 
 DEBUG = env_bool("DJANGO_DEBUG", True)

@@ -2,9 +2,9 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from ensemble_project.env import env_bool, env_int, env_required
+from core.env import env_bool, env_int, env_required
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import DEBUG
 
 

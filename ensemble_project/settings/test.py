@@ -3,9 +3,9 @@ server listens on 127.0.0.1), throttling off unless a test turns it on."""
 
 import os
 
-from ensemble_project.env import env_int, env_list
+from core.env import env_int, env_list
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

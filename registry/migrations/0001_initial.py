@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import registry.rules
 from django.db import migrations, models
+
+import registry.rules
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apikeys.services import api_keys_bootstrap_from_settings
-from ensemble_project.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):

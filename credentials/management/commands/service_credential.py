@@ -4,13 +4,13 @@ import sys
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ApplicationError
 from credentials.selectors import scheme_states
 from credentials.services import (
     credential_clear,
     credential_set,
     credentials_rotate_key,
 )
-from ensemble_project.errors import ApplicationError
 from registry.models import Service
 
 ACTOR = "command:service_credential"

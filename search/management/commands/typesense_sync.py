@@ -1,8 +1,8 @@
 import os
 import signal
 
-from prometheus_client import start_http_server
 from django.core.management.base import BaseCommand, CommandError
+from prometheus_client import start_http_server
 
 from search.worker import Worker
 

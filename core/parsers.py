@@ -19,7 +19,7 @@ from django.http import JsonResponse
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from ensemble_project.errors import error_body, payload_too_large
+from core.errors import error_body, payload_too_large
 
 MAX_JSON_DEPTH = 64
 

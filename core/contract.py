@@ -41,7 +41,7 @@ def diff(expected, actual, where: str = "") -> list[str]:
         return lines
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
         lines = []
-        for index, (a, b) in enumerate(zip(expected, actual)):
+        for index, (a, b) in enumerate(zip(expected, actual, strict=False)):
             lines += diff(a, b, f"{where}[{index}]")
         return lines
     if expected != actual:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ensemble_project.contract import diff, generated_schema, load_spec, reference_problems
+from core.contract import diff, generated_schema, load_spec, reference_problems
 
 
 class Command(BaseCommand):
