@@ -70,7 +70,7 @@ def main():
     gunicorn = None
     try:
         from apikeys.services import api_key_create
-        from interactions.search import LOGS_INDEX
+        from interactions.search_index import LOGS_INDEX
         from search.maintenance import resync_index
 
         started = time.perf_counter()

@@ -25,7 +25,7 @@ def main():
         from django.utils import timezone
 
         from interactions.models import InteractionLog
-        from interactions.search import LOGS_INDEX, to_document
+        from interactions.search_index import LOGS_INDEX, to_document
         from search.backend import get_backend
         from search.maintenance import resync_index
 

@@ -10,7 +10,7 @@ from registry.models import Service
 from search.admin_search import TypesenseSearchMixin
 
 from .models import ServiceCall
-from .search import LOGS_INDEX
+from .search_index import LOGS_INDEX
 
 DAY = 24 * 3600
 WITHIN = {"1d": ("last 24 hours", DAY), "7d": ("last 7 days", 7 * DAY), "30d": ("last 30 days", 30 * DAY)}

@@ -24,7 +24,7 @@ from search import outbox
 from . import metrics
 from .caller import ArgumentError, CallResult, call_tool, redact, validate_arguments
 from .models import InteractionLog, PendingApproval, ServiceCall
-from .search import LOGS_INDEX
+from .search_index import LOGS_INDEX
 from .tools import build_tools
 
 State = PendingApproval.State

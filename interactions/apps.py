@@ -9,8 +9,8 @@ class InteractionsConfig(AppConfig):
     def ready(self):
         from search import indexes
 
-        from . import search
+        from . import search_index
         from .models import InteractionLog
 
-        indexes.register(search.LOGS_INDEX)
-        post_save.connect(search.log_saved, sender=InteractionLog, dispatch_uid="interactions.log_saved")
+        indexes.register(search_index.LOGS_INDEX)
+        post_save.connect(search_index.log_saved, sender=InteractionLog, dispatch_uid="interactions.log_saved")

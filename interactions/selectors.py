@@ -43,7 +43,7 @@ def logs_sync_failure():
     from search.backend import get_backend
     from search.outbox import oldest_pending
 
-    from .search import LOGS_INDEX
+    from .search_index import LOGS_INDEX
 
     oldest = oldest_pending(LOGS_INDEX.name)
     if oldest is None or oldest.created_at > timezone.now() - timedelta(seconds=settings.ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS):
@@ -98,7 +98,7 @@ def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: i
     scanning every log in the database instead would turn an outage into an overload)."""
     from search import query
 
-    from .search import LOGS_INDEX
+    from .search_index import LOGS_INDEX
 
     if offset > MAX_OFFSET:
         return SearchPage(logs=[], found=0, backlog=query.backlog(LOGS_INDEX))

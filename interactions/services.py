@@ -205,7 +205,7 @@ def logs_prune(*, older_than, batch_size: int = 1000) -> int:
     dropped, even if the command is interrupted. Returns the number of logs deleted."""
     from search import outbox
 
-    from .search import LOGS_INDEX
+    from .search_index import LOGS_INDEX
 
     deleted = 0
     while True:

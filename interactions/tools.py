@@ -15,7 +15,7 @@ from functools import cached_property
 
 from prompts.policies import policies_key
 from prompts.rendering import offered_operations
-from prompts.search import object_id, search_operations
+from prompts.search_index import object_id, search_operations
 from prompts.words import words
 
 MAX_NAME = 64

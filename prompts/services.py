@@ -14,7 +14,7 @@ from outbound.http import OutboundError, guarded_request
 
 from .models import OperationPolicy, SpecChange, SpecSnapshot
 from .parsing import SpecError, parse_spec
-from .search import enqueue_operations
+from .search_index import enqueue_operations
 from .security import schemes_of_document
 
 

@@ -15,7 +15,7 @@ from search.models import SyncEntry
 from . import rules, services
 from .admin_search import ServiceSearchMixin
 from .models import Service, ServiceTag
-from .search import SERVICES_INDEX
+from .search_index import SERVICES_INDEX
 
 
 class _LostRace(Exception):

@@ -3,7 +3,7 @@ a facet (the `tag` filter of the list)."""
 
 from search.admin_search import TypesenseSearchMixin
 
-from .search import SERVICES_INDEX
+from .search_index import SERVICES_INDEX
 
 
 class ServiceSearchMixin(TypesenseSearchMixin):

@@ -11,7 +11,7 @@ class RegistryConfig(AppConfig):
 
         from . import signals
         from .models import Service
-        from .search import SERVICES_INDEX
+        from .search_index import SERVICES_INDEX
 
         indexes.register(SERVICES_INDEX)
         post_save.connect(signals.service_saved, sender=Service, dispatch_uid="registry.service_saved")

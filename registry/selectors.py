@@ -13,7 +13,7 @@ from search import query
 
 from .filters import ServiceFilterSet
 from .models import RegistryRevision, Service, ServiceTag
-from .search import SERVICES_INDEX
+from .search_index import SERVICES_INDEX
 
 
 def _filtered(tags: list[str] | None) -> QuerySet[Service]:

@@ -3,7 +3,7 @@ RegistryConfig.ready(); the receivers run inside the writer's transaction."""
 
 from search import outbox
 
-from .search import SERVICES_INDEX
+from .search_index import SERVICES_INDEX
 
 
 def service_saved(sender, instance, **kwargs):

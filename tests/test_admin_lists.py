@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from interactions.models import InteractionLog
 from registry import services
-from registry.search import SERVICES_INDEX
+from registry.search_index import SERVICES_INDEX
 from search.models import SyncEntry
 
 pytestmark = pytest.mark.django_db

@@ -50,7 +50,7 @@ def test_retention_dry_run_and_days_option():
 
 
 def test_retention_removes_the_documents_from_typesense(clean_typesense, settings):
-    from interactions.search import LOGS_INDEX
+    from interactions.search_index import LOGS_INDEX
     from search.maintenance import compare_index
     from search.worker import Worker
 

@@ -181,7 +181,7 @@ def test_a_full_typesense_disk_loses_nothing_once_space_returns(db, settings, sm
 
     from registry import services
     from registry.models import Service
-    from registry.search import SERVICES_INDEX
+    from registry.search_index import SERVICES_INDEX
     from search.maintenance import compare_index
     from search.models import SyncEntry
     from search.worker import Worker

@@ -7,7 +7,7 @@ import pytest
 
 from interactions import tools as tools_module
 from interactions.assistants import openai_backend
-from prompts.search import OPERATIONS_INDEX, search_operations
+from prompts.search_index import OPERATIONS_INDEX, search_operations
 from search.maintenance import compare_index
 from search.models import SyncEntry
 from search.worker import Worker

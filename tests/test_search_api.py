@@ -117,7 +117,7 @@ def test_the_logs_index_schema_v2_rolls_out_through_typesense_migrate(clean_type
 
     from django.core.management import call_command
 
-    from interactions.search import LOGS_INDEX
+    from interactions.search_index import LOGS_INDEX
     from search import indexes
     from search.maintenance import ensure_index
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from registry import services
 from registry.models import Service
-from registry.search import SERVICES_INDEX, to_document
+from registry.search_index import SERVICES_INDEX, to_document
 from search import indexes, outbox
 from search.backend import SearchNotFound
 from search.maintenance import compare_index, ensure_index, rebuild_index

@@ -28,7 +28,7 @@ def _drain_until_empty(seconds: float):
 
 def test_a_three_node_cluster_keeps_the_index_when_a_node_dies(settings, tmp_path: Path):
     from registry import services
-    from registry.search import SERVICES_INDEX
+    from registry.search_index import SERVICES_INDEX
     from search.backend import TypesenseBackend
     from search.maintenance import compare_index
     from search.worker import Worker
