@@ -1,7 +1,9 @@
 """The interaction logs index: what a log looks like in Typesense, and how it is searched."""
 
 from search import outbox
-from search.indexes import IndexDefinition
+from search.indexes import row_index
+
+from .models import InteractionLog, ServiceCall
 
 FIELDS = [
     {"name": "user_input", "type": "string"},
@@ -42,8 +44,6 @@ def _document(pk, user_input, assistant_response, service_responses, outcome, ba
 
 def _service_ids_of(pks) -> dict[int, list[str]]:
     """The services each log called (one query for a batch of logs)."""
-    from .models import ServiceCall
-
     called: dict[int, list[str]] = {}
     for log_id, service_id in ServiceCall.objects.filter(log_id__in=list(pks)).values_list("log_id", "service_id"):
         called.setdefault(log_id, []).append(service_id)
@@ -56,60 +56,22 @@ def to_document(log, service_ids=None) -> dict:
     return _document(*(getattr(log, column) for column in _COLUMNS), service_ids=service_ids)
 
 
-def _model():
-    from .models import InteractionLog
-
-    return InteractionLog
-
-
-def documents_for(ids):
-    pks = [int(i) for i in ids if str(i).isdigit()]
-    logs = list(_model().objects.filter(pk__in=pks))
-    called = _service_ids_of(log.pk for log in logs)
-    return {str(log.pk): to_document(log, called.get(log.pk, ())) for log in logs}
-
-
-def versions_for(ids):
-    pks = [int(i) for i in ids if str(i).isdigit()]
-    return {str(pk): 1 for pk in _model().objects.filter(pk__in=pks).values_list("pk", flat=True)}
-
-
-def versions_between(first_id, last_id):
-    pks = _model().objects.filter(pk__gte=int(first_id), pk__lte=int(last_id)).values_list("pk", flat=True)
-    return {str(pk): 1 for pk in pks}
-
-
-def iter_all_documents(batch_size):
+def _documents(logs) -> list[dict]:
     # Rows as tuples, not model instances: a resync reads every log.
-    last = 0
-    while True:
-        rows = list(_model().objects.filter(pk__gt=last).order_by("pk").values_list(*_COLUMNS)[:batch_size])
-        if not rows:
-            return
-        called = _service_ids_of(row[0] for row in rows)
-        yield [_document(*row, service_ids=called.get(row[0], ())) for row in rows]
-        last = rows[-1][0]
+    rows = list(logs.values_list(*_COLUMNS))
+    called = _service_ids_of(row[0] for row in rows)
+    return [_document(*row, service_ids=called.get(row[0], ())) for row in rows]
 
 
-def iter_all_versions():
-    return ((str(pk), 1) for pk in _model().objects.values_list("pk", flat=True).iterator(chunk_size=10000))
-
-
-def count():
-    return _model().objects.count()
-
-
-LOGS_INDEX = IndexDefinition(
+LOGS_INDEX = row_index(
     name="interaction_logs",
     schema_version=2,  # 2: service_text and service_ids, for GET /logs?q=&service_id=
     fields=FIELDS,
     default_sorting_field="timestamp",
-    documents_for=documents_for,
-    versions_for=versions_for,
-    iter_all_documents=iter_all_documents,
-    versions_between=versions_between,
-    iter_all_versions=iter_all_versions,
-    count=count,
+    queryset=InteractionLog.objects.all,
+    documents=_documents,
+    version_field=None,  # logs never change
+    id_type=int,
     query_by=QUERY_BY,
     query_weights=QUERY_WEIGHTS,
     facets=FACETS,

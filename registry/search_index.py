@@ -1,6 +1,8 @@
 """The services index: what a service looks like in Typesense."""
 
-from search.indexes import IndexDefinition
+from search.indexes import row_index
+
+from .models import Service
 
 FIELDS = [
     {"name": "name", "type": "string"},
@@ -30,61 +32,18 @@ def to_document(service) -> dict:
     }
 
 
-def _queryset():
-    from .models import Service
-
+def _services():
     return Service.objects.prefetch_related("tags")
 
 
-def documents_for(ids):
-    return {s.id: to_document(s) for s in _queryset().filter(pk__in=ids)}
-
-
-def versions_for(ids):
-    from .models import Service
-
-    return dict(Service.objects.filter(pk__in=ids).values_list("id", "revision"))
-
-
-def versions_between(first_id, last_id):
-    from .models import Service
-
-    return dict(Service.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("id", "revision"))
-
-
-def iter_all_documents(batch_size):
-    last = ""
-    while True:
-        batch = list(_queryset().filter(pk__gt=last).order_by("pk")[:batch_size])
-        if not batch:
-            return
-        yield [to_document(s) for s in batch]
-        last = batch[-1].pk
-
-
-def iter_all_versions():
-    from .models import Service
-
-    return Service.objects.values_list("id", "revision").iterator(chunk_size=5000)
-
-
-def count():
-    from .models import Service
-
-    return Service.objects.count()
-
-
-SERVICES_INDEX = IndexDefinition(
+SERVICES_INDEX = row_index(
     name="services",
     schema_version=1,
     fields=FIELDS,
     default_sorting_field="updated_at",
-    documents_for=documents_for,
-    versions_for=versions_for,
-    iter_all_documents=iter_all_documents,
-    versions_between=versions_between,
-    iter_all_versions=iter_all_versions,
-    count=count,
+    queryset=_services,
+    documents=lambda services: [to_document(service) for service in services],
+    version_field="revision",
     # A name match ranks above a tag match, above one in the description.
     query_by=("name", "tags", "description"),
     query_weights=(4, 2, 1),

@@ -1,9 +1,11 @@
 """The registry of search indexes. Domain apps declare an `IndexDefinition` (collection
-schema, how to read documents and versions) and register it in `AppConfig.ready()`;
-this package never imports a domain model."""
+schema, how to read documents and versions), most with `row_index` (one document per
+row), and register it in `AppConfig.ready()`; this package never imports a domain
+model: the apps hand it their querysets."""
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,60 @@ class IndexDefinition:
         if self.default_sorting_field:
             schema["default_sorting_field"] = self.default_sorting_field
         return schema
+
+
+def row_index(
+    *, name: str, schema_version: int, fields: list[dict], default_sorting_field: str | None,
+    queryset: Callable[[], Any], documents: Callable[[Any], list[dict]], version_field: str | None = None,
+    id_type: type = str, query_by: tuple[str, ...] = (), query_weights: tuple[int, ...] = (), facets: tuple[str, ...] = (),
+) -> IndexDefinition:
+    """An index with one document per row of a model (NetBox's SearchIndex pattern).
+    The app declares its rows (`queryset()`), how a queryset of them becomes documents
+    (`documents(qs)`, one batch at a time, each with its "id"), and the column that
+    versions a row (None: rows never change, version 1); every read the sync worker
+    and the resync need is derived here, the same way for every index."""
+
+    def cast(ids) -> list:
+        valid = []
+        for object_id in ids:
+            try:
+                valid.append(id_type(object_id))
+            except (TypeError, ValueError):
+                pass  # an id of another shape has no row
+        return valid
+
+    def versions(rows) -> dict[str, int]:
+        if version_field is None:
+            return {str(pk): 1 for pk in rows.values_list("pk", flat=True)}
+        return {str(pk): version for pk, version in rows.values_list("pk", version_field)}
+
+    def iter_all_documents(batch_size: int) -> Iterator[list[dict]]:
+        last = None
+        while True:
+            rows = queryset().order_by("pk")
+            if last is not None:
+                rows = rows.filter(pk__gt=last)
+            batch = documents(rows[:batch_size])
+            if not batch:
+                return
+            yield batch
+            last = id_type(batch[-1]["id"])
+
+    def iter_all_versions() -> Iterable[tuple[str, int]]:
+        columns = ("pk", version_field) if version_field else ("pk",)
+        rows = queryset().values_list(*columns).iterator(chunk_size=5000)
+        return ((str(row[0]), row[1] if version_field else 1) for row in rows)
+
+    return IndexDefinition(
+        name=name, schema_version=schema_version, fields=fields, default_sorting_field=default_sorting_field,
+        documents_for=lambda ids: {document["id"]: document for document in documents(queryset().filter(pk__in=cast(ids)))},
+        versions_for=lambda ids: versions(queryset().filter(pk__in=cast(ids))),
+        versions_between=lambda first, last: versions(queryset().filter(pk__gte=id_type(first), pk__lte=id_type(last))),
+        iter_all_documents=iter_all_documents,
+        iter_all_versions=iter_all_versions,
+        count=lambda: queryset().count(),
+        query_by=query_by, query_weights=query_weights, facets=facets,
+    )
 
 
 _REGISTRY: dict[str, IndexDefinition] = {}
