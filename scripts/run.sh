@@ -53,9 +53,10 @@ cat <<MSG
   FountainAI Ensemble Service on http://127.0.0.1:$PORT
     API            http://127.0.0.1:$PORT/services       (X-API-KEY: $ENSEMBLE_API_KEY)
     Admin changes  X-ADMIN-API-KEY: $ENSEMBLE_ADMIN_API_KEY
-    Django admin   http://127.0.0.1:$PORT/admin/         (user 'admin', password in var/admin-password.txt)
+    Django admin   http://127.0.0.1:$PORT/admin/         (user 'admin', password in $ENSEMBLE_VAR_DIR/admin-password.txt)
     API docs       http://127.0.0.1:$PORT/docs  and  /redoc  (Authorize with the keys above; contract: /openapi.yml)
     Metrics        http://127.0.0.1:$PORT/metrics  (X-ADMIN-API-KEY, or logged in to the admin)
+    MCP            http://127.0.0.1:$PORT/mcp  (Streamable HTTP for MCP clients; X-API-KEY or Authorization: Bearer)
     Tour           README.md, section "Tour": register a service, ask it things, read the log
     Try:  curl -s -H 'X-API-KEY: $ENSEMBLE_API_KEY' -H 'Content-Type: application/json' \\
             -d '{"user_input": "get character 1"}' http://127.0.0.1:$PORT/interact

@@ -16,6 +16,7 @@ from .models import SyncEntry
 
 MARK_START, MARK_END = "\x02", "\x03"
 PER_PAGE_MAX = 250  # Typesense's limit for one page
+MAX_HITS = 2**32 - 1  # Typesense refuses to fetch a hit past this position
 _QUERY_MAX = 500  # characters of a query sent to Typesense
 
 
@@ -83,6 +84,8 @@ def search(
     if with_facets and definition.facets:
         params["facet_by"] = ",".join(definition.facets)
         params["max_facet_values"] = 20
+    if offset + max(limit, 1) > MAX_HITS:
+        return SearchResult(ids=[], found=0)  # no index holds that many matches; nothing to ask
     # Typesense 0.24 pages by page number only: read the pages that cover the window.
     per_page = limit if limit <= PER_PAGE_MAX and offset % limit == 0 else PER_PAGE_MAX
     first_page, last_page = offset // per_page + 1, (offset + max(limit, 1) - 1) // per_page + 1
