@@ -7,7 +7,7 @@ from django.db import connection
 
 from prompts.models import OperationPolicy, SpecSnapshot
 from prompts.rendering import render_system_prompt_cached
-from prompts.services import snapshot_for
+from prompts.selectors import ServiceSpec, usable_service_specs
 from registry.models import RegistryRevision, Service
 
 from .models import InteractionLog
@@ -123,29 +123,12 @@ def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: i
 # --- what the assistant may use ------------------------------------------------------------
 
 
-def services_in_scope(service_ids=None) -> list[tuple]:
-    """(Service, SpecSnapshot) for every registered service with a usable spec (its last
-    good snapshot). An interaction never waits for a fetch: specs it lacks are fetched
-    in the background for later ones; those whose fetch failed (the error is on the
-    snapshot, in the admin) are left out of this one. `service_ids` narrows the scope
-    (the admin's playground, for one service)."""
-    pairs = []
-    services = Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
-    if service_ids is not None:
-        services = services.filter(pk__in=service_ids)
-    for service in services.order_by("id"):
-        snapshot = snapshot_for(service, wait=0)
-        if snapshot.usable:
-            pairs.append((service, snapshot))
-    return pairs
-
-
 @dataclass(frozen=True)
 class Scope:
     """What one interaction offers the assistant: the services with their specs, their
     operations as tools, and the system prompt."""
 
-    pairs: list[tuple]
+    pairs: list[ServiceSpec]
     tools: list[Tool]
     prompt: str
 
@@ -176,12 +159,12 @@ _scope_lock = threading.Lock()
 def assistant_scope(service_ids=None) -> Scope:
     """The Scope of an interaction (of the whole registry, or of `service_ids` only)."""
     if service_ids is not None:
-        return _build_scope(services_in_scope(service_ids))
+        return _build_scope(usable_service_specs(service_ids))
     version = scope_version()
     with _scope_lock:
         if version is not None and _scope["version"] == version and time.monotonic() < _scope["until"]:
             return _scope["scope"]
-    pairs = services_in_scope()
+    pairs = usable_service_specs()
     scope = _build_scope(pairs)
     if version[0] is not None:  # no revision row (a test's flushed database): nothing to key on
         complete = len(pairs) == Service.objects.count()
@@ -191,6 +174,6 @@ def assistant_scope(service_ids=None) -> Scope:
     return scope
 
 
-def _build_scope(pairs: list[tuple]) -> Scope:
+def _build_scope(pairs: list[ServiceSpec]) -> Scope:
     return Scope(pairs=pairs, tools=build_tools(pairs),
                  prompt=render_system_prompt_cached(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET))

@@ -13,10 +13,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
+from prompts.models import SpecSnapshot
+from prompts.parsing import Operation
 from prompts.policies import policies_key
 from prompts.rendering import offered_operations
 from prompts.search_index import object_id, search_operations
 from prompts.words import words
+from registry.models import Service
 
 MAX_NAME = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -25,9 +28,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 @dataclass(frozen=True)
 class Tool:
     name: str
-    service: object  # registry.models.Service
-    snapshot: object  # prompts.models.SpecSnapshot
-    operation: dict
+    service: Service
+    snapshot: SpecSnapshot
+    operation: Operation
     parameters: dict  # JSON schema of the arguments
 
     @cached_property

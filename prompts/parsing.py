@@ -16,6 +16,7 @@ any failure, whatever its type, into a SpecError the snapshot keeps.
 import json
 import re
 import time
+from typing import TypedDict
 from urllib.parse import urljoin
 
 import yaml
@@ -33,6 +34,30 @@ MAX_REF_HOPS = 64
 MAX_EXPANDED_NODES = 100_000
 MAX_OPERATIONS_JSON_BYTES = 16 * 1024 * 1024
 MAX_PARSE_SECONDS = 10.0
+
+
+# One input of an operation outside its body; "in" is "path", "query", "header" or
+# "cookie" (a keyword, hence the functional form).
+Parameter = TypedDict("Parameter", {"name": str, "in": str, "required": bool, "schema": dict, "description": str})
+
+
+class Body(TypedDict):
+    required: bool
+    content_type: str  # JSON, or a form (URL-encoded or multipart)
+    schema: dict
+
+
+class Operation(TypedDict):
+    """One operation of a spec, as parsing gives it, a snapshot stores it (JSON) and
+    prompts, tools, the caller, MCP and the admin read it."""
+
+    operation_id: str
+    method: str  # upper case
+    path: str
+    summary: str
+    parameters: list[Parameter]
+    body: Body | None
+    security: list[list[str]]  # alternatives, each the scheme names it needs together
 
 
 class SpecError(Exception):
