@@ -33,8 +33,9 @@ def main():
             search_tool_spec,
             tool_spec,
         )
-        from interactions.services import _services_in_scope, interaction_handle
-        from interactions.tools import build_tools, rank_tools
+        from interactions.selectors import assistant_scope
+        from interactions.services import interaction_handle
+        from interactions.tools import rank_tools
         from prompts.rendering import estimate_tokens
         from prompts.services import spec_refresh
         from registry import services
@@ -58,7 +59,7 @@ def main():
         model = FakeOpenAI()
         settings.ENSEMBLE_ASSISTANT_BACKEND = "openai"
         settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.OPENAI_MAX_RETRIES = model.base_url, "k", 0
-        tools = build_tools(_services_in_scope())
+        tools = assistant_scope().tools
         cases = [c for c in read_cases(args.dev) if c["operation"]]
         every = [tool_spec(t) for t in tools]
         hits, ranking_hits, tokens, counts, misses = 0, 0, [], [], []

@@ -14,7 +14,7 @@ from core.observability import REQUEST_ID_HEADER, current_request_id
 from credentials.selectors import operation_credentials
 from credentials.services import credential_outcome_record
 from outbound.auth import REDACTED, CredentialError, authorized_request, redact_text
-from outbound.http import OutboundError
+from outbound.http import OutboundError, encode_body
 
 from .tools import Tool
 
@@ -151,10 +151,13 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
     needs = operation_credentials(service=tool.service, snapshot=tool.snapshot, operation=op)
     if needs.missing:
         return CallResult(tool, stored, ok=False, url=url, error=needs.missing)
+    # JSON, or a form (Swagger 2 formData, OpenAPI form content), as the operation says.
+    body = encode_body(op["body"].get("content_type") or "application/json", arguments.get("body")) if op.get("body") else {}
+    headers.update(body.pop("headers", {}))
     try:
         result, sent = authorized_request(
             op["method"], url, key=tool.service.id, credentials=needs.credentials, params=query, headers=headers,
-            json=arguments.get("body") if op.get("body") else None, max_bytes=settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES,
+            **body, max_bytes=settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES,
         )
     except (OutboundError, CredentialError) as error:
         return CallResult(tool, stored, ok=False, url=url, error=getattr(error, "message", str(error)),

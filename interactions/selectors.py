@@ -1,6 +1,17 @@
+import threading
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import connection
+
+from prompts.models import OperationPolicy, SpecSnapshot
+from prompts.rendering import render_system_prompt_cached
+from prompts.selectors import ServiceSpec, usable_service_specs
+from registry.models import RegistryRevision, Service
+
 from .models import InteractionLog
+from .tools import Tool, build_tools
 
 # Beyond any real table; also keeps the OFFSET inside the databases' 64-bit integers.
 MAX_OFFSET = 10**12
@@ -107,3 +118,62 @@ def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: i
     ids = [int(i) for i in result.ids if i.isdigit()]
     rows = InteractionLog.objects.only("created_at", "user_input", "assistant_response", "service_responses").in_bulk(ids)
     return SearchPage(logs=[rows[i] for i in ids if i in rows], found=result.found, backlog=query.backlog(LOGS_INDEX))
+
+
+# --- what the assistant may use ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one interaction offers the assistant: the services with their specs, their
+    operations as tools, and the system prompt."""
+
+    pairs: list[ServiceSpec]
+    tools: list[Tool]
+    prompt: str
+
+
+def scope_version() -> tuple:
+    """Changes whenever what the assistant may use can change: the registry's revision
+    (every service write moves it), and the count and newest time of the spec snapshots
+    and of the operation policies. One small query, for every worker and instance alike."""
+    tables = {name: connection.ops.quote_name(model._meta.db_table)
+              for name, model in (("revision", RegistryRevision), ("spec", SpecSnapshot), ("policy", OperationPolicy))}
+    with connection.cursor() as cursor:  # on every /interact: plain SQL, no ORM compiling
+        cursor.execute(
+            f"SELECT (SELECT token FROM {tables['revision']} WHERE id = 1), "
+            f"(SELECT COUNT(*) FROM {tables['spec']}), (SELECT MAX(fetched_at) FROM {tables['spec']}), "
+            f"(SELECT COUNT(*) FROM {tables['policy']}), (SELECT MAX(updated_at) FROM {tables['policy']})"
+        )
+        return tuple(cursor.fetchone())
+
+
+# This process's scope for the whole registry, kept while scope_version() says nothing
+# changed: with a thousand services, loading them and their snapshots on every request
+# would cost tens of milliseconds. While some spec is not usable yet the entry is kept
+# only ENSEMBLE_SPEC_RETRY_SECONDS, so the request path goes on asking for its fetch.
+_scope: dict = {"version": None, "scope": None, "until": 0.0}
+_scope_lock = threading.Lock()
+
+
+def assistant_scope(service_ids=None) -> Scope:
+    """The Scope of an interaction (of the whole registry, or of `service_ids` only)."""
+    if service_ids is not None:
+        return _build_scope(usable_service_specs(service_ids))
+    version = scope_version()
+    with _scope_lock:
+        if version is not None and _scope["version"] == version and time.monotonic() < _scope["until"]:
+            return _scope["scope"]
+    pairs = usable_service_specs()
+    scope = _build_scope(pairs)
+    if version[0] is not None:  # no revision row (a test's flushed database): nothing to key on
+        complete = len(pairs) == Service.objects.count()
+        with _scope_lock:
+            _scope["version"], _scope["scope"] = version, scope
+            _scope["until"] = time.monotonic() + (float("inf") if complete else settings.ENSEMBLE_SPEC_RETRY_SECONDS)
+    return scope
+
+
+def _build_scope(pairs: list[ServiceSpec]) -> Scope:
+    return Scope(pairs=pairs, tools=build_tools(pairs),
+                 prompt=render_system_prompt_cached(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET))

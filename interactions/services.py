@@ -9,15 +9,12 @@ from django.db import transaction
 
 from core.errors import ApplicationError
 from core.observability import current_request_id
-from prompts.rendering import render_system_prompt_cached
-from prompts.services import snapshot_for
-from registry.models import Service
 
 from . import approvals, metrics
 from .assistants import AssistantError, AssistantResult, get_assistant
 from .caller import CallResult, call_tool, redact
 from .models import InteractionLog, ServiceCall
-from .tools import build_tools
+from .selectors import assistant_scope
 
 logger = logging.getLogger("ensemble.interactions")
 
@@ -48,23 +45,6 @@ def validate_user_input(value) -> str:
             details="The limit is set by ENSEMBLE_USER_INPUT_MAX_CHARS.",
         )
     return value
-
-
-def _services_in_scope(service_ids=None) -> list[tuple]:
-    """Every registered service with a usable spec (its last good snapshot). An
-    interaction never waits for a fetch: specs it lacks are fetched in the background
-    for later ones; those whose fetch failed (the error is on the snapshot, in the
-    admin) are left out of this one. `service_ids` narrows the scope (the admin's
-    playground, for one service)."""
-    pairs = []
-    services = Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
-    if service_ids is not None:
-        services = services.filter(pk__in=service_ids)
-    for service in services.order_by("id"):
-        snapshot = snapshot_for(service, wait=0)
-        if snapshot.usable:
-            pairs.append((service, snapshot))
-    return pairs
 
 
 def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started,
@@ -147,11 +127,10 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
         return call
 
     try:
-        pairs = _services_in_scope(service_ids)
-        prompt = render_system_prompt_cached(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+        scope = assistant_scope(service_ids)
         assistant_started = time.monotonic()
         try:
-            result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
+            result = get_assistant().run(user_input=user_input, system_prompt=scope.prompt, tools=scope.tools, execute=execute)
         finally:
             metrics.ASSISTANT_LATENCY.labels(backend).observe(time.monotonic() - assistant_started)
     except AssistantError as error:
@@ -188,10 +167,9 @@ def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[Assistant
         chosen.append((tool, arguments, effective_policy(tool.service, tool.operation)))
         return CallResult(tool, arguments, ok=False, error="dry run: not sent")
 
-    pairs = _services_in_scope(service_ids)
-    prompt = render_system_prompt_cached(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    scope = assistant_scope(service_ids)
     try:
-        result = get_assistant().run(user_input=user_input, system_prompt=prompt, tools=build_tools(pairs), execute=execute)
+        result = get_assistant().run(user_input=user_input, system_prompt=scope.prompt, tools=scope.tools, execute=execute)
     except AssistantError as error:
         raise ApplicationError("ASSISTANT_FAILED", "The assistant could not answer.", details=str(error), status=500) from error
     return result, chosen

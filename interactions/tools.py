@@ -13,10 +13,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
+from prompts.models import SpecSnapshot
+from prompts.parsing import Operation
 from prompts.policies import policies_key
 from prompts.rendering import offered_operations
 from prompts.search_index import object_id, search_operations
 from prompts.words import words
+from registry.models import Service
 
 MAX_NAME = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -25,9 +28,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 @dataclass(frozen=True)
 class Tool:
     name: str
-    service: object  # registry.models.Service
-    snapshot: object  # prompts.models.SpecSnapshot
-    operation: dict
+    service: Service
+    snapshot: SpecSnapshot
+    operation: Operation
     parameters: dict  # JSON schema of the arguments
 
     @cached_property
@@ -99,9 +102,18 @@ def _service_tools(service, snapshot) -> list[Tool]:
     return tools
 
 
-def build_tools(pairs: list[tuple]) -> list[Tool]:
+class ToolList(list):
+    """Tools in catalogue order, with each one's position by operations-index id (kept
+    with the list: an interaction's scope is reused while the registry is unchanged)."""
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        return {tool.object_id: index for index, tool in enumerate(self)}
+
+
+def build_tools(pairs: list[tuple]) -> ToolList:
     """Tools for (Service, SpecSnapshot) pairs; read-only services offer only GET operations."""
-    tools, seen = [], set()
+    tools, seen = ToolList(), set()
     for service, snapshot in pairs:
         for tool in _service_tools(service, snapshot):
             if tool.name in seen:
@@ -118,7 +130,7 @@ def rank_tools(tools: list[Tool], text: str) -> list[tuple[float, Tool]]:
     found = search_operations(text)
     if found is not None:
         # Only the hits (at most 250) are sorted; the rest keep catalogue order at score 0.
-        position = {t.object_id: i for i, t in enumerate(tools)}
+        position = tools.position if isinstance(tools, ToolList) else ToolList(tools).position
         hits = sorted(((level, -position[oid], oid) for oid, level in found if oid in position), reverse=True)
         ranked = [(level, tools[-negative]) for level, negative, _ in hits]
         hit_ids = {oid for _, _, oid in hits}

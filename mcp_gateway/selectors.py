@@ -16,8 +16,8 @@ from django.conf import settings
 from interactions.models import ServiceCall
 
 # The services /interact works with (usable specs; a few never-fetched ones fetched now).
-from interactions.services import _services_in_scope
-from interactions.tools import Tool, build_tools, rank_tools
+from interactions.selectors import assistant_scope
+from interactions.tools import Tool, rank_tools
 
 # The ensemble's own tools: (name, description, input schema). Read-only, except
 # call_operation, which is as safe as calling the operation's own tool.
@@ -57,7 +57,7 @@ class ListedTool:
 
 
 def operation_tools() -> list[Tool]:
-    return build_tools(_services_in_scope())
+    return assistant_scope().tools
 
 
 def find_operation_tool(name: str) -> Tool | None:

@@ -19,6 +19,7 @@ Three more guards keep one slow or hostile service from hurting anyone else:
 """
 
 import ipaddress
+import json as _json
 import socket
 import ssl
 import threading
@@ -261,6 +262,21 @@ def breaker_status(key: str) -> str:
     if guard.open_until:
         return f"half-open: the next request is a trial ({guard.failures} failures)"
     return f"closed ({guard.failures} recent failures, {guard.in_flight} in flight)"
+
+
+def encode_body(content_type: str, body) -> dict:
+    """The keyword arguments of guarded_request that send `body` as `content_type`:
+    JSON, or a form (URL-encoded, or multipart with each field a plain part)."""
+    if body is None:
+        return {}
+    if isinstance(body, dict) and ("x-www-form-urlencoded" in content_type or "multipart/form-data" in content_type):
+        fields = {name: value if isinstance(value, str) else _json.dumps(value) for name, value in body.items()}
+        if "multipart" in content_type:
+            request = httpx.Request("POST", "http://form.invalid/", files={name: (None, value) for name, value in fields.items()})
+        else:
+            request = httpx.Request("POST", "http://form.invalid/", data=fields)
+        return {"content": request.read(), "headers": {"Content-Type": request.headers["Content-Type"]}}
+    return {"json": body}
 
 
 def guarded_request(method: str, url: str, *, key: str | None = None, **kwargs) -> FetchResult:

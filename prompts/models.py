@@ -3,6 +3,8 @@ import json
 from django.db import models
 from django.utils import timezone
 
+from .parsing import Operation
+
 
 class SpecSnapshot(models.Model):
     """The last OpenAPI document fetched for a service, and what it parsed to. Prompts
@@ -35,14 +37,14 @@ class SpecSnapshot(models.Model):
         return f"spec of {self.service_id}"
 
     @property
-    def operations(self) -> list[dict]:
+    def operations(self) -> list[Operation]:
         cached = self.__dict__.get("_operations")
         if cached is None:
             cached = self.__dict__["_operations"] = json.loads(self.operations_json or "[]")
         return cached
 
     @operations.setter
-    def operations(self, value: list[dict]) -> None:
+    def operations(self, value: list[Operation]) -> None:
         self.__dict__["_operations"] = value
         self.operations_json = json.dumps(value)
 

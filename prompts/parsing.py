@@ -16,6 +16,7 @@ any failure, whatever its type, into a SpecError the snapshot keeps.
 import json
 import re
 import time
+from typing import TypedDict
 from urllib.parse import urljoin
 
 import yaml
@@ -33,6 +34,30 @@ MAX_REF_HOPS = 64
 MAX_EXPANDED_NODES = 100_000
 MAX_OPERATIONS_JSON_BYTES = 16 * 1024 * 1024
 MAX_PARSE_SECONDS = 10.0
+
+
+# One input of an operation outside its body; "in" is "path", "query", "header" or
+# "cookie" (a keyword, hence the functional form).
+Parameter = TypedDict("Parameter", {"name": str, "in": str, "required": bool, "schema": dict, "description": str})
+
+
+class Body(TypedDict):
+    required: bool
+    content_type: str  # JSON, or a form (URL-encoded or multipart)
+    schema: dict
+
+
+class Operation(TypedDict):
+    """One operation of a spec, as parsing gives it, a snapshot stores it (JSON) and
+    prompts, tools, the caller, MCP and the admin read it."""
+
+    operation_id: str
+    method: str  # upper case
+    path: str
+    summary: str
+    parameters: list[Parameter]
+    body: Body | None
+    security: list[list[str]]  # alternatives, each the scheme names it needs together
 
 
 class SpecError(Exception):
@@ -208,6 +233,27 @@ def parse_spec(raw: bytes | str, *, spec_url: str | None = None, schemes_reader=
     return parsed
 
 
+FORM_URLENCODED, MULTIPART = "application/x-www-form-urlencoded", "multipart/form-data"
+
+
+def _form_body(fields: list[dict], consumes: list, resolver) -> dict:
+    """Swagger 2 `formData` parameters as one object body, sent form-encoded (multipart
+    when the operation consumes only that), so the caller fills and sends it like any body."""
+    properties, required = {}, []
+    for field in fields:
+        kind = field.get("type", "string")
+        schema = {"type": "string", "format": "binary"} if kind == "file" else resolver.schema(
+            {k: v for k, v in field.items() if k in ("type", "format", "enum", "default", "items", "minimum", "maximum")})
+        if field.get("description"):
+            schema = {**schema, "description": _one_line(field["description"])[:300]}
+        properties[str(field["name"])] = schema
+        if field.get("required"):
+            required.append(str(field["name"]))
+    multipart = MULTIPART in consumes and FORM_URLENCODED not in consumes
+    schema = {"type": "object", "properties": properties, **({"required": required} if required else {})}
+    return {"required": bool(required), "content_type": MULTIPART if multipart else FORM_URLENCODED, "schema": schema}
+
+
 def parse_operations(document: dict, *, spec_url: str | None = None, deadline: float | None = None) -> dict:
     """Return {"title", "version", "base_url", "operations": [...]} for a loaded document."""
     resolver = _Resolver(document, deadline)
@@ -237,6 +283,7 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
 
             params: dict[tuple, dict] = {}
             body = None
+            form_fields: list[dict] = []
             for raw in list(shared_params) + list(operation.get("parameters") or []):
                 param = resolver.deref(raw)
                 if not isinstance(param, dict) or "name" not in param:
@@ -247,7 +294,8 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
                             "schema": resolver.schema(param.get("schema") or {})}
                     continue
                 if swagger2 and location == "formData":
-                    location = "form"
+                    form_fields.append(param)  # sent as the body, see below
+                    continue
                 schema = resolver.schema(param.get("schema") or {k: v for k, v in param.items() if k in ("type", "format", "enum", "default", "items", "minimum", "maximum")})
                 params[(param["name"], location)] = {
                     "name": str(param["name"]),
@@ -256,6 +304,8 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
                     "schema": schema,
                     "description": _one_line(param.get("description"))[:300],
                 }
+            if form_fields:
+                body = _form_body(form_fields, operation.get("consumes") or document.get("consumes") or [], resolver)
             if not swagger2 and "requestBody" in operation:
                 request_body = resolver.deref(operation["requestBody"]) or {}
                 content = request_body.get("content") or {}

@@ -1,4 +1,6 @@
-"""Building prompts for a list of service ids."""
+"""Services with their specs, and the prompts built from them."""
+
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -6,19 +8,49 @@ from core.errors import ApplicationError
 from core.filters import can_be_stored
 from registry.models import Service
 
+from .models import SpecSnapshot
 from .rendering import render_system_prompt
 from .services import snapshot_for
 
 
-def services_with_specs(service_ids: list[str]) -> list[tuple]:
-    """(Service, SpecSnapshot) pairs for the ids, in order, duplicates collapsed.
+class ServiceSpec(NamedTuple):
+    """A registered service and the spec snapshot its operations come from: the shape
+    that prompts, tools, the assistant, MCP and the admin pass around."""
+
+    service: Service
+    snapshot: SpecSnapshot
+
+
+def _services_with_snapshots():
+    """One query for services and their snapshots (without the stored documents), and
+    one for their operation policies: the one way services are read with their specs."""
+    return Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
+
+
+def usable_service_specs(service_ids=None) -> list[ServiceSpec]:
+    """Every registered service (or those of `service_ids`) with a usable spec, by id:
+    its last good snapshot. Never waits for a fetch: specs not fetched yet are fetched
+    in the background for later requests; those whose fetch failed (the error is on
+    the snapshot, in the admin) are left out."""
+    services = _services_with_snapshots()
+    if service_ids is not None:
+        services = services.filter(pk__in=service_ids)
+    specs = []
+    for service in services.order_by("id"):
+        snapshot = snapshot_for(service, wait=0)
+        if snapshot.usable:
+            specs.append(ServiceSpec(service, snapshot))
+    return specs
+
+
+def services_with_specs(service_ids: list[str]) -> list[ServiceSpec]:
+    """The services of `service_ids` with their specs, in order, duplicates collapsed.
     Unknown ids and specs that cannot be had are 400s that name them."""
     ids = list(dict.fromkeys(i for i in service_ids))
     if not ids:
         raise ApplicationError("VALIDATION_ERROR", "service_ids: give at least one service id.")
     searchable = [i for i in ids if can_be_stored(i)]
-    # One query for the services and their snapshots (without the stored documents).
-    found = {s.id: s for s in Service.objects.filter(pk__in=searchable).select_related("spec").defer("spec__document").prefetch_related("operation_policies")}
+    found = {s.id: s for s in _services_with_snapshots().filter(pk__in=searchable)}
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise ApplicationError(
@@ -30,7 +62,7 @@ def services_with_specs(service_ids: list[str]) -> list[tuple]:
         snapshot = snapshot_for(found[service_id], wait=settings.ENSEMBLE_SPEC_WAIT_SECONDS)
         if not snapshot.usable:
             failures.append(f"{service_id}: {snapshot.error}")
-        pairs.append((found[service_id], snapshot))
+        pairs.append(ServiceSpec(found[service_id], snapshot))
     if failures:
         raise ApplicationError(
             "SPEC_UNAVAILABLE",

@@ -18,6 +18,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import typesense_server  # noqa: E402
 
+from tests.browser import chromium_page, ensure_superuser  # noqa: E402
+
 TYPESENSE_KEY = "test-typesense-key"
 
 
@@ -262,3 +264,11 @@ def fake_openai(settings):
     settings.OPENAI_MAX_RETRIES = 0
     yield server
     server.close()
+
+
+@pytest.fixture
+def page(running_server):
+    """For the browser tests: a logged-out page in headless Chromium; the user 'browser' exists."""
+    ensure_superuser(running_server, "browser", "browser-test-password")
+    with chromium_page() as page:
+        yield page

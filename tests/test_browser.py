@@ -1,36 +1,12 @@
 """An admin in a real browser (headless Chromium driven by Playwright) manages the
 registry, and every change shows through GET /services."""
 
-import shutil
-
 import httpx
 import pytest
 
+from tests.browser import log_in
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture
-def page(running_server):
-    if not CHROMIUM:
-        pytest.skip("Chromium is not installed (Debian package 'chromium'); `make test` installs it as root.")
-    from playwright.sync_api import sync_playwright
-
-    running_server.manage("shell", "-c", (
-        "from django.contrib.auth import get_user_model; U = get_user_model(); "
-        "U.objects.filter(username='browser').exists() or "
-        "U.objects.create_superuser('browser', 'b@example.com', 'browser-test-password')"
-    ))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        page = browser.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        browser.close()
-
 
 def listed(server) -> dict:
     response = httpx.get(f"{server.url}/services", headers={"X-API-KEY": server.api_key})
@@ -40,11 +16,7 @@ def listed(server) -> dict:
 
 def test_admin_adds_edits_and_deletes_a_service(running_server, page):
     url = running_server.url
-    page.goto(f"{url}/admin/login/")
-    page.fill("#id_username", "browser")
-    page.fill("#id_password", "browser-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    log_in(page, url, "browser", "browser-test-password")
 
     # Add, with tags; a bad id first shows the same rule as the API.
     page.goto(f"{url}/admin/registry/service/add/")

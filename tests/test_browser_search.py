@@ -4,7 +4,7 @@ the database and says so (issue 20)."""
 
 import pytest
 
-from tests.test_browser import page  # noqa: F401 - the logged-out browser page fixture
+from tests.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,15 +20,11 @@ add("Tybalt alone", "answered", "Character Service")
 """
 
 
-def test_admin_log_search_with_a_typo_and_a_facet_then_without_typesense(running_server, page, typesense):  # noqa: F811
+def test_admin_log_search_with_a_typo_and_a_facet_then_without_typesense(running_server, page, typesense):
     url = running_server.url
     running_server.manage("shell", "-c", LOGS)
     running_server.manage("typesense_sync", "--once")
-    page.goto(f"{url}/admin/login/")
-    page.fill("#id_username", "browser")
-    page.fill("#id_password", "browser-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    log_in(page, url, "browser", "browser-test-password")
 
     # A typo in the search box still finds both Mercutio logs, highlighted, and no other.
     page.goto(f"{url}/admin/interactions/interactionlog/")

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser import chromium_page, ensure_superuser, log_in
 from tests.control_fixtures import SceneService
-from tests.test_browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
 
@@ -36,27 +36,11 @@ def scene(running_server):
 
 @pytest.fixture(scope="module")
 def admin(running_server):
-    if not CHROMIUM:
-        pytest.skip("Chromium is not installed (Debian package 'chromium'); `make test` installs it as root.")
-    from playwright.sync_api import sync_playwright
-
-    running_server.manage("shell", "-c", (
-        "from django.contrib.auth import get_user_model; U = get_user_model(); "
-        "U.objects.filter(username='control').exists() or "
-        "U.objects.create_superuser('control', 'c@example.com', 'control-test-password')"
-    ))
+    ensure_superuser(running_server, "control", "control-test-password")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(15000)
-        page.goto(f"{running_server.url}/admin/login/")
-        page.fill("#id_username", "control")
-        page.fill("#id_password", "control-test-password")
-        page.click("input[type=submit]")
-        page.wait_for_selector("#site-name")
+    with chromium_page(viewport={"width": 1400, "height": 1000}) as page:
+        log_in(page, running_server.url, "control", "control-test-password")
         yield page
-        browser.close()
 
 
 def system_prompt(server, service_id) -> str:

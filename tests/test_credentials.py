@@ -74,10 +74,9 @@ def test_a_key_set_with_the_command_opens_the_service_and_a_wrong_one_is_reporte
     # Neither the prompt nor the tool offer the key's parameter.
     prompt = client_api.get("/system-prompt?service_ids=character-service").json()["system_prompt"]
     assert "getCharacterById: GET /characters/{characterId}" in prompt and "X-API-KEY" not in prompt
-    from interactions.services import _services_in_scope
-    from interactions.tools import build_tools
+    from interactions.selectors import assistant_scope
 
-    (tool,) = [t for t in build_tools(_services_in_scope()) if t.operation["operation_id"] == "getCharacterById"]
+    (tool,) = [t for t in assistant_scope().tools if t.operation["operation_id"] == "getCharacterById"]
     assert list(tool.parameters["properties"]) == ["characterId"]
 
     monkeypatch.setenv("FOUNTAIN_KEY", "a-wrong-key-000")

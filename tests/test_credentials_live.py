@@ -8,9 +8,9 @@ import secrets
 import httpx
 import pytest
 
+from tests.browser import log_in
 from tests.conftest import TYPESENSE_KEY
 from tests.fountain_fixtures import FountainService
-from tests.test_browser import page  # noqa: F401 - the logged-out Chromium page fixture
 
 
 def _register(server, service_id, name, fountain):
@@ -73,7 +73,7 @@ def test_after_interactions_the_secrets_are_nowhere(running_server, typesense):
 
 
 @pytest.mark.browser
-def test_an_admin_sets_a_key_in_the_browser_and_the_assistant_gets_the_data(running_server, page):  # noqa: F811
+def test_an_admin_sets_a_key_in_the_browser_and_the_assistant_gets_the_data(running_server, page):
     key = "adm-" + secrets.token_urlsafe(24)
     actions = FountainService("Action-Service.yml", key=key, label="browser actions")
     try:
@@ -83,11 +83,7 @@ def test_an_admin_sets_a_key_in_the_browser_and_the_assistant_gets_the_data(runn
             assert "apiKeyAuth" in answer and "none is set" in answer
 
             url = running_server.url
-            page.goto(f"{url}/admin/login/")
-            page.fill("#id_username", "browser")
-            page.fill("#id_password", "browser-test-password")
-            page.click("input[type=submit]")
-            page.wait_for_selector("#site-name")
+            log_in(page, url, "browser", "browser-test-password")
             page.goto(f"{url}/admin/registry/service/browser-actions/change/")
             assert "operations need a secret for: apiKeyAuth" in page.inner_text("body")
             row = page.locator("#credentials-group tr.form-row").first

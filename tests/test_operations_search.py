@@ -136,3 +136,30 @@ def test_cached_prompt_and_tools_follow_registry_changes(client_api, synced, fak
     descriptions = {t["function"]["name"]: t["function"]["description"] for t in second["tools"]}
     assert descriptions["character-service__getCharacter"].startswith("Cast Service:")
     assert "character-service__createCharacter" not in descriptions  # read-only now
+
+
+def test_the_interaction_scope_is_kept_until_services_specs_or_policies_change(synced, file_server):
+    """The scope (services, tools, prompt) is reused while nothing changed, and rebuilt on
+    the next request after a policy change, a spec refetch or a registration."""
+    from interactions.selectors import assistant_scope
+    from prompts.services import operation_policy_set, spec_refresh
+    from registry import services
+    from registry.models import Service
+
+    first = assistant_scope()
+    assert assistant_scope() is first  # nothing changed: the same scope, no rebuild
+    names = {tool.name for tool in first.tools}
+    assert "action-service__createAction" in names
+
+    action = Service.objects.get(pk="action-service")
+    operation_policy_set(service=action, operation_id="createAction", policy="disabled", actor="test")
+    after_policy = assistant_scope()
+    assert "action-service__createAction" not in {tool.name for tool in after_policy.tools}
+    assert "createAction" not in after_policy.prompt
+
+    url = file_server.add("/one.yml", "openapi: 3.0.0\ninfo: {title: One, version: '1'}\npaths:\n  /x:\n"
+                                      "    get: {operationId: onlyOne, summary: The only one, responses: {'200': {description: ok}}}\n")
+    services.service_register(id="one-service", name="One", description="", openapi_url=url)
+    assert "one-service__onlyOne" not in {tool.name for tool in assistant_scope().tools}  # no spec yet
+    spec_refresh(service=Service.objects.get(pk="one-service"))
+    assert "one-service__onlyOne" in {tool.name for tool in assistant_scope().tools}

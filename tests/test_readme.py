@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser import chromium_page
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -241,34 +243,22 @@ def test_shape_check_catches_drift():
 
 @pytest.mark.browser
 def test_swagger_try_it_out_lists_the_demo_services(made_run):
-    from tests.test_browser import CHROMIUM, FLAGS
-
-    if not CHROMIUM:
-        pytest.skip("Chromium is not installed (Debian package 'chromium'); `make test` installs it as root.")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15000)
-            page.goto(f"{made_run.url}/docs")
-            # The instance the page came from is the server "Try it out" uses.
-            assert page.locator(".servers select").input_value() == made_run.url
-            page.click("button.authorize")
-            dialog = page.locator(".auth-container", has=page.locator("h4 code", has_text=re.compile(r"^apiKeyAuth$")))
-            assert "ensemble-dev-api-key" in dialog.inner_text()  # the dialog says which key goes here
-            dialog.locator("input").fill(DEV_API_KEY)
-            dialog.locator("button.authorize").click()
-            page.click("button.btn-done")
-            operation = page.locator("#operations-Service_Management-listServices")
-            operation.locator(".opblock-summary").click()
-            operation.locator("button.try-out__btn").click()
-            operation.locator("button.execute").click()
-            live = operation.locator(".live-responses-table tbody tr.response")
-            live.locator(".response-col_status").wait_for()
-            assert live.locator(".response-col_status").inner_text().strip() == "200"
-            body = json.loads(live.locator(".response-col_description pre").first.inner_text())
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        page.goto(f"{made_run.url}/docs")
+        # The instance the page came from is the server "Try it out" uses.
+        assert page.locator(".servers select").input_value() == made_run.url
+        page.click("button.authorize")
+        dialog = page.locator(".auth-container", has=page.locator("h4 code", has_text=re.compile(r"^apiKeyAuth$")))
+        assert "ensemble-dev-api-key" in dialog.inner_text()  # the dialog says which key goes here
+        dialog.locator("input").fill(DEV_API_KEY)
+        dialog.locator("button.authorize").click()
+        page.click("button.btn-done")
+        operation = page.locator("#operations-Service_Management-listServices")
+        operation.locator(".opblock-summary").click()
+        operation.locator("button.try-out__btn").click()
+        operation.locator("button.execute").click()
+        live = operation.locator(".live-responses-table tbody tr.response")
+        live.locator(".response-col_status").wait_for()
+        assert live.locator(".response-col_status").inner_text().strip() == "200"
+        body = json.loads(live.locator(".response-col_description pre").first.inner_text())
     assert {"character-service", "action-service"} <= {service["id"] for service in body["services"]}

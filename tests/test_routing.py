@@ -10,8 +10,8 @@ from django.core.management import call_command
 from credentials.services import credential_set
 from interactions.assistants.evaluation import evaluate, read_cases, totals
 from interactions.models import ServiceCall
-from interactions.services import _services_in_scope, interaction_handle
-from interactions.tools import build_tools
+from interactions.selectors import assistant_scope
+from interactions.services import interaction_handle
 from prompts.security import security_schemes
 from search.models import SyncEntry
 from search.worker import Worker
@@ -68,7 +68,7 @@ def test_dev_set_calls_the_expected_operations(fountainai, typesense):
     assert len(received) == called_right
 
     # The same dry run with Typesense stopped (in-process ranking): at most 2 worse.
-    tools = build_tools(_services_in_scope())
+    tools = assistant_scope().tools
     with_index = totals(evaluate(cases, tools))
     typesense.stop()
     try:
@@ -109,7 +109,7 @@ HELD_OUT = [  # phrasings not in the dev set: the rules are about the language, 
 def test_held_out_requests(fountainai):
     from interactions.assistants.local import plan
 
-    tools = build_tools(_services_in_scope())
+    tools = assistant_scope().tools
     for text, expected, arguments in HELD_OUT:
         choice, message = plan(tools, text)
         if expected is None:

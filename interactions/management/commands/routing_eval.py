@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from interactions.assistants.evaluation import evaluate, format_table, read_cases
-from interactions.services import _services_in_scope
-from interactions.tools import build_tools
+from interactions.selectors import assistant_scope
 
 
 class Command(BaseCommand):
@@ -12,5 +11,5 @@ class Command(BaseCommand):
         parser.add_argument("file")
 
     def handle(self, *args, file, **options):
-        tools = build_tools(_services_in_scope())
+        tools = assistant_scope().tools
         self.stdout.write(format_table(evaluate(read_cases(file), tools)))
