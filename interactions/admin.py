@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
 from core.paging import CappedCountPaginator
-from prompts.models import OperationPolicy
+from prompts.models import OperationPolicy, SpecChange
+from prompts.policies import writes_default
+from registry.admin import ServiceAdmin
 
 from .admin_search import LogSearchMixin
+from .control import operations_table
 from .models import InteractionLog, PendingApproval, ServiceCall
 
 
@@ -110,11 +113,6 @@ class OperationsPanel(admin.TabularInline):
         return False
 
     def get_formset(self, request, obj=None, **kwargs):
-        from prompts.models import SpecChange
-        from prompts.policies import writes_default
-
-        from .control import operations_table
-
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None and obj.pk:
             formset.control_service = obj
@@ -125,8 +123,6 @@ class OperationsPanel(admin.TabularInline):
 
 
 def _extend_service_admin():
-    from registry.admin import ServiceAdmin
-
     if OperationsPanel not in ServiceAdmin.inlines:
         ServiceAdmin.inlines = [*ServiceAdmin.inlines, OperationsPanel]  # appended: other apps add theirs too
 

@@ -9,7 +9,9 @@ from datetime import timedelta
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from prompts.models import SpecSnapshot
 from prompts.policies import effective_policy, policies_of
+from search.outbox import backlog_summary
 
 from .models import PendingApproval, ServiceCall
 
@@ -138,9 +140,6 @@ def pending_approvals_count() -> int:
 def overview(*, limit: int = 10) -> dict:
     """The admin index's overview: failing specs, failing operations, the sync backlog
     and its last error, pending approvals. A fixed number of queries."""
-    from prompts.models import SpecSnapshot
-    from search.outbox import backlog_summary
-
     failing_specs = list(
         SpecSnapshot.objects.exclude(error="").order_by("-error_at").values("service_id", "error", "error_at")[: limit + 1]
     )

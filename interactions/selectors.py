@@ -1,16 +1,22 @@
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from prompts.models import OperationPolicy, SpecSnapshot
 from prompts.rendering import render_system_prompt_cached
 from prompts.selectors import ServiceSpec, usable_service_specs
 from registry.models import RegistryRevision, Service
+from search import query
+from search.backend import get_backend
+from search.outbox import oldest_pending
 
-from .models import InteractionLog
+from .models import InteractionLog, ServiceCall
+from .search_index import LOGS_INDEX
 from .tools import Tool, build_tools
 
 # Beyond any real table; also keeps the OFFSET inside the databases' 64-bit integers.
@@ -46,16 +52,6 @@ def logs_sync_failure():
     502 when an interaction log has waited longer than ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS
     to reach Typesense and Typesense does not answer now: then the mirror is broken,
     not merely behind. Returns (retry_attempts, error text)."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from search.backend import get_backend
-    from search.outbox import oldest_pending
-
-    from .search_index import LOGS_INDEX
-
     oldest = oldest_pending(LOGS_INDEX.name)
     if oldest is None or oldest.created_at > timezone.now() - timedelta(seconds=settings.ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS):
         return None
@@ -67,8 +63,6 @@ def logs_sync_failure():
 def logs_for_export(*, since=None, until=None, chunk_size: int = 2000):
     """Every log in [since, until), oldest first, with its service calls, as plain dicts,
     streamed in chunks so a million rows never sit in memory at once."""
-    from .models import ServiceCall
-
     logs = InteractionLog.objects.order_by("id")
     if since is not None:
         logs = logs.filter(created_at__gte=since)
@@ -107,10 +101,6 @@ def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: i
     was deleted or pruned since never shows. Returns a `SearchPage`; raises
     search.backend.SearchError when Typesense does not answer (the API answers 502:
     scanning every log in the database instead would turn an outage into an overload)."""
-    from search import query
-
-    from .search_index import LOGS_INDEX
-
     if offset > MAX_OFFSET:
         return SearchPage(logs=[], found=0, backlog=query.backlog(LOGS_INDEX))
     filters = [query.filter_in("service_ids", [service_id])] if service_id else []

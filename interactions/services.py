@@ -9,11 +9,14 @@ from django.db import transaction
 
 from core.errors import ApplicationError
 from core.observability import current_request_id
+from prompts.policies import effective_policy
+from search import outbox
 
 from . import approvals, metrics
 from .assistants import AssistantError, AssistantResult, get_assistant
 from .caller import CallResult, call_tool, redact
 from .models import InteractionLog, ServiceCall
+from .search_index import LOGS_INDEX
 from .selectors import assistant_scope
 
 logger = logging.getLogger("ensemble.interactions")
@@ -158,8 +161,6 @@ def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[Assistant
     """What the assistant would call for `user_input`, sending nothing and logging
     nothing: (its answer, [(tool, arguments, policy)]). Every chosen call is answered
     with "not sent" (a model backend then answers from that)."""
-    from prompts.policies import effective_policy
-
     user_input = validate_user_input(user_input)
     chosen = []
 
@@ -181,10 +182,6 @@ def logs_prune(*, older_than, batch_size: int = 1000) -> int:
     Batches keep each transaction short; each batch's deletions are enqueued for the
     search worker in the same transaction, so Typesense drops exactly what the database
     dropped, even if the command is interrupted. Returns the number of logs deleted."""
-    from search import outbox
-
-    from .search_index import LOGS_INDEX
-
     deleted = 0
     while True:
         with transaction.atomic():

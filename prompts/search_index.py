@@ -6,9 +6,13 @@ version combines the snapshot's fetch time and the service's revision, so a refe
 spec, a renamed service or a read-only switch each reach the index.
 """
 
+from registry.models import Service
 from search import outbox
+from search.backend import SearchError, get_backend
 from search.indexes import IndexDefinition
+from search.models import SyncEntry
 
+from .models import SpecSnapshot
 from .rendering import offered_operations
 from .words import words
 
@@ -52,8 +56,6 @@ def _documents(services) -> dict[str, dict]:
 
 
 def _services():
-    from registry.models import Service
-
     return Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies").order_by("pk")
 
 
@@ -116,8 +118,6 @@ def snapshot_deleted(sender, instance, **kwargs):
 
 
 def service_saved(sender, instance, **kwargs):
-    from .models import SpecSnapshot
-
     snapshot = SpecSnapshot.objects.filter(service_id=instance.pk).defer("document").first()
     if snapshot is not None:
         enqueue_operations(instance.pk, snapshot.operations)
@@ -131,9 +131,6 @@ def search_operations(text: str, *, limit: int = 250) -> list[tuple[str, int]] |
     good matches share a relevance (1 = the weakest match). None when the index cannot
     be trusted now (entries still pending, or Typesense not answering): callers then
     rank in-process. Never raises for Typesense's sake."""
-    from search.backend import SearchError, get_backend
-    from search.models import SyncEntry
-
     if SyncEntry.objects.filter(index=INDEX_NAME).exists():
         return None
     query = " ".join(sorted(words(text)))

@@ -10,6 +10,7 @@ nor a prompt input, so the assistant never sees or fills it.
 import json
 from urllib.parse import urljoin
 
+from .models import SpecSnapshot
 from .parsing import SpecError, _Resolver, load_document
 
 
@@ -65,8 +66,6 @@ def security_schemes(snapshot) -> dict[str, dict]:
     else:
         document = snapshot.__dict__.get("document")  # absent when the query deferred it
         if document is None:
-            from .models import SpecSnapshot
-
             document = SpecSnapshot.objects.filter(pk=snapshot.service_id).values_list("document", flat=True).first()
         if not document:
             return {}  # not stored (yet): nothing to remember
