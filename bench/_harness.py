@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-import typesense_server  # noqa: E402
+import typesense_server  # noqa: E402 - after sys.path names the scripts folder
 
 TYPESENSE_KEY = "bench-key"
 

@@ -88,7 +88,7 @@ def main():
             ours += timed(interact, 1)
             base += timed(round_trips, 1)
             with_sdk += timed(sdk_round_trips, 1)
-        p50 = lambda samples: percentile(samples, 0.5)  # noqa: E731
+        p50 = lambda samples: percentile(samples, 0.5)  # noqa: E731 - a one-line local helper
         print(f"POST /interact, {args.interactions} interactions (model: tool call, then answer; one service call)")
         print(f"  /interact:                              {summary(ours)}")
         print(f"  three round trips alone (httpx):        {summary(base)}")

@@ -1,14 +1,13 @@
 """drf-spectacular post-processing: what the generator cannot say from the views."""
 
+from drf_spectacular.openapi import AutoSchema
+
 
 def document_security(result, generator, request, public):
     # The contract's document-level default: apiKeyAuth for every operation that does
     # not name its own. (SPECTACULAR_SETTINGS["SECURITY"] would copy it into each operation.)
     result["security"] = [{"apiKeyAuth": []}]
     return result
-
-
-from drf_spectacular.openapi import AutoSchema  # noqa: E402
 
 
 class EnsembleAutoSchema(AutoSchema):

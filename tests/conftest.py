@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import typesense_server  # noqa: E402
+import typesense_server  # noqa: E402 - after sys.path names the scripts folder
 
-from tests.browser import chromium_page, ensure_superuser  # noqa: E402
+from tests.browser import chromium_page, ensure_superuser  # noqa: E402 - kept below the path set-up above
 
 TYPESENSE_KEY = "test-typesense-key"
 

@@ -51,7 +51,7 @@ def test_admin_key_works_as_normal_key(client, api_keys):
     ],
 )
 def test_admin_operations_refuse_missing_wrong_and_normal_keys(client, api_keys, method, path, operation_id):
-    call = lambda **headers: getattr(client, method)(path, service_payload(), content_type="application/json", **headers)  # noqa: E731
+    call = lambda **headers: getattr(client, method)(path, service_payload(), content_type="application/json", **headers)  # noqa: E731 - a one-line local helper
     assert_error(call(), operation_id, 401, "UNAUTHORIZED")
     # A normal key in either header is not enough.
     assert_error(call(HTTP_X_API_KEY=api_keys["api"]), operation_id, 401)

@@ -99,7 +99,7 @@ def _pg_ctl(*args):
 
 @pytest.mark.skipif(not os.environ.get("ENSEMBLE_TEST_PG_DATA"),
                     reason="runs in the PostgreSQL pass of `make test` (scripts/test_postgres.sh controls the server)")
-def test_postgresql_restart_under_load_fails_cleanly_and_recovers(running_server, worker):  # noqa: F811
+def test_postgresql_restart_under_load_fails_cleanly_and_recovers(running_server, worker):  # noqa: F811 - the fixture imported above
     worker()
     with Load(running_server) as load:
         time.sleep(3)
@@ -133,7 +133,7 @@ def test_postgresql_restart_under_load_fails_cleanly_and_recovers(running_server
 
 # --- Typesense ------------------------------------------------------------------------------
 
-def test_typesense_restart_under_load_loses_nothing(running_server, typesense, worker):  # noqa: F811
+def test_typesense_restart_under_load_loses_nothing(running_server, typesense, worker):  # noqa: F811 - the fixture imported above
     running_server.manage("typesense_resync")
     worker()
     with Load(running_server) as load:

@@ -26,7 +26,7 @@ from tests.browser import chromium_page
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import typesense_server  # noqa: E402
+import typesense_server  # noqa: E402 - after sys.path names the scripts folder
 
 # `make run` is SQLite whatever the suite's database: run once, on the SQLite pass of `make test`.
 pytestmark = pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"),

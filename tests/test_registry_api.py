@@ -38,7 +38,7 @@ def test_list_filter_with_several_tags_means_all_of_them(client_admin, client_ap
     register(client_admin, id="both", tags=["core", "stable"])
     register(client_admin, id="core-only", tags=["core"])
     register(client_admin, id="none", tags=[])
-    ids = lambda r: [s["id"] for s in r.json()["services"]]  # noqa: E731
+    ids = lambda r: [s["id"] for s in r.json()["services"]]  # noqa: E731 - a one-line local helper
     assert ids(client_api.get("/services?tags=core")) == ["both", "core-only"]
     assert ids(client_api.get("/services?tags=core&tags=stable")) == ["both"]
     assert ids(client_api.get("/services?tags=missing")) == []

@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_bool, env_int, env_required
 
-from .base import *  # noqa: F403
+from .base import *  # noqa: F403 - a profile extends the base settings
 from .base import DEBUG
 
 
@@ -26,7 +26,7 @@ if SECRET_KEY.startswith(("insecure-", "django-insecure-")) or len(SECRET_KEY) <
 
 # The services' credentials are encrypted with these keys: no key, no start.
 env_required("ENSEMBLE_CREDENTIALS_KEYS")
-_check_credentials_keys(ENSEMBLE_CREDENTIALS_KEYS)  # noqa: F405
+_check_credentials_keys(ENSEMBLE_CREDENTIALS_KEYS)  # noqa: F405 - defined by the base settings
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -5,7 +5,7 @@ import os
 
 from core.env import env_int, env_list
 
-from .base import *  # noqa: F403
+from .base import *  # noqa: F403 - a profile extends the base settings
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,7 +9,7 @@ enough (or the request tries to override its instructions) it calls nothing.
 
 from ..tools import rank_tools
 from . import AssistantResult
-from .grounding import choose, fill_arguments, mark_head, read_request, score_operation  # noqa: F401
+from .grounding import choose, mark_head, read_request, score_operation
 
 # How much a Typesense rank adds to the in-process score: it breaks ties, it does not
 # overrule the words of the request.
