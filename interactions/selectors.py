@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from prompts.models import OperationPolicy, SpecSnapshot
-from prompts.rendering import render_system_prompt_cached
+from prompts.rendering import render_system_prompt
 from prompts.selectors import ServiceSpec, usable_service_specs
 from registry.models import RegistryRevision, Service
 from search import query
@@ -166,4 +166,4 @@ def assistant_scope(service_ids=None) -> Scope:
 
 def _build_scope(pairs: list[ServiceSpec]) -> Scope:
     return Scope(pairs=pairs, tools=build_tools(pairs),
-                 prompt=render_system_prompt_cached(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET))
+                 prompt=render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET))

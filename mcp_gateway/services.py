@@ -15,7 +15,7 @@ from interactions.approvals import HeldCall
 from interactions.caller import ArgumentError, redact, validate_arguments
 from interactions.models import InteractionLog
 from interactions.selectors import logs_page
-from interactions.services import interaction_log_rejected, interaction_record, operation_execute
+from interactions.services import interaction_log_rejected, interaction_record, operation_execute, storable_text
 from prompts.selectors import system_prompt_for
 from registry.selectors import service_list
 
@@ -45,7 +45,7 @@ def _error(message: str) -> ToolAnswer:
 def describe_call(name: str, arguments) -> str:
     """The log's user_input for a tool call: its name and (redacted) arguments."""
     text = f"tools/call {name} {json.dumps(redact(arguments), ensure_ascii=False, default=str)}"
-    return text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS].replace("\x00", "\ufffd")
+    return storable_text(text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS])
 
 
 def operation_call(*, name: str, arguments) -> ToolAnswer:

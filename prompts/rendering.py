@@ -10,7 +10,7 @@ English and JSON-like text); no tokenizer model is downloaded.
 from dataclasses import dataclass
 
 # The operations the assistant may use: prompts.policies decides (re-exported for importers).
-from .policies import offered_operations, policies_key
+from .policies import offered_operations
 
 INTRODUCTION = (
     "You are the FountainAI Ensemble assistant. You help the user by calling the FountainAI "
@@ -106,26 +106,3 @@ def render_system_prompt(services: list[tuple], *, token_budget: int) -> str:
         text += f"\n\n(To fit the context budget, this prompt leaves out {_OMITTED[level]}.)"
     return text
 
-
-_PROMPT_CACHE: dict = {}
-_PROMPT_CACHE_SIZE = 16
-
-
-def render_system_prompt_cached(services: list[tuple], *, token_budget: int) -> str:
-    """`render_system_prompt`, remembered per registry state (each service's name,
-    description, read-only flag and spec version): with a thousand services rendering
-    takes a few hundred milliseconds, and the registry rarely changes between requests."""
-    key = (token_budget, tuple(
-        (s.id, s.name, s.description, getattr(s, "read_only", False), snap.content_hash, snap.base_url, snap.fetched_at,
-         policies_key(s))
-        for s, snap in services
-    ))
-    if any(not snap.content_hash for _, snap in services):
-        return render_system_prompt(services, token_budget=token_budget)
-    text = _PROMPT_CACHE.get(key)
-    if text is None:
-        text = render_system_prompt(services, token_budget=token_budget)
-        if len(_PROMPT_CACHE) >= _PROMPT_CACHE_SIZE:
-            _PROMPT_CACHE.pop(next(iter(_PROMPT_CACHE)))
-        _PROMPT_CACHE[key] = text
-    return text
