@@ -1,8 +1,8 @@
 """OpenAPI documents (Swagger 2.0, OpenAPI 3.0 and 3.1) to a list of operations.
 
 Only local `$ref`s (`#/...`) are followed, with cycle detection; remote and `file:`
-references are never fetched. YAML is loaded with the C loader when PyYAML has it,
-JSON takes the json module's fast path, and a node budget stops alias bombs (billion
+references are never fetched. YAML is loaded as YAML 1.2 (yaml12.py: a Rust parser,
+PyYAML's C loader for what it does not take), JSON takes the json module's fast path, and a node budget stops alias bombs (billion
 laughs) and absurd documents before they cost memory or time.
 
 What parsing produces has budgets too, none of which a document can dodge: `$ref`
@@ -21,10 +21,7 @@ from urllib.parse import urljoin
 
 import yaml
 
-try:
-    _YamlLoader = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _YamlLoader = yaml.SafeLoader
+from .yaml12 import load_yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_NODES = 3_000_000
@@ -71,7 +68,7 @@ def load_document(raw: bytes | str) -> dict:
         if stripped.startswith("{"):
             document = json.loads(text)
         else:
-            document = yaml.load(text, Loader=_YamlLoader)
+            document = load_yaml(text)
     except (ValueError, yaml.YAMLError) as error:
         raise SpecError(f"The document is neither valid JSON nor valid YAML: {str(error)[:300]}") from None
     except RecursionError:

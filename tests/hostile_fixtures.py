@@ -1,7 +1,7 @@
 """Hostile servers on loopback for the adversarial tests (tests/test_hostile.py):
 
 - `HostileServer`: serves specs (a normal one, a 1,000-hop `$ref` chain, a `$ref`
-  fan-out bomb) and the operations they describe, some of which trickle their response
+  fan-out bomb, YAML nested 100,000 levels deep) and the operations they describe, some of which trickle their response
   headers a byte at a time; it records every request it receives.
 - `ScriptedModel`: an OpenAI-compatible chat endpoint that answers by script: the
   user's input names a script (set by the test) saying which tool to call with which
@@ -41,6 +41,13 @@ def bomb_spec(width: int = 80, operations: int = 12) -> bytes:
         for j in range(operations)}
     return json.dumps({"openapi": "3.0.3", "info": {"title": "Bomb", "version": "1"}, "paths": paths,
                        "components": {"schemas": schemas}}, separators=(",", ":")).encode()
+
+
+def deep_yaml_spec(levels: int = 100_000) -> bytes:
+    """A valid OpenAPI head with an extension nested `levels` deep on one line (`- - - …`,
+    about 200 KB): a parser that recurses per level on the native stack crashes on it."""
+    return ("openapi: 3.0.3\ninfo: {title: Deep, version: '1'}\npaths: {}\nx-deep:\n  "
+            + "- " * levels + "leaf\n").encode()
 
 
 def api_spec(base: str) -> bytes:
@@ -100,7 +107,7 @@ class _Hostile(BaseHTTPRequestHandler):
         if path == "/trickle" or path == "/slow/wait":
             return self._trickle_headers()
         documents = {"/spec/api.json": lambda: api_spec(base), "/spec/slow.json": lambda: slow_spec(base),
-                     "/spec/chain.json": chain_spec, "/spec/bomb.json": bomb_spec}
+                     "/spec/chain.json": chain_spec, "/spec/bomb.json": bomb_spec, "/spec/deep.yml": deep_yaml_spec}
         if path in documents:
             return send_body(self, 200, documents[path]())
         return send_body(self, 200, json.dumps({"method": self.command, "path": self.path}).encode())

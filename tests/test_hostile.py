@@ -224,8 +224,9 @@ def _peak_rss_while(server, action) -> tuple[float, object]:
 @pytest.mark.parametrize("service_id,path,fragment", [
     ("chain", "/spec/chain.json", "$ref chain is longer"),
     ("bomb", "/spec/bomb.json", "expand to more than"),
+    ("deep", "/spec/deep.yml", "maximum nesting depth"),
 ])
-def test_ref_chains_and_bombs_are_errors_on_the_snapshot(server, service_id, path, fragment):
+def test_ref_chains_bombs_and_deep_yaml_are_errors_on_the_snapshot(server, service_id, path, fragment):
     def register_and_ask():
         server.register(service_id, path)
         started = time.monotonic()
