@@ -9,9 +9,11 @@ The network lists are explicit because `ipaddress.is_private` on some Python 3.1
 patch releases misclassifies ranges.
 
 Three more guards keep one slow or hostile service from hurting anyone else:
-- one deadline for the whole exchange (connect, TLS, headers, body, redirects): every
-  socket operation waits at most the time left, so a server trickling a byte at a time
-  is cut off at the deadline (httpx's own read timeout restarts with every byte);
+- one deadline for the whole exchange (DNS, connect, TLS, headers, body, redirects):
+  every socket operation waits at most the time left, so a server trickling a byte at a
+  time is cut off at the deadline (httpx's own read timeout restarts with every byte),
+  and name resolution, which the C library does with its own timeouts and retries, runs
+  on a small pool of resolver threads that the request waits on only until the deadline;
 - a bulkhead: at most ENSEMBLE_OUTBOUND_MAX_CONCURRENT requests per service at once in
   this process; more fail at once ("busy") instead of taking more web threads;
 - a circuit breaker: after ENSEMBLE_OUTBOUND_BREAKER_FAILURES failures in a row a
@@ -24,6 +26,8 @@ import socket
 import ssl
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -80,11 +84,35 @@ def check_host(host: str) -> None:
         raise OutboundError("FORBIDDEN_HOST", f"Refusing to connect to {host}: not in ENSEMBLE_OUTBOUND_ALLOWED_HOSTS.")
 
 
-def resolve_checked(host: str, port: int) -> str:
-    """Resolve `host` and return an address that passes check_address; every answer must pass."""
+# getaddrinfo cannot be interrupted; a lookup that outlives its request finishes here,
+# on one of a few threads, instead of holding a web thread. A hung resolver fills the
+# pool and later lookups wait in its queue, each only until its own deadline.
+_RESOLVERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbound-dns")
+
+
+def _getaddrinfo(host: str, port: int, deadline: float | None) -> list:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:  # an address literal: nothing to look up
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if deadline is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    lookup = _RESOLVERS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return lookup.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout:
+        lookup.cancel()  # still queued: never run
+        raise OutboundError("TIMEOUT", f"Resolving {host} took longer than the request's deadline.") from None
+
+
+def resolve_checked(host: str, port: int, deadline: float | None = None) -> str:
+    """Resolve `host` (by `deadline`, a time.monotonic() value, when given) and return an
+    address that passes check_address; every answer must pass."""
     check_host(host)
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(host.strip("[]"), port, deadline)
     except socket.gaierror as error:
         raise OutboundError("DNS_FAILURE", f"Cannot resolve {host}: {error}") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
@@ -114,12 +142,12 @@ class FetchResult:
     body: bytes
 
 
-def _pinned(url: str) -> tuple[str, dict, dict]:
+def _pinned(url: str, deadline: float) -> tuple[str, dict, dict]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundError("INVALID_URL", f"{url!r} is not an http(s) URL.")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = resolve_checked(parts.hostname, port)
+    address = resolve_checked(parts.hostname, port, deadline)
     host_for_url = f"[{address}]" if ":" in address else address
     pinned = urlunsplit((parts.scheme, f"{host_for_url}:{port}", parts.path or "/", parts.query, ""))
     default_port = (parts.scheme == "https" and port == 443) or (parts.scheme == "http" and port == 80)
@@ -316,7 +344,7 @@ def _guarded_request(
     current = url
     with _client(deadline, timeout) as client:
         for _hop in range(max_redirects + 1):
-            pinned, pin_headers, extensions = _pinned(current)
+            pinned, pin_headers, extensions = _pinned(current, deadline)
             try:
                 request = client.build_request(
                     method, pinned, headers={"Accept-Encoding": "identity", **(headers or {}), **pin_headers},

@@ -379,6 +379,54 @@ def test_made_up_methods_do_not_create_metric_series(server):
     assert len(series) < 60
 
 
+# --- name resolution -------------------------------------------------------------------------------
+
+
+def test_a_resolver_that_never_answers_is_cut_off_at_the_deadline(monkeypatch):
+    """getaddrinfo has its own timeouts and retries (tens of seconds with a dead DNS
+    server) and cannot be interrupted. Here it never answers (until released): every
+    request, more than the resolver pool has threads, still ends at its own deadline,
+    and resolution works again once the DNS server answers."""
+    import socket
+
+    from outbound.http import OutboundError, guarded_request
+
+    real_getaddrinfo, released = socket.getaddrinfo, threading.Event()
+
+    def dead_dns_server(host, *args, **kwargs):
+        if host == "spec.unanswered.test":
+            released.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if host == "spec.answered.test":
+            return real_getaddrinfo("127.0.0.1", *args, **kwargs)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", dead_dns_server)
+    hostile = HostileServer()
+
+    def fetch(n):  # each as if for another service: no bulkhead in the way
+        started = time.monotonic()
+        try:
+            guarded_request("GET", "http://spec.unanswered.test/openapi.yml", key=f"dns-test-{n}", max_bytes=1000,
+                            timeout=0.5)
+        except OutboundError as failure:
+            return failure.code, time.monotonic() - started
+        return "sent", time.monotonic() - started
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(fetch, range(8)))
+        assert {code for code, _ in outcomes} == {"TIMEOUT"}, outcomes
+        assert max(elapsed for _, elapsed in outcomes) < 1.0, outcomes
+        released.set()
+        result = guarded_request("GET", hostile.url("/spec/slow.json").replace("127.0.0.1", "spec.answered.test"),
+                                 key="dns-test-after", max_bytes=100_000)
+        assert result.status == 200
+    finally:
+        released.set()
+        hostile.close()
+
+
 # --- the circuit breaker ----------------------------------------------------------------------------
 
 
