@@ -28,8 +28,11 @@ OWN_TOOLS = [
     ("system_prompt", "The system prompt the ensemble builds from the given services' OpenAPI documents.",
      {"type": "object", "properties": {"service_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 100}},
       "required": ["service_ids"], "additionalProperties": False}),
-    ("search_logs", "Past interactions and tool calls, newest first; `text` keeps those whose input or answer contains it.",
+    ("search_logs", "Past interactions and tool calls, newest first; with `text`, a full-text search of their input, "
+                    "answer and service responses (typos forgiven), best match first; `service_id` keeps those that "
+                    "called that service.",
      {"type": "object", "properties": {"text": {"type": "string", "maxLength": 200},
+                                       "service_id": {"type": "string", "maxLength": 200},
                                        "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
                                        "offset": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}},
       "additionalProperties": False}),

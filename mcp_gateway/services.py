@@ -8,16 +8,15 @@ from dataclasses import dataclass
 
 import jsonschema
 from django.conf import settings
-from django.db.models import Q
 
 from core.errors import ApplicationError
 from interactions.approvals import HeldCall
 from interactions.caller import ArgumentError, redact, validate_arguments
-from interactions.models import InteractionLog
-from interactions.selectors import logs_page
+from interactions.selectors import logs_page, logs_search
 from interactions.services import interaction_log_rejected, interaction_record, operation_execute, storable_text
 from prompts.selectors import system_prompt_for
 from registry.selectors import service_list
+from search.backend import SearchError
 
 from .selectors import OWN_TOOLS, find_operation_tool, operations_matching
 
@@ -99,10 +98,16 @@ def _list_services(tags=None):
     ]
 
 
-def _search_logs(text=None, limit=10, offset=0):
-    if text:
-        matching = InteractionLog.objects.filter(Q(user_input__icontains=text) | Q(assistant_response__icontains=text))
-        logs = list(matching.order_by("-created_at", "-id")[offset : offset + limit])
+def _search_logs(text=None, service_id=None, limit=10, offset=0):
+    """The same search as GET /logs?q=&service_id= (the Typesense mirror ranks, the
+    database answers); without either, the newest logs."""
+    if text or service_id:
+        try:
+            logs = logs_search(q=text or "", service_id=service_id or "", limit=limit, offset=offset).logs
+        except SearchError as error:
+            raise ApplicationError("TYPESENSE_SYNC_FAILED", "Searching the logs needs Typesense, which does not answer; "
+                                   "search_logs without text and service_id still works.",
+                                   details=str(error)[:500], status=502) from None
     else:
         logs = logs_page(limit=limit, offset=offset)
     return [{"timestamp": log.created_at.isoformat(), "user_input": log.user_input,

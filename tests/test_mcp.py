@@ -192,6 +192,16 @@ def test_sdk_client_initialises_lists_pages_and_calls_an_operation_which_is_logg
     mcp_server.manage("typesense_sync", "--once")
     assert mcp_server.status_code() == 0
 
+    async def search():  # the same search as GET /logs?q=: typos forgiven, filtered by service
+        async with connect(mcp_server) as client:
+            found = answer(await client.call_tool("search_logs", {"text": "Jon Doe", "service_id": "character-service"}))
+            elsewhere = answer(await client.call_tool("search_logs", {"text": "John Doe", "service_id": "action-service"}))
+            return found["logs"], elsewhere["logs"]
+
+    found, elsewhere = anyio.run(search)
+    assert found and "John Doe" in found[0]["service_responses"][0]["response"]
+    assert elsewhere == []
+
 
 def test_refused_without_a_key_with_a_wrong_key_and_after_revocation(mcp_server):
     raw_key = mcp_server.manage("apikey", "create", "--name", "mcp client").stdout.strip()
