@@ -15,6 +15,7 @@ class RoutingRow:
     chosen: str | None
     arguments: dict
     missing: list[str]
+    from_current: str = ""  # "author from getScriptById": filled by reading the resource first
 
     @property
     def verdict(self) -> str:
@@ -38,6 +39,8 @@ def evaluate(cases: list[dict], tools: list) -> list[RoutingRow]:
             input=case["input"], expected=case.get("operation"),
             chosen=choice.tool.operation["operation_id"] if choice else None,
             arguments=choice.arguments if choice else {}, missing=choice.missing if choice else [],
+            from_current=(f"{', '.join(m.removeprefix('body.') for m in choice.from_current)} from "
+                          f"{choice.reader.operation['operation_id']}") if choice and choice.reader else "",
         ))
     return rows
 
@@ -59,6 +62,8 @@ def format_table(rows: list[RoutingRow]) -> str:
     for i, r in enumerate(rows, 1):
         chosen = r.chosen or "-"
         detail = f"missing: {', '.join(r.missing)}" if r.missing else json.dumps(r.arguments, ensure_ascii=False)
+        if r.from_current:
+            detail += f" + {r.from_current}"
         lines.append(f"{i:>3} {r.verdict:<7} {chosen:<24} {r.input[:60]:<60} {detail[:160]}")
     t = totals(rows)
     lines.append(

@@ -224,7 +224,9 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
             return []  # nothing given: an empty list, which the schema allows
         return None
     if kind == "object":
-        return None
+        # Nothing said for it: an empty object when its schema needs nothing inside
+        # ("a new version of element 12": no new data).
+        return {} if not schema.get("required") else None
     if kind not in (None, "string"):
         return None
     # Strings.
@@ -271,9 +273,10 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     return None
 
 
-def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dict, list[str]]:
-    """Arguments for `tool` read from `text`, and the required inputs still missing.
-    A body whose schema has required fields is always sent with them."""
+def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dict, list[str], list[str]]:
+    """Arguments for `tool` read from `text`, the required inputs still missing, and the
+    required inputs filled with an empty list or object because the request said nothing
+    of them. A body whose schema has required fields is always sent with them."""
     request = request or read_request(text)
     schema = tool.parameters
     properties = schema.get("properties", {})
@@ -282,7 +285,7 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dic
     if "body" in properties and body_schema.get("required") and "body" not in required:
         required.append("body")
     state = {"quoted": list(request.quoted), "numbers": set(request.numbers)}
-    arguments, missing, pending = {}, [], []
+    arguments, missing, pending, defaulted = {}, [], [], []
 
     def one(name, sub, target, label, is_required):
         if not is_required:  # optional inputs only when written as name=value
@@ -293,6 +296,8 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dic
         value = _fill(name, sub, request, state)
         if value is not None:
             target[name] = value
+            if value == [] or value == {}:
+                defaulted.append(label)
         elif is_required:
             pending.append((name, sub, target, label))
 
@@ -317,7 +322,7 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dic
             target[name] = state["quoted"].pop(0) if re.search(rf"\b{re.escape(name)}\b", text, re.I) and state["quoted"] else text.strip()
         else:
             missing.append(label)
-    return arguments, missing
+    return arguments, missing, defaulted
 
 
 # --- choosing ---------------------------------------------------------------------------------
@@ -329,6 +334,12 @@ class Choice:
     score: float
     arguments: dict
     missing: list[str]
+    # An update whose body lacks fields the request did not give (missing, or filled
+    # with an empty list or object) reads the resource first (`reader`, the GET on the
+    # same path) and keeps those fields' current values: "rename script 8 to X" keeps
+    # its author and does not empty its sections.
+    reader: object | None = None
+    from_current: list[str] = field(default_factory=list)
 
 
 MIN_SCORE = 3.0
@@ -340,13 +351,43 @@ def mark_head(request: Request, tools) -> None:
     request.head = next((w for w in request.order if w in known), None)
 
 
-def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: float = 2.0) -> Choice:
+class Readers:
+    """(service id, path) -> the GET operation on that path: what reads a resource back.
+    Built on first use, from every tool in scope (not only the ranking's candidates)."""
+
+    def __init__(self, tools):
+        self._tools, self._by_path = tools, None
+
+    def get(self, key):
+        if self._by_path is None:
+            self._by_path = {(t.service.id, t.operation["path"]): t for t in self._tools if t.operation["method"] == "GET"}
+        return self._by_path.get(key)
+
+
+def current_reader(tool, arguments: dict, unsaid: list[str], readers: Readers | None):
+    """The GET that gives the current values of the body fields a PUT (or PATCH) needs
+    and the request did not give, when the request gave the path inputs."""
+    op = tool.operation
+    if op["method"] not in ("PUT", "PATCH") or not unsaid or not all(m.startswith("body.") for m in unsaid):
+        return None
+    reader = readers.get((tool.service.id, op["path"])) if readers else None
+    if reader is None or not all(name in arguments for name in reader.parameters.get("required", [])):
+        return None
+    return reader
+
+
+def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: float = 2.0,
+                    readers: Readers | None = None) -> Choice:
     info = operation_words(tool)
-    arguments, missing = fill_arguments(tool, request.text, request)
+    arguments, missing, defaulted = fill_arguments(tool, request.text, request)
+    reader = current_reader(tool, arguments, missing + defaulted, readers)
+    # Read first, a missing input costs half: the resource may not have it either.
+    penalty = missing_weight * len(missing) * (0.5 if reader else 1.0)
+    from_current, missing = (missing + defaulted, []) if reader else ([], missing)
     resource_hits = request.words & info.resources
     score = 3.0 * len(resource_hits) + 0.5 * len(request.words & info.other) + prior
     if not resource_hits:
-        return Choice(tool, 0.0, arguments, missing)
+        return Choice(tool, 0.0, arguments, missing, reader, from_current)
     given_ids = set(request.ids)
     score += 3.0 * sum(entity in given_ids for entity in info.id_params.values())
     kinds = set(request.kinds)
@@ -359,11 +400,11 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
     score -= 1.0 * len(info.resources - request.words - given_ids)  # nouns of the operation the user did not say
     if request.head and info.primary == request.head:
         score += 1.5  # "an action for a character": the action is what is meant
-    score -= missing_weight * len(missing)
-    return Choice(tool, score, arguments, missing)
+    score -= penalty
+    return Choice(tool, score, arguments, missing, reader, from_current)
 
 
-def choose(tools, text: str, priors: dict | None = None) -> tuple[Choice | None, str]:
+def choose(tools, text: str, priors: dict | None = None, readers: Readers | None = None) -> tuple[Choice | None, str]:
     """The best operation for `text` and why nothing was chosen, if so."""
     request = read_request(text)
     if request.injection:
@@ -372,7 +413,8 @@ def choose(tools, text: str, priors: dict | None = None) -> tuple[Choice | None,
         return None, "I do not delete everything at once; name one item by its id. I called nothing."
     priors = priors or {}
     mark_head(request, tools)
-    choices = [score_operation(tool, request, priors.get(tool.name, 0.0)) for tool in tools]
+    readers = readers or Readers(tools)
+    choices = [score_operation(tool, request, priors.get(tool.name, 0.0), readers=readers) for tool in tools]
     choices = [c for c in choices if c.score > 0]
     if not choices:
         return None, "I found no service operation that matches your request, so I called nothing."
