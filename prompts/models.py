@@ -3,6 +3,8 @@ import json
 from django.db import models
 from django.utils import timezone
 
+from registry.models import Service
+
 from .parsing import Operation
 
 
@@ -92,3 +94,10 @@ class SpecChange(models.Model):
 
     def __str__(self):
         return f"{self.service_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+def services_with_snapshots():
+    """One query for services and their snapshots (without the stored documents), and
+    one for their operation policies: the one way services are read with their specs
+    (prompts' selectors and the operations index alike)."""
+    return Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")

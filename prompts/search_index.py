@@ -6,13 +6,12 @@ version combines the snapshot's fetch time and the service's revision, so a refe
 spec, a renamed service or a read-only switch each reach the index.
 """
 
-from registry.models import Service
 from search import outbox
 from search.backend import SearchError, get_backend
 from search.indexes import IndexDefinition
 from search.models import SyncEntry
 
-from .models import SpecSnapshot
+from .models import SpecSnapshot, services_with_snapshots
 from .rendering import offered_operations
 from .words import words
 
@@ -56,7 +55,7 @@ def _documents(services) -> dict[str, dict]:
 
 
 def _services():
-    return Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies").order_by("pk")
+    return services_with_snapshots().order_by("pk")
 
 
 def documents_for(ids):

@@ -8,7 +8,7 @@ from core.errors import ApplicationError
 from core.filters import can_be_stored
 from registry.models import Service
 
-from .models import SpecSnapshot
+from .models import SpecSnapshot, services_with_snapshots
 from .rendering import render_system_prompt
 from .services import snapshot_for
 
@@ -21,18 +21,12 @@ class ServiceSpec(NamedTuple):
     snapshot: SpecSnapshot
 
 
-def _services_with_snapshots():
-    """One query for services and their snapshots (without the stored documents), and
-    one for their operation policies: the one way services are read with their specs."""
-    return Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
-
-
 def usable_service_specs(service_ids=None) -> list[ServiceSpec]:
     """Every registered service (or those of `service_ids`) with a usable spec, by id:
     its last good snapshot. Never waits for a fetch: specs not fetched yet are fetched
     in the background for later requests; those whose fetch failed (the error is on
     the snapshot, in the admin) are left out."""
-    services = _services_with_snapshots()
+    services = services_with_snapshots()
     if service_ids is not None:
         services = services.filter(pk__in=service_ids)
     specs = []
@@ -50,7 +44,7 @@ def services_with_specs(service_ids: list[str]) -> list[ServiceSpec]:
     if not ids:
         raise ApplicationError("VALIDATION_ERROR", "service_ids: give at least one service id.")
     searchable = [i for i in ids if can_be_stored(i)]
-    found = {s.id: s for s in _services_with_snapshots().filter(pk__in=searchable)}
+    found = {s.id: s for s in services_with_snapshots().filter(pk__in=searchable)}
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise ApplicationError(
