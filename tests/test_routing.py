@@ -83,6 +83,30 @@ def test_dev_set_calls_the_expected_operations(fountainai, typesense):
     assert without["out_of_scope_quiet"] == 3
 
 
+WRITTEN = sorted((Path(__file__).resolve().parent / "routing").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("path", WRITTEN, ids=lambda p: p.stem)
+def test_requests_written_apart_from_the_rules(fountainai, path):
+    """140 requests written independently of the reading rules (one set before, one while
+    they were extended), each run for real: the expected operation is the one the
+    service accepts last, and nothing is called for the out-of-scope ones."""
+    cases, right, wrong = read_cases(path), 0, []
+    for case in cases:
+        ServiceCall.objects.all().delete()
+        interaction_handle(user_input=case["input"])
+        calls = list(ServiceCall.objects.order_by("position"))
+        if case["operation"] is None:
+            good = not calls
+        else:
+            good = bool(calls) and calls[-1].operation_id == case["operation"] and calls[-1].ok
+        right += good
+        if not good:
+            wrong.append((case["input"], case["operation"], [c.operation_id for c in calls]))
+    print(path.name, f"{right}/{len(cases)}", wrong)
+    assert right >= len(cases) - 2, wrong
+
+
 def test_routing_eval_prints_the_table(fountainai):
     out = io.StringIO()
     call_command("routing_eval", str(DEV_SET), stdout=out)
@@ -122,6 +146,55 @@ def test_held_out_requests(fountainai):
             assert choice.arguments == arguments, text
     choice, _ = plan(tools, 'Start a new script titled "Romeo Redux" by Will Shakes.')
     assert (choice.arguments["body"]["title"], choice.arguments["body"]["author"]) == ("Romeo Redux", "Will Shakes")
+
+
+LANGUAGE = [  # one rule of the reading each; the values that must be sent (body fields: a subset)
+    ("get rid of action 52", "deleteAction", {"actionId": 52}),  # a verb of several words
+    ("pull up the record for performer #12", "getPerformerById", {"performerId": 12}),  # "the record": a noun
+    ("Pull up scirpt 44.", "getScriptById", {"scriptId": 44}),  # a misspelt resource
+    ("char 15", "getCharacterById", {"characterId": 15}),  # shortened, and no verb: show it
+    ("Show the lines in script 2.", "listLines", {"scriptId": 2}),  # a plural head: a listing
+    ("story seqs 3-6 for script 11", "getStorySequences", {"scriptId": 11, "startSequence": 3, "endSequence": 6}),
+    ("Change line 45 to read 'Not tonight, not ever.' since the writer tightened it.", "updateLine",
+     {"lineId": 45, "body": {"content": "Not tonight, not ever."}}),  # the first verb decides
+    ("Just change the name of character 10 to Rosalind; the old name clashed.", "patchCharacter",
+     {"characterId": 10, "body": {"name": "Rosalind"}}),  # "just": PATCH, and the optional field it names
+    ("Overwrite character 18 entirely: name Caspar, description a retired sea captain", "updateCharacter",
+     {"characterId": 18, "body": {"name": "Caspar", "description": "a retired sea captain"}}),  # "entirely": PUT
+    ("Paraphrase line 17 as 'I won't go back', commentary 'shorter and blunter'.", "createParaphrase",
+     {"body": {"originalId": 17, "text": "I won't go back", "commentary": "shorter and blunter"}}),  # noun as verb
+    ("Open a session with context 'scene 4 notes' because the director is reviewing it.", "createSession",
+     {"body": {"context": ["scene 4 notes"]}}),
+    ("Reorder the actions: action 5 goes first and action 2 second.", "reorderElements", None),  # several ids: not one
+    ("Give spoken word 33 a sequence number; it was just inserted.", "generateSequenceNumber",
+     {"body": {"elementType": "spokenWord", "elementId": 33}}),  # an enum value of two words
+    ("add performer Kenji Sato, reason: understudy for the lead", "createPerformer", {"body": {"name": "Kenji Sato"}}),
+    ("new character: Lady Marrow, an exiled duchess, because the ballroom needs her", "createCharacter",
+     {"body": {"name": "Lady Marrow", "description": "an exiled duchess"}}),
+    ("char 11 climbs out the window — add that as an action pls", "createAction",
+     {"body": {"characterId": 11, "description": "char 11 climbs out the window"}}),
+    ('new script "The Last Tram", author Ben Okoro, one section called Depot', "createScript",
+     {"body": {"title": "The Last Tram", "author": "Ben Okoro"}}),
+    ("Please delete script 12.", None, None),  # no operation deletes scripts: nothing else is done instead
+    ("Delete character 14.", None, None),
+]
+
+
+@pytest.mark.parametrize("text,expected,values", LANGUAGE, ids=[case[0][:40] for case in LANGUAGE])
+def test_the_reading_of_plain_requests(fountainai, text, expected, values):
+    from interactions.assistants.local import plan
+
+    choice, message = plan(assistant_scope().tools, text)
+    if expected is None:
+        assert choice is None and "called nothing" in message, (text, choice)
+        return
+    assert choice is not None, message
+    assert choice.tool.operation["operation_id"] == expected and not choice.missing, (text, choice)
+    for name, value in (values or {}).items():
+        if name == "body":
+            assert {k: choice.arguments["body"].get(k) for k in value} == value, choice.arguments
+        else:
+            assert choice.arguments[name] == value, choice.arguments
 
 
 def test_an_update_that_names_one_field_keeps_the_others_by_reading_the_resource_first(fountainai):

@@ -8,8 +8,10 @@ kind (get, list, create, update, delete), entity words followed by an id ("chara
 filled from the request itself when the spec describes them that way.
 """
 
+import difflib
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _WORD = re.compile(r"[A-Za-z]+|\d+")
 _STOP = set(
@@ -21,11 +23,13 @@ _STOP = set(
 VERBS = {
     "get": {"show", "get", "detail", "details", "look", "open", "tell", "give", "see", "fetch", "retrieve", "display",
             "view", "read", "find", "describe"},
-    "list": {"list", "all", "every", "which", "what", "exist", "available", "browse"},
+    "list": {"list", "all", "every", "which", "what", "exist", "available", "browse", "roster", "catalogue", "catalog",
+             "inventory", "enumerate", "rundown", "overview"},
     "create": {"create", "add", "new", "register", "record", "start", "begin", "log", "write", "make", "generate",
                "assign", "compose", "draft", "insert"},
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
-               "order", "rearrange", "move"},
+               "order", "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
+               "attach", "annotate", "mark", "flag"},
     "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge"},
 }
 # The kind an operationId's leading verb names.
@@ -37,9 +41,26 @@ _OP_VERBS = {
     "replace": "update", "modify": "update",
     "delete": "delete", "remove": "delete",
 }
+# Verbs of more than one word, read as the one word that means the same.
+_PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
+    ("get rid of", "delete"), ("throw away", "delete"), ("throw out", "delete"), ("wipe out", "delete"),
+    ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
+    ("set up", "create"), ("come up with", "create"), ("put together", "create"),
+    ("start to finish", "full"), ("beginning to end", "full"), ("open a", "create a"), ("open an", "create an"),
+)]
+# Words that say an update changes only what is named (PATCH), or replaces the whole (PUT).
+_PARTIAL = {"only", "just", "single", "partially", "partial"}
+_WHOLE = {"entirely", "completely", "overwrite", "whole", "replace", "full", "wholesale"}
+# Three-letter words that are words, not shortened resource names.
+_NOT_SHORTENED = {"act", "art", "per", "pre", "sec", "con", "pro", "com", "for", "the", "and", "set", "can", "day"}
+# A verb word after one of these is a noun: "the record", "a log".
+_DETERMINERS = {"the", "a", "an", "this", "that", "its", "his", "her", "their", "my", "your", "our"}
+# Words that only quantify: they make a listing, they are not the request's main verb.
+_QUANTIFIERS = {"all", "every", "which", "what", "exist", "available"}
 # Words that mean the same resource or action in requests and in specs.
 _SYNONYMS = {"order": "reorder", "reorder": "reorder", "person": "character", "role": "character", "play": "script",
-             "screenplay": "script", "actor": "performer", "story": "story", "sequence": "sequence"}
+             "screenplay": "script", "actor": "performer", "story": "story", "sequence": "sequence",
+             "complete": "full", "whole": "full", "entire": "full"}
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic|previous|prior)",
     re.I,
@@ -82,6 +103,11 @@ class Request:
     injection: bool
     order: list[str] = field(default_factory=list)  # content words in the order written
     head: str | None = None  # the first resource word any operation in scope has
+    main_kind: str | None = None  # the kind of the first verb: "change line 4 to read …" is a change
+    plural: set[str] = field(default_factory=set)  # words written in the plural ("lines")
+    proper: str | None = None  # the first run of capitalised words past the first word ("Kenji Sato")
+    tokens: list[str] = field(default_factory=list)  # every word, stemmed, in order
+    several: set[str] = field(default_factory=set)  # entities given with more than one id ("action 5 … action 2")
 
 
 def _first_group(match) -> str | None:
@@ -93,28 +119,51 @@ def _first_group(match) -> str | None:
 def read_request(text: str) -> Request:
     quoted = [a or b for a, b in re.findall(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)]
     bare = re.sub(r"\"[^\"]*\"|(?:(?<=[\s:(])|^)'.+?'(?=[\s.,;:!?)]|$)", " ", text)
-    ids = {}
+    ranges = [(int(a), int(b)) for a, b in re.findall(r"\b(\d+)\s*(?:to|-|–|through|until|thru)\s*(\d+)\b", bare)]
+    in_ranges = {n for pair in ranges for n in pair}
+    ids, seen = {}, {}
     for entity, number in re.findall(r"\b([A-Za-z]+)\s+(?:number\s+|no\.?\s*|#\s*|id\s+)?#?(\d+)\b", bare, re.I):
+        if int(number) in in_ranges:
+            continue  # "sequences 10 to 20": a range, not sequence 10
         ids.setdefault(stem(entity), int(number))
+        seen.setdefault(stem(entity), set()).add(int(number))
     numbers = [int(n) for n in re.findall(r"(?<![\w.])#?(\d+)(?![\w])", bare)]
-    ranges = [(int(a), int(b)) for a, b in re.findall(r"\b(\d+)\s*(?:to|-|–|through|until)\s*(\d+)\b", bare)]
-    name_stop = r"(?=\s*(?:[,;:.!?]|\bby\b|\bwith\b|\bwho\b|\bfor\b|$))"
+    name_stop = r"(?=\s*(?:[,;:.!?—–]|\bby\b|\bwith\b|\bwho\b|\bfor\b|\bbecause\b|\bsince\b|\bso\b|$))"
     quoted_name = r"\s+(?:\"([^\"]+)\"|'([^']+)'|(.+?)" + name_stop + ")"
     named = re.search(r"\b(?:named|called|name)" + quoted_name, text)
     titled = re.search(r"\b(?:titled|entitled|title|called|named)" + quoted_name, text)
     renamed = re.search(r"\brename\b.*?\bto" + quoted_name, text, re.I)
     author = re.search(r"\bby\s+([A-Z][\w'-]*(?:\.?\s+[A-Z][\w'-]*)*)", bare)
-    words = set(split_words(bare))
-    kinds = {kind for kind, verbs in VERBS.items() if words & verbs}
-    if words & {"all", "every"}:
-        kinds.discard("get")  # "show every line": a listing
+    author_label = re.search(r"\bauthor\s*[:=]?\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", bare)
+    # A name: capitalised words past the first word of a sentence ("add performer Kenji Sato").
+    proper = next((m for m in re.finditer(r"(?<=[\s:(])([A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*)*)", bare.strip())
+                   if not re.search(r"[.!?]\s*$", bare.strip()[: m.start()])), None)
+    spoken = bare
+    for pattern, verb in _PHRASES:
+        spoken = pattern.sub(verb, spoken)
+    tokens = split_words(spoken)
+    verbs = [(i, kind) for i, w in enumerate(tokens) for kind, words in VERBS.items()
+             if w in words and not (kind != "list" and w != "new" and i and tokens[i - 1] in _DETERMINERS)]
+    kinds = {kind for _, kind in verbs}
+    if set(tokens) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
+        kinds.discard("get")  # "show every line", "sequences 10 to 20": a listing
+        kinds.add("list")
+    main = next((kind for i, kind in verbs if tokens[i] not in _QUANTIFIERS and kind in kinds), None)
+    if "new" in tokens:
+        main = "create"  # "open a new session": something new is made, whatever the verb
+    raw = _WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", spoken))
     return Request(
-        text=text, words=content_words(bare), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
+        text=text, words=content_words(spoken), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
         named=_first_group(named),
         titled=_first_group(renamed or titled),
-        author=author.group(1).strip() if author else None,
+        author=(author or author_label).group(1).strip() if (author or author_label) else None,
         injection=bool(_INJECTION.search(text)),
-        order=[_SYNONYMS.get(w, w) for w in split_words(bare) if w not in _STOP and not w.isdigit()],
+        order=[_SYNONYMS.get(w, w) for w in tokens if w not in _STOP and not w.isdigit()],
+        main_kind=main,
+        plural={_SYNONYMS.get(stem(w), stem(w)) for w in raw if stem(w) != w.lower()},
+        proper=proper.group(1) if proper else None,
+        tokens=tokens,
+        several={entity for entity, numbers in seen.items() if len(numbers) > 1},
     )
 
 
@@ -128,6 +177,7 @@ class OperationWords:
     resources: set[str]  # nouns of the path and the operationId
     other: set[str]  # summary and body field words
     id_params: dict[str, str]  # required integer input name -> entity stem
+    verb: str = ""  # the operationId's first word ("reorder", "patch")
 
 
 def _entity_of(name: str) -> str | None:
@@ -148,7 +198,8 @@ def operation_words(tool) -> OperationWords:
                 "DELETE": "delete"}.get(op["method"], "get")
     static_path = " ".join(seg for seg in op["path"].split("/") if seg and not seg.startswith("{"))
     resources = content_words(" ".join(op_words[1:]) + " " + static_path) - _GENERIC_NOUNS - set(_OP_VERBS)
-    if op_words and op_words[0] == "reorder":
+    reorders = bool(op_words) and op_words[0] == "reorder"
+    if reorders:
         resources.add("reorder")
     body = (tool.parameters.get("properties") or {}).get("body") or {}
     other = content_words(op.get("summary", "") + " " + " ".join((body.get("properties") or {}).keys()))
@@ -157,15 +208,19 @@ def operation_words(tool) -> OperationWords:
         entity = _entity_of(name)
         if entity and schema.get("type") in ("integer", "number", "string"):
             id_params[name] = entity
-    primary = next((_SYNONYMS.get(w, w) for w in op_words[1:] if _SYNONYMS.get(w, w) in resources), None)
-    result = OperationWords(kind, primary, resources, other - resources, id_params)
+    primary = next((_SYNONYMS.get(w, w) for w in op_words[1:] if _SYNONYMS.get(w, w) in resources),
+                   "reorder" if reorders else None)
+    result = OperationWords(kind, primary, resources, other - resources, id_params, op_words[0] if op_words else "")
     object.__setattr__(tool, "_grounding", result)
     return result
 
 
 # --- arguments --------------------------------------------------------------------------------
 
-_ASSIGNMENT = r"(?:^|[\s,;(]){name}\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s,;)]+)"
+# `name=value` (one token or quoted), or "Name: value" (to the next comma, semicolon,
+# full stop or "label:").
+_ASSIGNMENT = (r"(?:^|[\s,;(]){name}\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s,;)]+)"
+               r"|:\s*(\"[^\"]*\"|'[^']*'|[^,;]+?)(?=\s*(?:[,;]|\.\s|\.$|\s\w+:|$)))")
 
 
 def _coerce(value, schema: dict):
@@ -192,7 +247,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     text = request.text
     match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.IGNORECASE)
     if match:
-        return _coerce(match.group(1).strip("\"'"), schema)
+        return _coerce(_first_group(match).strip("\"'"), schema)
     kind = schema.get("type")
     lname = name.lower()
     if kind in ("integer", "number"):
@@ -239,17 +294,29 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
                 return word
     enum = schema.get("enum")
     if enum:
-        said = set(split_words(text))
+        said = split_words(text)
         for value in enum:
-            if stem(str(value)) in said:
+            parts = split_words(str(value))  # "spokenWord" is said "spoken word"
+            if parts and any(said[i : i + len(parts)] == parts for i in range(len(said))):
                 return value
         return None
+    changed = _changed_to(lname, text)
+    if changed:  # "change the name of character 10 to Rosalind"
+        if changed in state["quoted"]:
+            state["quoted"].remove(changed)
+        return changed
     if lname in ("name", "fullname", "displayname") or lname.endswith("name"):
         if request.named:
             return request.named
         said = re.search(r"\bname\s+([^,;.]+)", text)
-        return said.group(1).strip() if said else None
+        if said:
+            return said.group(1).strip()
+        return _quoted_label(text, state) or request.proper  # "create char 'Brother Ames'"
     if "title" in lname:
+        label = _quoted_label(text, state, take=False)
+        if label and (not request.titled or text.find(label) < text.find(request.titled)):
+            state["quoted"].remove(label)  # 'a new script, "The Last Tram", … one section called Depot'
+            return label
         return request.titled
     if "author" in lname:
         return request.author
@@ -263,20 +330,75 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     said = re.search(rf"\b{re.escape(lname)}\s+(?!of\b|to\b|for\b)([^,;.]+)", text, re.I)
     if said:
         return said.group(1).strip()
-    if request.named and lname in ("description", "summary", "bio"):
-        apposition = re.search(re.escape(request.named) + r"\s*,\s*([^.;]+)", text)
+    name = request.named or request.proper
+    if name and lname in ("description", "summary", "bio"):
+        apposition = re.search(re.escape(name) + r"[\"']?\s*,\s*((?:a|an|the)\s[^.;—–]+?)"
+                               r"(?=,?\s+(?:because|since|as|for|so)\b|[.;—–]|$)", text)
         if apposition:
             return apposition.group(1).strip()
+    if lname in ("text", "content", "line", "dialogue", "message"):
+        says = re.search(r"\b(?:says|saying|reads|reading)\s*[:,]?\s+(.+?)(?:\s+[—–-]\s+|[;]|$)", text)
+        if says:
+            return says.group(1).strip()
     after_colon = re.search(r":\s*([^'\"]+?)[.!?]?$", text)
     if after_colon and lname in ("description", "text", "content", "summary", "body", "message"):
         return after_colon.group(1).strip()
+    if lname in ("description", "text", "content", "summary") and state["kind"] == "create":
+        return _statement(text)
     return None
 
 
-def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dict, list[str], list[str]]:
-    """Arguments for `tool` read from `text`, the required inputs still missing, and the
-    required inputs filled with an empty list or object because the request said nothing
-    of them. A body whose schema has required fields is always sent with them."""
+def _quoted_label(text: str, state: dict, take: bool = True) -> str | None:
+    """The first quoted text, when it labels a thing ("char 'Brother Ames'") rather than
+    being what something becomes or says ("to 'a reformed thief'", "says 'Run!'")."""
+    if not state["quoted"]:
+        return None
+    before = text[: max(text.find(f'"{state["quoted"][0]}"'), text.find(f"'{state['quoted'][0]}'"))]
+    if re.search(r"\b(?:to|as|say|says|saying|read|reads|into|with|comment|note|reason)\s*[:,]?\s*$", before, re.I):
+        return None
+    return state["quoted"].pop(0) if take else state["quoted"][0]
+
+
+def _statement(text: str) -> str | None:
+    """The part of a request that is not the command ("char 11 climbs out the window —
+    add that as an action"): the longest clause with no verb from the verb table."""
+    clauses = [c.strip(" .!?") for c in re.split(r"\s[—–-]\s|[:;]|\s(?:where|in which)\s", text)]
+    plain = [c for c in clauses if c and not (set(split_words(c)) & set().union(*VERBS.values()))]
+    return max(plain, key=len) if plain and len(clauses) > 1 else None
+
+
+class Filled(NamedTuple):
+    arguments: dict
+    missing: list[str]  # required inputs the request does not give
+    defaulted: list[str]  # required inputs sent as an empty list or object: the request said nothing of them
+    evidenced: int  # required inputs read from the request's own words (not defaulted, not the whole request)
+
+
+def _changed_to(name: str, text: str) -> str | None:
+    """ "change the name of character 10 to Rosalind" -> "Rosalind" for `name`."""
+    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?\s+to\s*:?\s+"
+                        r"(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)
+    if changed is None and name.lower().endswith(("name", "title")):
+        changed = re.search(r"\brename\b.*?\bto\s+(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)
+    return _first_group(changed)
+
+
+def _explicit(name: str, schema: dict, text: str):
+    """An optional input's value, when the request sets it in so many words: `name=value`,
+    "name: value", or "change the name … to value"."""
+    match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.I)
+    if match:
+        return _coerce(_first_group(match).strip("\"'"), schema)
+    if schema.get("type") in (None, "string") and len(name) > 2:
+        value = _changed_to(name, text)
+        if value:
+            return value
+    return None
+
+
+def fill_arguments(tool, text: str, request: Request | None = None) -> Filled:
+    """Arguments for `tool` read from `text`, and what is missing or defaulted. A body
+    whose schema has required fields is always sent with them."""
     request = request or read_request(text)
     schema = tool.parameters
     properties = schema.get("properties", {})
@@ -284,20 +406,25 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dic
     body_schema = properties.get("body") or {}
     if "body" in properties and body_schema.get("required") and "body" not in required:
         required.append("body")
-    state = {"quoted": list(request.quoted), "numbers": set(request.numbers)}
-    arguments, missing, pending, defaulted = {}, [], [], []
+    state = {"quoted": list(request.quoted), "numbers": set(request.numbers), "kind": operation_words(tool).kind}
+    arguments, missing, pending, defaulted, evidenced = {}, [], [], [], []
 
     def one(name, sub, target, label, is_required):
-        if not is_required:  # optional inputs only when written as name=value
-            match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.I)
-            if match:
-                target[name] = _coerce(match.group(1).strip("\"'"), sub)
+        if not is_required:  # optional inputs only when the request sets them explicitly
+            value = _explicit(name, sub, text)
+            if value is not None:
+                target[name] = value
+                evidenced.append(label)
             return
         value = _fill(name, sub, request, state)
+        if isinstance(value, str) and value in state["quoted"]:
+            state["quoted"].remove(value)  # each quoted text fills one input
         if value is not None:
             target[name] = value
             if value == [] or value == {}:
                 defaulted.append(label)
+            else:
+                evidenced.append(label)
         elif is_required:
             pending.append((name, sub, target, label))
 
@@ -318,11 +445,12 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> tuple[dic
     for name, sub, target, label in pending:
         if sub.get("type") in ("integer", "number") and len(leftovers) == 1:
             target[name] = leftovers.pop()
+            evidenced.append(label)
         elif sub.get("type") in (None, "string") and _is_comment_like(name, sub):
             target[name] = state["quoted"].pop(0) if re.search(rf"\b{re.escape(name)}\b", text, re.I) and state["quoted"] else text.strip()
         else:
             missing.append(label)
-    return arguments, missing, defaulted
+    return Filled(arguments, missing, defaulted, len(evidenced))
 
 
 # --- choosing ---------------------------------------------------------------------------------
@@ -345,10 +473,47 @@ class Choice:
 MIN_SCORE = 3.0
 
 
+def _known_word(word: str, known: set[str]) -> str | None:
+    """The resource word a misspelt or shortened word stands for ("scirpt", "charcters",
+    "char"), when exactly one fits."""
+    if len(word) < 3 or not word.isalpha() or word in _NOT_SHORTENED:
+        return None
+    shortened = [k for k in known if len(k) > len(word) and k.startswith(word)]
+    if len(shortened) == 1:
+        return shortened[0]
+    if len(word) < 4:
+        return None
+    close = difflib.get_close_matches(word, known, n=2, cutoff=0.8)
+    return close[0] if len(close) == 1 else None
+
+
 def mark_head(request: Request, tools) -> None:
-    """The request's head noun: its first word that names a resource of some operation."""
+    """Read the request against the operations in scope: misspelt or shortened resource
+    words are corrected, its head noun (the first word that names a resource) is marked,
+    a plural head with no id asks for a listing, and an entity with its id and no verb
+    ("char 15") asks to see it."""
     known = set().union(*(operation_words(t).resources for t in tools)) if tools else set()
+    vocabulary = known | set().union(*VERBS.values())
+    fixes = {w: fixed for w in set(request.order) | set(request.ids)
+             if w not in vocabulary and w not in _STOP and (fixed := _known_word(w, known))}
+    if fixes:
+        request.words = {fixes.get(w, w) for w in request.words}
+        request.order = [fixes.get(w, w) for w in request.order]
+        request.ids = {fixes.get(w, w): n for w, n in request.ids.items()}
+        request.plural = {fixes.get(w, w) for w in request.plural}
     request.head = next((w for w in request.order if w in known), None)
+    first = request.tokens[0] if request.tokens else None
+    created = {operation_words(t).primary for t in tools if operation_words(t).kind == "create"}
+    if (first in created and first not in vocabulary - known and first not in request.plural and len(request.tokens) > 1
+            and not request.tokens[1].isdigit()):
+        # A resource named as the verb: "paraphrase line 17 as …" makes a paraphrase.
+        request.head, request.main_kind = first, "create"
+        request.kinds = request.kinds | {"create"}
+    if request.head in request.plural and request.head not in request.ids and request.kinds <= {"get", "list"}:
+        request.kinds = {"list"}
+        request.main_kind = "list"
+    if not request.kinds and request.ids:
+        request.kinds, request.main_kind = {"get"}, "get"
 
 
 class Readers:
@@ -379,7 +544,7 @@ def current_reader(tool, arguments: dict, unsaid: list[str], readers: Readers | 
 def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: float = 2.0,
                     readers: Readers | None = None) -> Choice:
     info = operation_words(tool)
-    arguments, missing, defaulted = fill_arguments(tool, request.text, request)
+    arguments, missing, defaulted, evidenced = fill_arguments(tool, request.text, request)
     reader = current_reader(tool, arguments, missing + defaulted, readers)
     # Read first, a missing input costs half: the resource may not have it either.
     penalty = missing_weight * len(missing) * (0.5 if reader else 1.0)
@@ -389,12 +554,29 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
     if not resource_hits:
         return Choice(tool, 0.0, arguments, missing, reader, from_current)
     given_ids = set(request.ids)
-    score += 3.0 * sum(entity in given_ids for entity in info.id_params.values())
+    for entity in info.id_params.values():
+        if entity in request.several:
+            score -= 2.0  # several of them were named: an operation on one of them is not meant
+        elif entity in given_ids:
+            score += 3.0
     kinds = set(request.kinds)
     if info.kind in kinds:
         score += 3.0
+    if info.kind == request.main_kind:
+        score += 1.5  # the first verb says what is wanted: "change line 4 to read …"
+    if info.verb in request.tokens and info.verb not in ("get", "list"):
+        score += 2.0  # the request uses the operation's own verb: "reorder", "patch"
+    score += 0.5 * evidenced  # inputs the request's words give, beyond ids (ties: the range, the name)
+    method, said = tool.operation["method"], set(request.tokens)
+    if info.kind == "update" and method in ("PUT", "PATCH"):
+        if said & _PARTIAL or "nothing else" in request.text.lower():
+            score += 1.5 if method == "PATCH" else -1.5  # "just change the name": only what is named
+        elif said & _WHOLE:
+            score += 1.5 if method == "PUT" else -1.5  # "replace character 5 completely"
     if kinds & {"create", "update", "delete"} and info.kind in ("get", "list") and not ({"get", "list"} & kinds and info.kind in kinds):
         score -= 2.0
+    if info.kind == "create" and info.primary in given_ids:
+        score -= 3.0  # "performer 4" exists already: not a new performer
     if info.kind == "list" and any(e in info.resources for e in given_ids) and not any(e in given_ids for e in info.id_params.values()):
         score -= 2.0  # an id was given for this resource: the single-item operation is meant
     score -= 1.0 * len(info.resources - request.words - given_ids)  # nouns of the operation the user did not say
@@ -421,4 +603,12 @@ def choose(tools, text: str, priors: dict | None = None, readers: Readers | None
     best = max(choices, key=lambda c: c.score)
     if best.score < MIN_SCORE:
         return None, "I found no service operation that matches your request well enough, so I called nothing."
+    best_kind = operation_words(best.tool).kind
+    if request.main_kind == "delete" and best_kind != "delete":
+        return None, (f"No operation in scope deletes that (the closest, {best.tool.operation['operation_id']}, does "
+                      "something else), so I called nothing.")
+    if request.kinds and request.kinds <= {"create", "update", "delete"} and best_kind in ("get", "list"):
+        # Asked to change something, found only a way to read it: say so rather than read.
+        return None, (f"No operation in scope can {request.main_kind or sorted(request.kinds)[0]} that (the closest, "
+                      f"{best.tool.operation['operation_id']}, only reads), so I called nothing.")
     return best, ""
