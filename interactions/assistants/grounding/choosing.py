@@ -1,0 +1,125 @@
+"""Choosing the operation: each candidate scored on the request's words, kinds and ids,
+the inputs it can fill, and what an update must read first; and when to call nothing."""
+
+from dataclasses import dataclass, field
+
+from .arguments import fill_arguments
+from .reading import Request, mark_head, operation_words, read_request
+from .words import PARTIAL, WHOLE, split_words
+
+# --- choosing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Choice:
+    tool: object
+    score: float
+    arguments: dict
+    missing: list[str]
+    # An update whose body lacks fields the request did not give (missing, or filled
+    # with an empty list or object) reads the resource first (`reader`, the GET on the
+    # same path) and keeps those fields' current values: "rename script 8 to X" keeps
+    # its author and does not empty its sections.
+    reader: object | None = None
+    from_current: list[str] = field(default_factory=list)
+
+
+MIN_SCORE = 3.0
+
+
+class Readers:
+    """(service id, path) -> the GET operation on that path: what reads a resource back.
+    Built on first use, from every tool in scope (not only the ranking's candidates)."""
+
+    def __init__(self, tools):
+        self._tools, self._by_path = tools, None
+
+    def get(self, key):
+        if self._by_path is None:
+            self._by_path = {(t.service.id, t.operation["path"]): t for t in self._tools if t.operation["method"] == "GET"}
+        return self._by_path.get(key)
+
+
+def current_reader(tool, arguments: dict, unsaid: list[str], readers: Readers | None):
+    """The GET that gives the current values of the body fields a PUT (or PATCH) needs
+    and the request did not give, when the request gave the path inputs."""
+    op = tool.operation
+    if op["method"] not in ("PUT", "PATCH") or not unsaid or not all(m.startswith("body.") for m in unsaid):
+        return None
+    reader = readers.get((tool.service.id, op["path"])) if readers else None
+    if reader is None or not all(name in arguments for name in reader.parameters.get("required", [])):
+        return None
+    return reader
+
+
+def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: float = 2.0,
+                    readers: Readers | None = None) -> Choice:
+    info = operation_words(tool)
+    arguments, missing, defaulted, evidenced = fill_arguments(tool, request.text, request)
+    reader = current_reader(tool, arguments, missing + defaulted, readers)
+    # Read first, a missing input costs half: the resource may not have it either.
+    penalty = missing_weight * len(missing) * (0.5 if reader else 1.0)
+    from_current, missing = (missing + defaulted, []) if reader else ([], missing)
+    resource_hits = request.words & info.resources
+    score = 3.0 * len(resource_hits) + 0.5 * len(request.words & info.other) + prior
+    if not resource_hits:
+        return Choice(tool, 0.0, arguments, missing, reader, from_current)
+    given_ids = set(request.ids)
+    for entity in info.id_params.values():
+        if entity in request.several:
+            score -= 2.0  # several of them were named: an operation on one of them is not meant
+        elif entity in given_ids:
+            score += 3.0
+    kinds = set(request.kinds)
+    if info.kind in kinds:
+        score += 3.0
+    if info.kind == request.main_kind:
+        score += 1.5  # the first verb says what is wanted: "change line 4 to read …"
+    if info.verb in request.tokens and info.verb not in ("get", "list"):
+        score += 2.0  # the request uses the operation's own verb: "reorder", "patch"
+    score += 0.5 * evidenced  # inputs the request's words give, beyond ids (ties: the range, the name)
+    method, said = tool.operation["method"], set(request.tokens)
+    if info.kind == "update" and method in ("PUT", "PATCH"):
+        if said & PARTIAL or "nothing else" in request.text.lower():
+            score += 1.5 if method == "PATCH" else -1.5  # "just change the name": only what is named
+        elif said & WHOLE:
+            score += 1.5 if method == "PUT" else -1.5  # "replace character 5 completely"
+    if kinds & {"create", "update", "delete"} and info.kind in ("get", "list") and not ({"get", "list"} & kinds and info.kind in kinds):
+        score -= 2.0
+    if info.kind == "create" and info.primary in given_ids:
+        score -= 3.0  # "performer 4" exists already: not a new performer
+    if info.kind == "list" and any(e in info.resources for e in given_ids) and not any(e in given_ids for e in info.id_params.values()):
+        score -= 2.0  # an id was given for this resource: the single-item operation is meant
+    score -= 1.0 * len(info.resources - request.words - given_ids)  # nouns of the operation the user did not say
+    if request.head and info.primary == request.head:
+        score += 1.5  # "an action for a character": the action is what is meant
+    score -= penalty
+    return Choice(tool, score, arguments, missing, reader, from_current)
+
+
+def choose(tools, text: str, priors: dict | None = None, readers: Readers | None = None) -> tuple[Choice | None, str]:
+    """The best operation for `text` and why nothing was chosen, if so."""
+    request = read_request(text)
+    if request.injection:
+        return None, "The request asks me to ignore my instructions; I called nothing."
+    if "delete" in request.kinds and ({"all", "every"} & set(split_words(text))) and not request.ids:
+        return None, "I do not delete everything at once; name one item by its id. I called nothing."
+    priors = priors or {}
+    mark_head(request, tools)
+    readers = readers or Readers(tools)
+    choices = [score_operation(tool, request, priors.get(tool.name, 0.0), readers=readers) for tool in tools]
+    choices = [c for c in choices if c.score > 0]
+    if not choices:
+        return None, "I found no service operation that matches your request, so I called nothing."
+    best = max(choices, key=lambda c: c.score)
+    if best.score < MIN_SCORE:
+        return None, "I found no service operation that matches your request well enough, so I called nothing."
+    best_kind = operation_words(best.tool).kind
+    if request.main_kind == "delete" and best_kind != "delete":
+        return None, (f"No operation in scope deletes that (the closest, {best.tool.operation['operation_id']}, does "
+                      "something else), so I called nothing.")
+    if request.kinds and request.kinds <= {"create", "update", "delete"} and best_kind in ("get", "list"):
+        # Asked to change something, found only a way to read it: say so rather than read.
+        return None, (f"No operation in scope can {request.main_kind or sorted(request.kinds)[0]} that (the closest, "
+                      f"{best.tool.operation['operation_id']}, only reads), so I called nothing.")
+    return best, ""

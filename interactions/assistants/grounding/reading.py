@@ -1,0 +1,191 @@
+"""Reading a request and an operation: what the request asks (kinds, the main verb, ids,
+ranges, quoted text, names, titles, authors) and what each operation is about (kind,
+resources, id inputs), and the request read against the operations in scope."""
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from .words import (
+    DETERMINERS,
+    GENERIC_NOUNS,
+    INJECTION,
+    NOT_SHORTENED,
+    OP_VERBS,
+    PHRASES,
+    QUANTIFIERS,
+    STOP,
+    SYNONYMS,
+    VERBS,
+    WORD,
+    content_words,
+    first_group,
+    split_words,
+    stem,
+)
+
+
+@dataclass
+class Request:
+    """What a request says, read once."""
+
+    text: str
+    words: set[str]
+    kinds: set[str]
+    ids: dict[str, int]  # entity stem -> number written after it
+    numbers: list[int]
+    ranges: list[tuple[int, int]]
+    quoted: list[str]
+    named: str | None
+    titled: str | None
+    author: str | None
+    injection: bool
+    order: list[str] = field(default_factory=list)  # content words in the order written
+    head: str | None = None  # the first resource word any operation in scope has
+    main_kind: str | None = None  # the kind of the first verb: "change line 4 to read …" is a change
+    plural: set[str] = field(default_factory=set)  # words written in the plural ("lines")
+    proper: str | None = None  # the first run of capitalised words past the first word ("Kenji Sato")
+    tokens: list[str] = field(default_factory=list)  # every word, stemmed, in order
+    several: set[str] = field(default_factory=set)  # entities given with more than one id ("action 5 … action 2")
+
+
+def read_request(text: str) -> Request:
+    quoted = [a or b for a, b in re.findall(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)]
+    bare = re.sub(r"\"[^\"]*\"|(?:(?<=[\s:(])|^)'.+?'(?=[\s.,;:!?)]|$)", " ", text)
+    ranges = [(int(a), int(b)) for a, b in re.findall(r"\b(\d+)\s*(?:to|-|–|through|until|thru)\s*(\d+)\b", bare)]
+    in_ranges = {n for pair in ranges for n in pair}
+    ids, seen = {}, {}
+    for entity, number in re.findall(r"\b([A-Za-z]+)\s+(?:number\s+|no\.?\s*|#\s*|id\s+)?#?(\d+)\b", bare, re.I):
+        if int(number) in in_ranges:
+            continue  # "sequences 10 to 20": a range, not sequence 10
+        ids.setdefault(stem(entity), int(number))
+        seen.setdefault(stem(entity), set()).add(int(number))
+    numbers = [int(n) for n in re.findall(r"(?<![\w.])#?(\d+)(?![\w])", bare)]
+    name_stop = r"(?=\s*(?:[,;:.!?—–]|\bby\b|\bwith\b|\bwho\b|\bfor\b|\bbecause\b|\bsince\b|\bso\b|$))"
+    quoted_name = r"\s+(?:\"([^\"]+)\"|'([^']+)'|(.+?)" + name_stop + ")"
+    named = re.search(r"\b(?:named|called|name)" + quoted_name, text)
+    titled = re.search(r"\b(?:titled|entitled|title|called|named)" + quoted_name, text)
+    renamed = re.search(r"\brename\b.*?\bto" + quoted_name, text, re.I)
+    author = re.search(r"\bby\s+([A-Z][\w'-]*(?:\.?\s+[A-Z][\w'-]*)*)", bare)
+    author_label = re.search(r"\bauthor\s*[:=]?\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", bare)
+    # A name: capitalised words past the first word of a sentence ("add performer Kenji Sato").
+    proper = next((m for m in re.finditer(r"(?<=[\s:(])([A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*)*)", bare.strip())
+                   if not re.search(r"[.!?]\s*$", bare.strip()[: m.start()])), None)
+    spoken = bare
+    for pattern, verb in PHRASES:
+        spoken = pattern.sub(verb, spoken)
+    tokens = split_words(spoken)
+    verbs = [(i, kind) for i, w in enumerate(tokens) for kind, words in VERBS.items()
+             if w in words and not (kind != "list" and w != "new" and i and tokens[i - 1] in DETERMINERS)]
+    kinds = {kind for _, kind in verbs}
+    if set(tokens) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
+        kinds.discard("get")  # "show every line", "sequences 10 to 20": a listing
+        kinds.add("list")
+    main = next((kind for i, kind in verbs if tokens[i] not in QUANTIFIERS and kind in kinds), None)
+    if "new" in tokens:
+        main = "create"  # "open a new session": something new is made, whatever the verb
+    raw = WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", spoken))
+    return Request(
+        text=text, words=content_words(spoken), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
+        named=first_group(named),
+        titled=first_group(renamed or titled),
+        author=(author or author_label).group(1).strip() if (author or author_label) else None,
+        injection=bool(INJECTION.search(text)),
+        order=[SYNONYMS.get(w, w) for w in tokens if w not in STOP and not w.isdigit()],
+        main_kind=main,
+        plural={SYNONYMS.get(stem(w), stem(w)) for w in raw if stem(w) != w.lower()},
+        proper=proper.group(1) if proper else None,
+        tokens=tokens,
+        several={entity for entity, numbers in seen.items() if len(numbers) > 1},
+    )
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+@dataclass
+class OperationWords:
+    kind: str
+    primary: str | None  # the resource the operationId names first
+    resources: set[str]  # nouns of the path and the operationId
+    other: set[str]  # summary and body field words
+    id_params: dict[str, str]  # required integer input name -> entity stem
+    verb: str = ""  # the operationId's first word ("reorder", "patch")
+
+
+def entity_of(name: str) -> str | None:
+    match = re.fullmatch(r"(.+?)_?(?:Id|ID|id)", name)
+    return stem(split_words(match.group(1))[-1]) if match and split_words(match.group(1)) else None
+
+
+def operation_words(tool) -> OperationWords:
+    cached = getattr(tool, "_grounding", None)
+    if cached is not None:
+        return cached
+    op = tool.operation
+    op_words = split_words(op["operation_id"])
+    kind = OP_VERBS.get(op_words[0]) if op_words else None
+    has_trailing_param = op["path"].rstrip("/").endswith("}")
+    if kind is None or (kind == "get" and op["method"] == "GET" and not has_trailing_param and op_words[1:2] != ["full"]):
+        kind = {"GET": "get" if has_trailing_param else "list", "POST": "create", "PUT": "update", "PATCH": "update",
+                "DELETE": "delete"}.get(op["method"], "get")
+    static_path = " ".join(seg for seg in op["path"].split("/") if seg and not seg.startswith("{"))
+    resources = content_words(" ".join(op_words[1:]) + " " + static_path) - GENERIC_NOUNS - set(OP_VERBS)
+    reorders = bool(op_words) and op_words[0] == "reorder"
+    if reorders:
+        resources.add("reorder")
+    body = (tool.parameters.get("properties") or {}).get("body") or {}
+    other = content_words(op.get("summary", "") + " " + " ".join((body.get("properties") or {}).keys()))
+    id_params = {}
+    for name, schema in (tool.parameters.get("properties") or {}).items():
+        entity = entity_of(name)
+        if entity and schema.get("type") in ("integer", "number", "string"):
+            id_params[name] = entity
+    primary = next((SYNONYMS.get(w, w) for w in op_words[1:] if SYNONYMS.get(w, w) in resources),
+                   "reorder" if reorders else None)
+    result = OperationWords(kind, primary, resources, other - resources, id_params, op_words[0] if op_words else "")
+    object.__setattr__(tool, "_grounding", result)
+    return result
+
+
+def _known_word(word: str, known: set[str]) -> str | None:
+    """The resource word a misspelt or shortened word stands for ("scirpt", "charcters",
+    "char"), when exactly one fits."""
+    if len(word) < 3 or not word.isalpha() or word in NOT_SHORTENED:
+        return None
+    shortened = [k for k in known if len(k) > len(word) and k.startswith(word)]
+    if len(shortened) == 1:
+        return shortened[0]
+    if len(word) < 4:
+        return None
+    close = difflib.get_close_matches(word, known, n=2, cutoff=0.8)
+    return close[0] if len(close) == 1 else None
+
+
+def mark_head(request: Request, tools) -> None:
+    """Read the request against the operations in scope: misspelt or shortened resource
+    words are corrected, its head noun (the first word that names a resource) is marked,
+    a plural head with no id asks for a listing, and an entity with its id and no verb
+    ("char 15") asks to see it."""
+    known = set().union(*(operation_words(t).resources for t in tools)) if tools else set()
+    vocabulary = known | set().union(*VERBS.values())
+    fixes = {w: fixed for w in set(request.order) | set(request.ids)
+             if w not in vocabulary and w not in STOP and (fixed := _known_word(w, known))}
+    if fixes:
+        request.words = {fixes.get(w, w) for w in request.words}
+        request.order = [fixes.get(w, w) for w in request.order]
+        request.ids = {fixes.get(w, w): n for w, n in request.ids.items()}
+        request.plural = {fixes.get(w, w) for w in request.plural}
+    request.head = next((w for w in request.order if w in known), None)
+    first = request.tokens[0] if request.tokens else None
+    created = {operation_words(t).primary for t in tools if operation_words(t).kind == "create"}
+    if (first in created and first not in vocabulary - known and first not in request.plural and len(request.tokens) > 1
+            and not request.tokens[1].isdigit()):
+        # A resource named as the verb: "paraphrase line 17 as …" makes a paraphrase.
+        request.head, request.main_kind = first, "create"
+        request.kinds = request.kinds | {"create"}
+    if request.head in request.plural and request.head not in request.ids and request.kinds <= {"get", "list"}:
+        request.kinds = {"list"}
+        request.main_kind = "list"
+    if not request.kinds and request.ids:
+        request.kinds, request.main_kind = {"get"}, "get"
