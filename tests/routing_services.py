@@ -44,7 +44,7 @@ class _SpecHandler(BaseHTTPRequestHandler):
                 if resource is not None:
                     names = re.findall(r"{([^}]+)}", op["path"])
                     values = re.match(pattern.replace("[^/]+", "([^/]+)"), path).groups()
-                    ids = {name: int(value) if value.isdigit() else value for name, value in zip(names, values)}
+                    ids = {name: int(value) if value.isdigit() else value for name, value in zip(names, values, strict=True)}
                     return send_body(self, 200, json.dumps({**resource, **{k: v for k, v in ids.items() if k in resource}}).encode())
                 return send_body(self, 200, json.dumps({"ok": True, "operation": op["operation_id"]}).encode())
         send_body(self, 404, b'{"error": "no such operation"}')
