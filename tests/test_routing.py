@@ -165,7 +165,9 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
      {"body": {"originalId": 17, "text": "I won't go back", "commentary": "shorter and blunter"}}),  # noun as verb
     ("Open a session with context 'scene 4 notes' because the director is reviewing it.", "createSession",
      {"body": {"context": ["scene 4 notes"]}}),
-    ("Reorder the actions: action 5 goes first and action 2 second.", "reorderElements", None),  # several ids: not one
+    ("Reorder the actions: action 5 goes to position 2 and action 2 to position 1.", "reorderElements",  # several ids
+     {"body": {"elementType": "action", "elements": [{"elementId": 5, "newSequence": 2},
+                                                     {"elementId": 2, "newSequence": 1}]}}),  # the pairs as said
     ("Give spoken word 33 a sequence number; it was just inserted.", "generateSequenceNumber",
      {"body": {"elementType": "spokenWord", "elementId": 33}}),  # an enum value of two words
     ("add performer Kenji Sato, reason: understudy for the lead", "createPerformer", {"body": {"name": "Kenji Sato"}}),

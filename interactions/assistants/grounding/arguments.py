@@ -16,6 +16,11 @@ _ASSIGNMENT = (r"(?:^|[\s,;(]){name}\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s,;)]+)"
                r"|:\s*(\"[^\"]*\"|'[^']*'|[^,;]+?)(?=\s*(?:[,;]|\.\s|\.$|\s\w+:|$)))")
 
 
+# "5 goes to position 1", "9 becomes sequence 3", "2 to 4", "7 → 1": an item and its new place.
+_MOVE = (r"#?(\d+)\s*(?:goes\s+to|go\s+to|moves\s+to|move\s+to|becomes|become|is\s+now|to|->|→)\s*"
+         r"(?:position|sequence|place|slot|spot|number|no\.?|#)?\s*(\d+)\b")
+
+
 def _coerce(value, schema: dict):
     kind = schema.get("type")
     if isinstance(value, str):
@@ -63,8 +68,11 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
         order_field = next((k for k, v in item_fields.items() if k != id_field and v.get("type") == "integer"
                             and re.search(r"sequence|order|position|rank|index", k, re.I)), None)
         if id_field and order_field and len(request.numbers) > 1:
-            # "elements 4, 2 and 9 in this order": each id with its new position.
             state["numbers"].clear()
+            moves = re.findall(_MOVE, text, re.I)
+            if moves:  # "action 5 goes to position 1 and action 2 to position 2": the pairs as said
+                return [{id_field: int(item), order_field: int(position)} for item, position in moves]
+            # "elements 4, 2 and 9 in this order": each id with its new position.
             return [{id_field: n, order_field: i} for i, n in enumerate(request.numbers, 1)]
         if items.get("type") in (None, "string") and (request.quoted and (lname in text.lower() or "context" in lname)):
             return [request.quoted[0]]
