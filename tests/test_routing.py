@@ -177,6 +177,9 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
      {"body": {"characterId": 11, "description": "char 11 climbs out the window"}}),
     ('new script "The Last Tram", author Ben Okoro, one section called Depot', "createScript",
      {"body": {"title": "The Last Tram", "author": "Ben Okoro"}}),
+    ("Create a script titled 'Salt' by Priya Nair with sections Dawn, Noon and Dusk; for the festival.", "createScript",
+     {"body": {"title": "Salt", "author": "Priya Nair",
+               "sections": [{"title": "Dawn"}, {"title": "Noon"}, {"title": "Dusk"}]}}),  # objects named in a list
     ("Please delete script 12.", None, None),  # no operation deletes scripts: nothing else is done instead
     ("Delete character 14.", None, None),
 ]

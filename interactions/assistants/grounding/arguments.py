@@ -76,6 +76,9 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
             return [{id_field: n, order_field: i} for i, n in enumerate(request.numbers, 1)]
         if items.get("type") in (None, "string") and (request.quoted and (lname in text.lower() or "context" in lname)):
             return [request.quoted[0]]
+        named_items = _named_items(name, items, text, state)
+        if named_items:
+            return named_items
         if not schema.get("minItems") and not re.search(r"context|tag", lname) and (items.get("type") in ("object", None)):
             return []  # nothing given: an empty list, which the schema allows
         return None
@@ -147,6 +150,33 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     if lname in ("description", "text", "content", "summary") and state["kind"] == "create":
         return _statement(text)
     return None
+
+
+def _named_items(name: str, items: dict, text: str, state: dict) -> list[dict] | None:
+    """Objects with one text field each, named in a list after the field's word: "with
+    sections Dawn, Noon and Dusk", "sections 'Frost' and 'Thaw'", "one section called
+    Depot" give [{"title": "Dawn"}, …] when a section is an object with one (required)
+    string field."""
+    fields = items.get("properties") or {}
+    texts = [k for k, v in fields.items() if v.get("type") in (None, "string")]
+    required = [k for k in items.get("required", []) if k in texts]
+    field_name = required[0] if len(required) == 1 else texts[0] if len(texts) == 1 and len(fields) == 1 else None
+    word = stem(split_words(name)[-1]) if split_words(name) else ""
+    said = re.search(rf"\b{re.escape(word)}s?\b\s*(?:called|named|titled|:)?\s*(.+?)"
+                     r"(?=\s*(?:[;.—–]|,\s*(?:reason|because|since|comment|note)\b|\s(?:because|since)\b|$))", text, re.I)
+    if field_name is None or not word or said is None:
+        return None
+    values = []
+    for part in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", said.group(1)):
+        quoted = re.fullmatch(r"[\"'](.+)[\"']", part.strip())
+        value = quoted.group(1) if quoted else part.strip()
+        if quoted or re.fullmatch(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", value):
+            values.append(value)
+            if value in state["quoted"]:
+                state["quoted"].remove(value)
+        else:
+            break
+    return [{field_name: value} for value in values] or None
 
 
 def _quoted_label(text: str, state: dict, take: bool = True) -> str | None:
