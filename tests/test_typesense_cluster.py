@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TYPESENSE_KEY, free_port
+from tests.conftest import ROOT, TYPESENSE_KEY
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import typesense_server
@@ -35,7 +35,7 @@ def test_a_three_node_cluster_keeps_the_index_when_a_node_dies(settings, tmp_pat
 
     ports = []
     while len(ports) < 3:  # each node also peers on port + 1
-        port = free_port()
+        port = typesense_server.free_port_pair()
         if all(abs(port - other) > 1 for other in ports):
             ports.append(port)
     nodes = tmp_path / "nodes"
@@ -45,7 +45,9 @@ def test_a_three_node_cluster_keeps_the_index_when_a_node_dies(settings, tmp_pat
         for i, port in enumerate(ports)
     ]
     try:
-        assert all(typesense_server.wait_healthy(port, 120) for port in ports), "the cluster elected no leader"
+        if not all(typesense_server.wait_healthy(port, 120) for port in ports):
+            logs = {i: (tmp_path / f"node{i}" / "typesense.log").read_text(errors="replace")[-1500:] for i in range(3)}
+            raise AssertionError(f"the cluster elected no leader; the nodes' logs end: {logs}")
         settings.TYPESENSE_URLS = [f"http://127.0.0.1:{port}" for port in ports]
         settings.TYPESENSE_COLLECTION_PREFIX = "cluster_"
         for i in range(20):
