@@ -15,7 +15,9 @@ Three more guards keep one slow or hostile service from hurting anyone else:
   and name resolution, which the C library does with its own timeouts and retries, runs
   on a small pool of resolver threads that the request waits on only until the deadline;
 - a bulkhead: at most ENSEMBLE_OUTBOUND_MAX_CONCURRENT requests per service at once in
-  this process; more fail at once ("busy") instead of taking more web threads;
+  this process; as many more wait for a slot about twice as long as the service
+  usually takes to answer (a failing or unknown one: a quarter second), then fail
+  ("busy") instead of taking more web threads;
 - a circuit breaker: after ENSEMBLE_OUTBOUND_BREAKER_FAILURES failures in a row a
   service is skipped for ENSEMBLE_OUTBOUND_BREAKER_SECONDS, then one trial is let through.
 """
@@ -217,8 +219,20 @@ class _Guard:
         self.open_until = 0.0
         self.trial = False  # a half-open trial is under way
         self.last_error = ""
+        self.answer_seconds = 0.0  # moving average of the time its answers took; 0: none yet
+
+    def queue_seconds(self) -> float:
+        """How long a request waits for a free slot. A service that answers (no failure
+        since) frees a slot within about its usual answer time, so waiting twice that
+        serves ordinary concurrency; one that fails or was never heard from gets only
+        the short wait, so a hung service holds no more threads than its slots."""
+        wait = _QUICK_QUEUE_SECONDS
+        if self.answer_seconds and not self.failures:
+            wait = max(wait, 2 * self.answer_seconds)
+        return min(settings.ENSEMBLE_OUTBOUND_QUEUE_SECONDS, wait)
 
 
+_QUICK_QUEUE_SECONDS = 0.25
 _guards: dict[str, _Guard] = {}
 _guards_lock = threading.Lock()
 _slot_freed = threading.Condition(_guards_lock)
@@ -229,7 +243,7 @@ def _guard(key: str) -> _Guard:
         return _guards.setdefault(key, _Guard())
 
 
-def _enter(key: str) -> None:
+def _enter(key: str) -> float:
     """Take a slot for `key`, or refuse at once: breaker open, or too many in flight."""
     now = time.monotonic()
     with _guards_lock:
@@ -247,7 +261,7 @@ def _enter(key: str) -> None:
             # a slow service still holds no more than its share of the threads.
             guard.waiting += 1
             try:
-                _slot_freed.wait_for(lambda: guard.in_flight < limit, timeout=settings.ENSEMBLE_OUTBOUND_QUEUE_SECONDS)
+                _slot_freed.wait_for(lambda: guard.in_flight < limit, timeout=guard.queue_seconds())
             finally:
                 guard.waiting -= 1
         if guard.in_flight >= limit:
@@ -257,14 +271,18 @@ def _enter(key: str) -> None:
         if guard.open_until:  # the cool-down is over: this request is the trial
             guard.trial = True
         guard.in_flight += 1
+    return time.monotonic()
 
 
-def _leave(key: str, error: "OutboundError | None") -> None:
+def _leave(key: str, error: "OutboundError | None", sent_at: float) -> None:
     with _guards_lock:
         guard = _guards[key]
         guard.in_flight -= 1
         _slot_freed.notify_all()
         failed = error is not None and error.code in _BREAKER_CODES
+        if not failed:
+            took = time.monotonic() - sent_at
+            guard.answer_seconds = took if not guard.answer_seconds else 0.7 * guard.answer_seconds + 0.3 * took
         if failed:
             guard.failures += 1
             guard.last_error = error.message[:300]
@@ -312,7 +330,7 @@ def guarded_request(method: str, url: str, *, key: str | None = None, **kwargs) 
     exchange, through the bulkhead and circuit breaker of `key` (a service id; the
     URL's host when none is given)."""
     key = key or (urlsplit(url).hostname or url)
-    _enter(key)
+    sent_at = _enter(key)
     error = None
     try:
         return _guarded_request(method, url, **kwargs)
@@ -320,7 +338,7 @@ def guarded_request(method: str, url: str, *, key: str | None = None, **kwargs) 
         error = failure
         raise
     finally:
-        _leave(key, error)
+        _leave(key, error, sent_at)
 
 
 def _guarded_request(

@@ -106,6 +106,8 @@ class _Hostile(BaseHTTPRequestHandler):
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         if path == "/trickle" or path == "/slow/wait":
             return self._trickle_headers()
+        if path == "/steady":  # healthy, not instant: answers after 0.6 s
+            time.sleep(0.6)
         documents = {"/spec/api.json": lambda: api_spec(base), "/spec/slow.json": lambda: slow_spec(base),
                      "/spec/chain.json": chain_spec, "/spec/bomb.json": bomb_spec, "/spec/deep.yml": deep_yaml_spec}
         if path in documents:

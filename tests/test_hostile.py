@@ -453,6 +453,30 @@ def test_a_service_that_keeps_failing_is_skipped_for_a_while_then_tried_again(se
         hostile.close()
 
 
+def test_a_healthy_service_busier_than_its_slots_is_queued_not_refused():
+    """Four requests at once in one process to a service that answers in 0.6 s: two are
+    sent, two wait for the slots they free (twice its usual answer time), and none is
+    refused. A service that only times out still gets the short wait (the test above)."""
+    from outbound.http import guarded_request
+
+    hostile = HostileServer()
+    try:
+        first = guarded_request("GET", hostile.url("/steady"), key="steady-test", max_bytes=1000)
+        assert first.status == 200
+
+        def call(_):
+            started = time.monotonic()
+            guarded_request("GET", hostile.url("/steady"), key="steady-test", max_bytes=1000)
+            return time.monotonic() - started
+
+        with ThreadPoolExecutor(4) as pool:
+            durations = sorted(pool.map(call, range(4)))
+        assert len(hostile.received("/steady")) == 5
+        assert durations[-1] < 2 * 0.6 + 0.5, durations  # the last two waited one turn
+    finally:
+        hostile.close()
+
+
 @pytest.mark.django_db
 def test_arguments_and_replies_that_cannot_be_stored_are_logged_escaped(client_api, demo_services, fake_openai):
     """In-process, on the suite's database (PostgreSQL refuses NUL and unpaired surrogates even in JSON)."""

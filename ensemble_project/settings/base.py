@@ -231,8 +231,10 @@ ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES = env_int("ENSEMBLE_SERVICE_ARGUMENTS_MAX_B
 # Bulkhead: requests in flight to one service per process (the rest fail at once), so a
 # slow service holds at most this many web threads of a worker.
 ENSEMBLE_OUTBOUND_MAX_CONCURRENT = env_int("ENSEMBLE_OUTBOUND_MAX_CONCURRENT", 2, minimum=1)
-# How long a request waits for a free slot of its service before it is refused (BUSY).
-ENSEMBLE_OUTBOUND_QUEUE_SECONDS = env_float("ENSEMBLE_OUTBOUND_QUEUE_SECONDS", 0.25)
+# The longest a request waits for a free slot of its service before it is refused (BUSY):
+# it waits about twice the service's usual answer time, a quarter second when the
+# service is failing or not heard from yet, never more than this.
+ENSEMBLE_OUTBOUND_QUEUE_SECONDS = env_float("ENSEMBLE_OUTBOUND_QUEUE_SECONDS", 2.0)
 # Circuit breaker: this many timeouts or connection failures in a row skip the service
 # for this long.
 ENSEMBLE_OUTBOUND_BREAKER_FAILURES = env_int("ENSEMBLE_OUTBOUND_BREAKER_FAILURES", 5, minimum=1)
