@@ -182,6 +182,25 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
                "sections": [{"title": "Dawn"}, {"title": "Noon"}, {"title": "Dusk"}]}}),  # objects named in a list
     ("Please delete script 12.", None, None),  # no operation deletes scripts: nothing else is done instead
     ("Delete character 14.", None, None),
+    ("Trash paraphrase 8, nobody liked it.", "deleteParaphrase", {"paraphraseId": 8}),  # a synonym of delete
+    ("action 12 needs to be removed", "deleteAction", {"actionId": 12}),  # passive: an inflected verb
+    ("Scrap session 3.", None, None),  # a synonym of delete, and sessions cannot be deleted
+    ("Line 9 should now read 'Hold the door.'", "updateLine", {"lineId": 9, "body": {"content": "Hold the door."}}),
+    ("Character 4 should say 'Wait!' in speech 6; please add that line.", "createLine",  # a wish, then a verb: the verb decides
+     {"body": {"characterId": 4, "speechId": 6, "content": "Wait!"}}),
+    ("performer 3: just the name -> Ines Duarte", "patchPerformer", {"performerId": 3, "body": {"name": "Ines Duarte"}}),
+    ("Show me the story of script 5 from sequence 2 up to sequence 7.", "getStorySequences",  # a range in words
+     {"scriptId": 5, "startSequence": 2, "endSequence": 7}),
+    ("Character 8 stumbles on the stairs. File that as a new action.", "createAction",  # "as a new action"
+     {"body": {"characterId": 8, "description": "Character 8 stumbles on the stairs"}}),
+    ("What are the details for the line with id 14?", "getLineById", {"lineId": 14}),  # "with id N"
+    ("swap the order of actions 6 and 7: 6 to position 2, 7 to position 1", "reorderElements",  # several ids
+     {"body": {"elements": [{"elementId": 6, "newSequence": 2}, {"elementId": 7, "newSequence": 1}]}}),
+    ("For character 5, keep the name but revise the description to 'a tired clerk'.", "patchCharacter",
+     {"characterId": 5, "body": {"description": "a tired clerk"}}),  # "keep the name": only what changes
+    ("Translate line 3 into French.", None, None),  # a verb no operation does
+    ("register a new costume for character 2: a grey coat", None, None),  # a kind of thing no operation knows
+    ("list all the venues", None, None),
 ]
 
 

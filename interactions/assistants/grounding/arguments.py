@@ -21,6 +21,11 @@ _MOVE = (r"#?(\d+)\s*(?:goes\s+to|go\s+to|moves\s+to|move\s+to|becomes|become|is
          r"(?:position|sequence|place|slot|spot|number|no\.?|#)?\s*(\d+)\b")
 
 
+# After a field's word, these start a clause about the field, not its value:
+# "keep the name but revise …", "the name stays".
+_NOT_A_VALUE = r"(?!(?:of|to|for|but|and|or|as|is|stays|unchanged)\b)"
+
+
 def _coerce(value, schema: dict):
     kind = schema.get("type")
     if isinstance(value, str):
@@ -43,10 +48,10 @@ def _is_comment_like(name: str, schema: dict) -> bool:
 def _fill(name: str, schema: dict, request: Request, state: dict):
     """A value for one input from the request, or None."""
     text = request.text
-    match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.IGNORECASE)
-    if match:
-        return _coerce(first_group(match).strip("\"'"), schema)
     kind = schema.get("type")
+    match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.IGNORECASE)
+    if match and kind != "array":  # a list is read below: "sections: Dusk, Night, Dawn" is three
+        return _coerce(first_group(match).strip("\"'"), schema)
     lname = name.lower()
     if kind in ("integer", "number"):
         entity = entity_of(name)
@@ -79,6 +84,8 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
         named_items = _named_items(name, items, text, state)
         if named_items:
             return named_items
+        if match:
+            return _coerce(first_group(match).strip("\"'"), schema)
         if not schema.get("minItems") and not re.search(r"context|tag", lname) and (items.get("type") in ("object", None)):
             return []  # nothing given: an empty list, which the schema allows
         return None
@@ -112,7 +119,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     if lname in ("name", "fullname", "displayname") or lname.endswith("name"):
         if request.named:
             return request.named
-        said = re.search(r"\bname\s+([^,;.]+)", text)
+        said = re.search(rf"\bname\s+{_NOT_A_VALUE}([^,;.]+)", text)
         if said:
             return said.group(1).strip()
         return _quoted_label(text, state) or request.proper  # "create char 'Brother Ames'"
@@ -131,7 +138,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
         return None  # filled last, from what is left
     if state["quoted"]:
         return state["quoted"].pop(0)
-    said = re.search(rf"\b{re.escape(lname)}\s+(?!of\b|to\b|for\b)([^,;.]+)", text, re.I)
+    said = re.search(rf"\b{re.escape(lname)}\s+{_NOT_A_VALUE}([^,;.]+)", text, re.I)
     if said:
         return said.group(1).strip()
     name = request.named or request.proper
@@ -161,6 +168,8 @@ def _named_items(name: str, items: dict, text: str, state: dict) -> list[dict] |
     texts = [k for k, v in fields.items() if v.get("type") in (None, "string")]
     required = [k for k in items.get("required", []) if k in texts]
     field_name = required[0] if len(required) == 1 else texts[0] if len(texts) == 1 and len(fields) == 1 else None
+    if items.get("type") == "string":
+        field_name = ""  # a list of texts: the names themselves
     word = stem(split_words(name)[-1]) if split_words(name) else ""
     said = re.search(rf"\b{re.escape(word)}s?\b\s*(?:called|named|titled|:)?\s*(.+?)"
                      r"(?=\s*(?:[;.—–]|,\s*(?:reason|because|since|comment|note)\b|\s(?:because|since)\b|$))", text, re.I)
@@ -176,7 +185,7 @@ def _named_items(name: str, items: dict, text: str, state: dict) -> list[dict] |
                 state["quoted"].remove(value)
         else:
             break
-    return [{field_name: value} for value in values] or None
+    return [{field_name: value} if field_name else value for value in values] or None
 
 
 def _quoted_label(text: str, state: dict, take: bool = True) -> str | None:
@@ -193,7 +202,7 @@ def _quoted_label(text: str, state: dict, take: bool = True) -> str | None:
 def _statement(text: str) -> str | None:
     """The part of a request that is not the command ("char 11 climbs out the window —
     add that as an action"): the longest clause with no verb from the verb table."""
-    clauses = [c.strip(" .!?") for c in re.split(r"\s[—–-]\s|[:;]|\s(?:where|in which)\s", text)]
+    clauses = [c.strip(" .!?") for c in re.split(r"\s[—–-]\s|[:;]|\s(?:where|in which)\s|(?<=\w{3})[.!?]\s+(?=[A-Z])", text)]
     plain = [c for c in clauses if c and not (set(split_words(c)) & set().union(*VERBS.values()))]
     return max(plain, key=len) if plain and len(clauses) > 1 else None
 
@@ -206,8 +215,8 @@ class Filled(NamedTuple):
 
 
 def _changed_to(name: str, text: str) -> str | None:
-    """ "change the name of character 10 to Rosalind" -> "Rosalind" for `name`."""
-    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?\s+to\s*:?\s+"
+    """ "change the name of character 10 to Rosalind", "the name -> Rosalind" -> "Rosalind" for `name`."""
+    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?(?:\s+to\s*:?\s+|\s*(?:->|→|=>)\s*)"
                         r"(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)
     if changed is None and name.lower().endswith(("name", "title")):
         changed = re.search(r"\brename\b.*?\bto\s+(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)

@@ -106,6 +106,9 @@ def choose(tools, text: str, priors: dict | None = None, readers: Readers | None
         return None, "I do not delete everything at once; name one item by its id. I called nothing."
     priors = priors or {}
     mark_head(request, tools)
+    if request.foreign:
+        return None, (f"I found no service operation for “{request.foreign}”, so I called nothing; "
+                      "the services offer what the system prompt lists.")
     readers = readers or Readers(tools)
     choices = [score_operation(tool, request, priors.get(tool.name, 0.0), readers=readers) for tool in tools]
     choices = [c for c in choices if c.score > 0]

@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass, field
 
 from .words import (
+    ARROW,
     DETERMINERS,
+    FOREIGN_VERBS,
     GENERIC_NOUNS,
     INJECTION,
     NOT_SHORTENED,
@@ -17,11 +19,13 @@ from .words import (
     STOP,
     SYNONYMS,
     VERBS,
+    WISH,
     WORD,
     content_words,
     first_group,
     split_words,
     stem,
+    verb_form,
 )
 
 
@@ -47,23 +51,80 @@ class Request:
     proper: str | None = None  # the first run of capitalised words past the first word ("Kenji Sato")
     tokens: list[str] = field(default_factory=list)  # every word, stemmed, in order
     several: set[str] = field(default_factory=set)  # entities given with more than one id ("action 5 … action 2")
+    object_words: list[str] = field(default_factory=list)  # what the main verb acts on ("costume" in "add a new costume")
+    # Set by mark_head when the request asks for something no operation in scope knows:
+    # its object ("costume", "props") or, with no verb of ours, its own verb ("translate").
+    foreign: str | None = None
+
+
+# "10 to 20", "from sequence 4 up to sequence 9", "between scene 3 and scene 7": a range.
+_RANGE = re.compile(
+    r"\b(\d+)\s*(?:to|-|–|through|until|thru)\s*(\d+)\b"
+    r"|\b(?:from|between)\s+(?:[a-z]+\s+)?#?(\d+)\s+(?:up\s+to|to|until|till|through|thru|and)\s+(?:[a-z]+\s+)?#?(\d+)\b",
+    re.I,
+)
+
+
+# "the character with id 23", "a performer whose number is 4": the entity and its id.
+_WITH_ID = re.compile(r"\b([A-Za-z]+)\s+(?:with|having|whose)\s+(?:the\s+|an?\s+)?(?:id|number|no\.?|#)\s*"
+                      r"(?:is\s+|of\s+|=\s*|:\s*)?#?(\d+)\b", re.I)
+# "actions 12 and 13", "lines 4, 7 or 9": more than one of a kind.
+_LISTED = re.compile(r"\b([A-Za-z]+)\s+(#?\d+(?:\s*,\s*#?\d+)*\s*,?\s*(?:and|&|or)\s+#?\d+)\b", re.I)
+# "a new line" is made; after other determiners a verb word is a noun or adjective:
+# "the record", "a log", "the new act structure".
+_MAKING = {"a", "an"}
+
+
+# Words between a verb and what it acts on ("show me all the …", "add a new …"), and
+# words that end the object ("a joke about actors": the joke is asked for, not actors).
+_FILLER = STOP | DETERMINERS | QUANTIFIERS | {
+    "me", "him", "them", "new", "everything", "anything", "something", "one", "ones", "stuff", "more", "most", "other",
+    "another", "few", "latest", "recent", "last", "first", "current", "single", "up", "out", "down", "back", "quickly",
+    "again", "also", "just", "only", "now", "right", "here", "list", "s", "d", "ll", "ve", "re", "t", "m",
+}
+_OBJECT_ENDS = {"about", "of", "for", "from", "in", "on", "with", "to", "by", "into", "at", "that", "which", "where",
+                "so", "because", "as", "and", "or", "but", "if", "when", "please"}
+
+
+def _object_of(spoken: str, main: str | None) -> list[str]:
+    """The words the main verb acts on, up to the first preposition, number or mark:
+    "register a new costume: red velvet" -> ["costume"]; "list all the props" -> ["prop"]."""
+    if main is None:
+        return []
+    marked = [w if not w[0].isalpha() else verb_form(stem(w))
+              for w in re.findall(r"[A-Za-z]+|\d+|[^\sA-Za-z\d]", re.sub(r"([a-z])([A-Z])", r"\1 \2", spoken))]
+    start = next((i for i, w in enumerate(marked) if w in VERBS[main] and w not in QUANTIFIERS), None)
+    if start is None:
+        return []
+    words = []
+    for word in marked[start + 1:]:
+        if not words and word in _FILLER:
+            continue
+        if not word.isalpha() or word in _OBJECT_ENDS or len(words) == 3:
+            break
+        words.append(word)
+    return words
 
 
 def read_request(text: str) -> Request:
     quoted = [a or b for a, b in re.findall(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)]
     bare = re.sub(r"\"[^\"]*\"|(?:(?<=[\s:(])|^)'.+?'(?=[\s.,;:!?)]|$)", " ", text)
-    ranges = [(int(a), int(b)) for a, b in re.findall(r"\b(\d+)\s*(?:to|-|–|through|until|thru)\s*(\d+)\b", bare)]
+    ranges = [tuple(int(n) for n in m.groups() if n) for m in _RANGE.finditer(bare)]
     in_ranges = {n for pair in ranges for n in pair}
+    bare = _WITH_ID.sub(r"\1 \2", bare)
     ids, seen = {}, {}
     for entity, number in re.findall(r"\b([A-Za-z]+)\s+(?:number\s+|no\.?\s*|#\s*|id\s+)?#?(\d+)\b", bare, re.I):
         if int(number) in in_ranges:
             continue  # "sequences 10 to 20": a range, not sequence 10
         ids.setdefault(stem(entity), int(number))
         seen.setdefault(stem(entity), set()).add(int(number))
+    for entity, listed in _LISTED.findall(bare):  # "actions 12 and 13": several of them
+        seen.setdefault(stem(entity), set()).update(int(n) for n in re.findall(r"\d+", listed))
     numbers = [int(n) for n in re.findall(r"(?<![\w.])#?(\d+)(?![\w])", bare)]
     name_stop = r"(?=\s*(?:[,;:.!?—–]|\bby\b|\bwith\b|\bwho\b|\bfor\b|\bbecause\b|\bsince\b|\bso\b|$))"
     quoted_name = r"\s+(?:\"([^\"]+)\"|'([^']+)'|(.+?)" + name_stop + ")"
-    named = re.search(r"\b(?:named|called|name)" + quoted_name, text)
+    # "named X", "name X"; not "keep the name but …", where the name is only mentioned.
+    named = re.search(r"\b(?:named|called|(?<!the )(?<!its )(?<!his )(?<!her )(?<!their )name)" + quoted_name, text)
     titled = re.search(r"\b(?:titled|entitled|title|called|named)" + quoted_name, text)
     renamed = re.search(r"\brename\b.*?\bto" + quoted_name, text, re.I)
     author = re.search(r"\bby\s+([A-Z][\w'-]*(?:\.?\s+[A-Z][\w'-]*)*)", bare)
@@ -71,19 +132,22 @@ def read_request(text: str) -> Request:
     # A name: capitalised words past the first word of a sentence ("add performer Kenji Sato").
     proper = next((m for m in re.finditer(r"(?<=[\s:(])([A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*)*)", bare.strip())
                    if not re.search(r"[.!?]\s*$", bare.strip()[: m.start()])), None)
-    spoken = bare
+    spoken = ARROW.sub(" change to ", bare)
     for pattern, verb in PHRASES:
         spoken = pattern.sub(verb, spoken)
-    tokens = split_words(spoken)
+    tokens = [verb_form(w) for w in split_words(spoken)]
     verbs = [(i, kind) for i, w in enumerate(tokens) for kind, words in VERBS.items()
-             if w in words and not (kind != "list" and w != "new" and i and tokens[i - 1] in DETERMINERS)]
+             if w in words and not (kind != "list" and i and tokens[i - 1] in DETERMINERS
+                                    and not (w == "new" and tokens[i - 1] in _MAKING))]
+    if any(kind != "update" for _, kind in verbs if kind != "list"):
+        verbs = [(i, kind) for i, kind in verbs if tokens[i] != WISH]
     kinds = {kind for _, kind in verbs}
     if set(tokens) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
         kinds.discard("get")  # "show every line", "sequences 10 to 20": a listing
         kinds.add("list")
     main = next((kind for i, kind in verbs if tokens[i] not in QUANTIFIERS and kind in kinds), None)
-    if "new" in tokens:
-        main = "create"  # "open a new session": something new is made, whatever the verb
+    if "create" in kinds and any(w == "new" and (not i or tokens[i - 1] in _MAKING) for i, w in enumerate(tokens)):
+        main = "create"  # "open a new session": something new is made, whatever the verb (not "the new act")
     raw = WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", spoken))
     return Request(
         text=text, words=content_words(spoken), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
@@ -97,6 +161,7 @@ def read_request(text: str) -> Request:
         proper=proper.group(1) if proper else None,
         tokens=tokens,
         several={entity for entity, numbers in seen.items() if len(numbers) > 1},
+        object_words=_object_of(spoken, main),
     )
 
 
@@ -162,6 +227,20 @@ def _known_word(word: str, known: set[str]) -> str | None:
     return close[0] if len(close) == 1 else None
 
 
+def _wanted(tokens: list[str], known: set[str], making: bool) -> str | None:
+    """The resource a request wants, named after "as a" or, when it makes something, after
+    "new": "character 17 gets a new line", "jot that down as an action" make a line and
+    an action, not a character; "read script 37 as one whole story" reads a story."""
+    for i, word in enumerate(tokens):
+        if word == "as" or (making and word == "new"):
+            following = tokens[i + 1: i + 4] if word == "as" and tokens[i + 1: i + 2] in (["a"], ["an"], ["one"]) else (
+                tokens[i + 1: i + 3])
+            wanted = next((SYNONYMS.get(w, w) for w in following if SYNONYMS.get(w, w) in known), None)
+            if wanted:
+                return wanted
+    return None
+
+
 def mark_head(request: Request, tools) -> None:
     """Read the request against the operations in scope: misspelt or shortened resource
     words are corrected, its head noun (the first word that names a resource) is marked,
@@ -177,15 +256,46 @@ def mark_head(request: Request, tools) -> None:
         request.ids = {fixes.get(w, w): n for w, n in request.ids.items()}
         request.plural = {fixes.get(w, w) for w in request.plural}
     request.head = next((w for w in request.order if w in known), None)
+    wanted = _wanted(request.tokens, known, "create" in request.kinds)
+    request.head = wanted or request.head
     first = request.tokens[0] if request.tokens else None
     created = {operation_words(t).primary for t in tools if operation_words(t).kind == "create"}
-    if (first in created and first not in vocabulary - known and first not in request.plural and len(request.tokens) > 1
-            and not request.tokens[1].isdigit()):
+    if (first in created and not wanted and first not in vocabulary - known and first not in request.plural
+            and len(request.tokens) > 1 and not request.tokens[1].isdigit() and request.tokens[1] not in ("no", "number", "id")):
         # A resource named as the verb: "paraphrase line 17 as …" makes a paraphrase.
         request.head, request.main_kind = first, "create"
         request.kinds = request.kinds | {"create"}
     if request.head in request.plural and request.head not in request.ids and request.kinds <= {"get", "list"}:
         request.kinds = {"list"}
         request.main_kind = "list"
+    scope = known | set().union(*(operation_words(t).other for t in tools)) if tools else set()
+    request.foreign = _foreign(request, scope, vocabulary)
     if not request.kinds and request.ids:
         request.kinds, request.main_kind = {"get"}, "get"
+
+
+def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | None:
+    """What the request asks for that no operation in scope knows, if anything:
+    - led by a verb for something no operation does ("translate line 22", "email the
+      full script"), unless an operation names that word;
+    - something new of a kind no operation knows ("register a new costume");
+    - a listing of things no operation knows ("list all the props");
+    - with no id given, a thing no operation knows ("tell me a joke about actors")."""
+    def knows(word):
+        word = SYNONYMS.get(word, word)
+        return word in scope or word in vocabulary or word in GENERIC_NOUNS or bool(_known_word(word, scope))
+
+    lead = next((w for w in request.tokens if w not in _FILLER and len(w) > 1), None)
+    if lead in FOREIGN_VERBS and lead not in scope:
+        return lead
+    words = [w for w in request.object_words if len(w) > 2]
+    if not words or any(knows(w) for w in words):
+        return None
+    tokens, first = request.tokens, words[0]
+    made_new = any(tokens[i + 1: i + 2] == [first] for i, w in enumerate(tokens) if w == "new")
+    listed = request.main_kind == "list" and first in {stem(w) for w in request.plural | {first}} and words == [first]
+    named = (request.proper or request.named or "").lower()
+    if made_new or (listed and first in request.plural) or (
+            not request.ids and request.main_kind in ("get", "list") and first not in named):
+        return " ".join(words)
+    return None

@@ -12,15 +12,19 @@ STOP = set(
 # Words that say which kind of operation the user means.
 VERBS = {
     "get": {"show", "get", "detail", "details", "look", "open", "tell", "give", "see", "fetch", "retrieve", "display",
-            "view", "read", "find", "describe"},
+            "view", "read", "find", "describe", "inspect", "check", "examine", "review", "peek", "grab", "pull", "load",
+            "access", "query", "compile", "assemble", "lookup"},
     "list": {"list", "all", "every", "which", "what", "exist", "available", "browse", "roster", "catalogue", "catalog",
              "inventory", "enumerate", "rundown", "overview"},
     "create": {"create", "add", "new", "register", "record", "start", "begin", "log", "write", "make", "generate",
-               "assign", "compose", "draft", "insert"},
+               "assign", "compose", "draft", "insert", "file", "jot", "enter", "submit", "allocate", "issue", "store",
+               "capture", "reserve"},
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
                "order", "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
-               "attach", "annotate", "mark", "flag"},
-    "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge"},
+               "attach", "annotate", "mark", "flag", "swap", "switch", "alter", "become", "reword", "redo", "shift",
+               "relabel", "retitle"},
+    "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge", "discard", "scrap", "trash",
+               "ditch", "dump", "junk", "axe", "eliminate", "expunge", "retire"},
 }
 # The kind an operationId's leading verb names.
 OP_VERBS = {
@@ -33,13 +37,34 @@ OP_VERBS = {
 }
 # Verbs of more than one word, read as the one word that means the same.
 PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
+    ("shld|shoud|shuold|shoudl|sould|shoould", "should"), ("pls|plz|pleas", "please"),
+    ("(?:written|authored|penned|composed) by", "by"), ("(?:on|in) (?:record|file)", ""), ("for the record", ""), ("fresh", "new"),
     ("get rid of", "delete"), ("throw away", "delete"), ("throw out", "delete"), ("wipe out", "delete"),
+    ("do away with", "delete"), ("take out", "delete"), ("strike out", "delete"), ("cross out", "delete"),
+    # "line 38 should now read 'X'", "its context should become …", "the name -> Marisol": a change
+    (r"(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say|be|become)", "become"),
+    (r"is\s+to\s+(?:read|say|become)", "become"),
+    (r"re-?arrange|re-?organi[sz]e|re-?sequence|re-?number|re-?shuffle|shuffle", "reorder"),
+    ("write down", "record"), ("note down", "record"), ("put down", "record"), ("jot down", "record"),
+    (r"(?:the\s+)?(?:details|info|information|particulars|specifics|data|profile)\s+(?:of|for|on|about)", "show"),
     ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
     ("set up", "create"), ("come up with", "create"), ("put together", "create"),
     ("start to finish", "full"), ("beginning to end", "full"), ("open a", "create a"), ("open an", "create an"),
 )]
+# "the name -> Marisol": the arrow says what a field becomes.
+ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
+# Verbs for things no CRUD operation does: a request led by one of them is not served
+# unless an operation in scope names the same word ("translate line 22").
+FOREIGN_VERBS = {
+    "translate", "email", "mail", "phone", "summarize", "summarise", "explain", "analyze", "analyse", "critique",
+    "rate", "grade", "publish", "tweet", "sing", "dance", "remind", "pay", "buy", "sell", "ship", "convert",
+    "predict", "recommend", "suggest", "guess", "calculate", "compute", "weather", "joke", "chat",
+}
+# A wish that something be otherwise ("line 38 should read …") is a change only when the
+# request asks nothing else: "character 10 should say 'Run!', add the line" adds a line.
+WISH = "become"
 # Words that say an update changes only what is named (PATCH), or replaces the whole (PUT).
-PARTIAL = {"only", "just", "single", "partially", "partial"}
+PARTIAL = {"only", "just", "single", "partially", "partial", "keep", "unchanged", "untouched", "intact"}
 WHOLE = {"entirely", "completely", "overwrite", "whole", "replace", "full", "wholesale"}
 # Three-letter words that are words, not shortened resource names.
 NOT_SHORTENED = {"act", "art", "per", "pre", "sec", "con", "pro", "com", "for", "the", "and", "set", "can", "day"}
@@ -48,7 +73,7 @@ DETERMINERS = {"the", "a", "an", "this", "that", "its", "his", "her", "their", "
 # Words that only quantify: they make a listing, they are not the request's main verb.
 QUANTIFIERS = {"all", "every", "which", "what", "exist", "available"}
 # Words that mean the same resource or action in requests and in specs.
-SYNONYMS = {"order": "reorder", "reorder": "reorder", "person": "character", "role": "character", "play": "script",
+SYNONYMS = {"note": "comment", "remark": "comment", "order": "reorder", "reorder": "reorder", "person": "character", "role": "character", "play": "script",
              "screenplay": "script", "actor": "performer", "story": "story", "sequence": "sequence",
              "complete": "full", "whole": "full", "entire": "full"}
 INJECTION = re.compile(
@@ -64,6 +89,31 @@ def stem(word: str) -> str:
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
+    return word
+
+
+_VERB_WORDS = set().union(*VERBS.values())
+_IRREGULAR = {"made": "make", "written": "write", "wrote": "write", "shown": "show", "seen": "see", "got": "get",
+              "gotten": "get", "kept": "keep", "told": "tell", "found": "find", "began": "begin", "begun": "begin",
+              "redone": "redo", "given": "give", "gave": "give", "rewritten": "rewrite", "rewrote": "rewrite"}
+# -ing words that name what follows rather than an act: "a line reading: …".
+_NOT_INFLECTED = {"reading", "wording"}
+
+
+def verb_form(word: str) -> str:
+    """The verb an inflected word is a form of, when it is one of ours: "updated",
+    "registered", "scrapped", "renaming" -> "update", "register", "scrap", "rename"."""
+    if word in _VERB_WORDS or word in _NOT_INFLECTED:
+        return word
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    for suffix, added in (("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            base = word[: -len(suffix)] + added
+            if base in _VERB_WORDS:
+                return base
+            if not added and base[-1] == base[-2] and base[:-1] in _VERB_WORDS:
+                return base[:-1]  # "dropped", "setting"
     return word
 
 
