@@ -88,9 +88,10 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "routing").glob("*.jsonl"))
 
 @pytest.mark.parametrize("path", WRITTEN, ids=lambda p: p.stem)
 def test_requests_written_apart_from_the_rules(fountainai, path):
-    """140 requests written independently of the reading rules (one set before, one while
-    they were extended), each run for real: the expected operation is the one the
-    service accepts last, and nothing is called for the out-of-scope ones."""
+    """410 requests in five sets, each written by someone who had not read the reading
+    rules, and measured before the rules were extended for it; each run for real: the
+    expected operation is the one the service accepts last, and nothing is called for
+    the out-of-scope ones. They stay here so that no later rule loses what they read."""
     cases, right, wrong = read_cases(path), 0, []
     for case in cases:
         ServiceCall.objects.all().delete()
@@ -201,6 +202,15 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
     ("Translate line 3 into French.", None, None),  # a verb no operation does
     ("register a new costume for character 2: a grey coat", None, None),  # a kind of thing no operation knows
     ("list all the venues", None, None),
+    ("I'm rewriting act two. Could you show me script 6's story from sequence 3 to sequence 8?", "getStorySequences",
+     {"scriptId": 6, "startSequence": 3, "endSequence": 8}),  # the sentence that asks decides, not the context
+    ("new line in speech 4 for char 2, text we ride at dawn, comment: a new cue", "createLine",  # "text …": the content;
+     {"body": {"speechId": 4, "characterId": 2, "content": "we ride at dawn"}}),  # the comment's "new" is not a verb
+    ("Could you make line 30 say 'Not yet.'?", "updateLine", {"lineId": 30, "body": {"content": "Not yet."}}),
+    ("swap actions 3 and 4: 3 -> position 4, 4 -> position 3", "reorderElements",
+     {"body": {"elements": [{"elementId": 3, "newSequence": 4}, {"elementId": 4, "newSequence": 3}]}}),
+    ("Please send the full story of script 2 to the producer by email.", None, None),  # delivery: no operation
+    ("I want to add a prop for character 3, a brass lantern.", None, None),  # a kind of thing no operation knows
 ]
 
 

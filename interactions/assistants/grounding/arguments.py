@@ -6,7 +6,7 @@ import re
 from typing import NamedTuple
 
 from .reading import Request, entity_of, operation_words, read_request
-from .words import VERBS, first_group, split_words, stem
+from .words import MOVE, VERBS, first_group, split_words, stem
 
 # --- arguments --------------------------------------------------------------------------------
 
@@ -14,11 +14,6 @@ from .words import VERBS, first_group, split_words, stem
 # full stop or "label:").
 _ASSIGNMENT = (r"(?:^|[\s,;(]){name}\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s,;)]+)"
                r"|:\s*(\"[^\"]*\"|'[^']*'|[^,;]+?)(?=\s*(?:[,;]|\.\s|\.$|\s\w+:|$)))")
-
-
-# "5 goes to position 1", "9 becomes sequence 3", "2 to 4", "7 → 1": an item and its new place.
-_MOVE = (r"#?(\d+)\s*(?:goes\s+to|go\s+to|moves\s+to|move\s+to|becomes|become|is\s+now|to|->|→)\s*"
-         r"(?:position|sequence|place|slot|spot|number|no\.?|#)?\s*(\d+)\b")
 
 
 # After a field's word, these start a clause about the field, not its value:
@@ -74,7 +69,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
                             and re.search(r"sequence|order|position|rank|index", k, re.I)), None)
         if id_field and order_field and len(request.numbers) > 1:
             state["numbers"].clear()
-            moves = re.findall(_MOVE, text, re.I)
+            moves = re.findall(MOVE, text, re.I)
             if moves:  # "action 5 goes to position 1 and action 2 to position 2": the pairs as said
                 return [{id_field: int(item), order_field: int(position)} for item, position in moves]
             # "elements 4, 2 and 9 in this order": each id with its new position.
@@ -139,6 +134,8 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     if state["quoted"]:
         return state["quoted"].pop(0)
     said = re.search(rf"\b{re.escape(lname)}\s+{_NOT_A_VALUE}([^,;.]+)", text, re.I)
+    if said is None and lname in ("content", "text", "dialogue"):  # "text not tonight" for the content
+        said = re.search(rf"\b(?:text|content|words|dialogue)\s*:?\s+{_NOT_A_VALUE}([^,;.]+)", text, re.I)
     if said:
         return said.group(1).strip()
     name = request.named or request.proper

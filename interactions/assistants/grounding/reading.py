@@ -15,6 +15,7 @@ from .words import (
     NOT_SHORTENED,
     OP_VERBS,
     PHRASES,
+    PLACED,
     QUANTIFIERS,
     STOP,
     SYNONYMS,
@@ -106,6 +107,28 @@ def _object_of(spoken: str, main: str | None) -> list[str]:
     return words
 
 
+# Where the command ends and what it carries begins: a labelled value ("comment: new beat
+# after the fight", "reason - …") or a "because" clause says why, not what to do.
+_CARRIED = re.compile(r"\b(?:comment|commentary|reason|note|notes|why)\s*[:=\-–—]|\b(?:because|since|so that)\b", re.I)
+# "I'm revising the middle of the play. Could you show me …": the first sentence is context.
+_CONTEXT = re.compile(r"^\s*(?:i'?m|i am|we'?re|we are|i'?ve been|we'?ve been|i was|we were)\s+\w+ing\b", re.I)
+
+
+# A sentence that asks ("Could you …", "Please …") is the request; sentences before it are context.
+_ASKING = re.compile(r"^\s*(?:please|could you|can you|would you|will you|kindly|i'?d like you to)\b", re.I)
+_VERB_WORDS = set().union(*VERBS.values())
+
+
+def _command(spoken: str) -> str:
+    """The part of a request that says what to do, for reading its verbs."""
+    cut = _CARRIED.search(spoken)
+    command = spoken[: cut.start()] if cut and cut.start() > 0 else spoken
+    sentences = re.split(r"(?<=[.!?])\s+", command.strip())
+    asked = next((i for i, sentence in enumerate(sentences) if _ASKING.match(sentence)), 0)
+    kept = [sentence for sentence in sentences[asked:] if not _CONTEXT.match(sentence)]
+    return " ".join(kept) if kept else command
+
+
 def read_request(text: str) -> Request:
     quoted = [a or b for a, b in re.findall(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)]
     bare = re.sub(r"\"[^\"]*\"|(?:(?<=[\s:(])|^)'.+?'(?=[\s.,;:!?)]|$)", " ", text)
@@ -135,10 +158,14 @@ def read_request(text: str) -> Request:
     spoken = ARROW.sub(" change to ", bare)
     for pattern, verb in PHRASES:
         spoken = pattern.sub(verb, spoken)
-    tokens = [verb_form(w) for w in split_words(spoken)]
+    command = _command(spoken)
+    tokens = [verb_form(w) for w in split_words(command)]
+    if not set(tokens) & _VERB_WORDS:
+        command, tokens = spoken, [verb_form(w) for w in split_words(spoken)]  # "performer 14 - note: …"
     verbs = [(i, kind) for i, w in enumerate(tokens) for kind, words in VERBS.items()
              if w in words and not (kind != "list" and i and tokens[i - 1] in DETERMINERS
-                                    and not (w == "new" and tokens[i - 1] in _MAKING))]
+                                    and not (w == "new" and tokens[i - 1] in _MAKING))
+             and not (w in ("which", "what") and i and tokens[i - 1] in _OBJECT_ENDS)]  # "in which she …"
     if any(kind != "update" for _, kind in verbs if kind != "list"):
         verbs = [(i, kind) for i, kind in verbs if tokens[i] != WISH]
     kinds = {kind for _, kind in verbs}
@@ -161,7 +188,7 @@ def read_request(text: str) -> Request:
         proper=proper.group(1) if proper else None,
         tokens=tokens,
         several={entity for entity, numbers in seen.items() if len(numbers) > 1},
-        object_words=_object_of(spoken, main),
+        object_words=_object_of(command, main),
     )
 
 
@@ -258,6 +285,8 @@ def mark_head(request: Request, tools) -> None:
     request.head = next((w for w in request.order if w in known), None)
     wanted = _wanted(request.tokens, known, "create" in request.kinds)
     request.head = wanted or request.head
+    if "reorder" in known and len(PLACED.findall(request.text)) >= 2:
+        request.head = "reorder"  # "swap actions 3 and 4: 3 -> position 4, 4 -> position 3" is about their order
     first = request.tokens[0] if request.tokens else None
     created = {operation_words(t).primary for t in tools if operation_words(t).kind == "create"}
     if (first in created and not wanted and first not in vocabulary - known and first not in request.plural
@@ -285,9 +314,17 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
         word = SYNONYMS.get(word, word)
         return word in scope or word in vocabulary or word in GENERIC_NOUNS or bool(_known_word(word, scope))
 
-    lead = next((w for w in request.tokens if w not in _FILLER and len(w) > 1), None)
+    content = [w for w in request.tokens if w not in _FILLER and len(w) > 1]
+    lead = content[0] if content else None
     if lead in FOREIGN_VERBS and lead not in scope:
         return lead
+    if lead in ("send", "forward", "share", "deliver") and request.tokens[request.tokens.index(lead) + 1:][:1] not in (
+            ["me"], ["us"]):
+        return lead  # "send the whole story to the director"; not "send me the list"
+    delivered = re.search(r"\b(?:by|via|over|through)\s+(e-?mail|mail|post|fax|sms|text message|slack|whatsapp)\b",
+                          request.text, re.I)
+    if delivered and delivered.group(1).lower() not in scope:
+        return delivered.group(1).lower()
     words = [w for w in request.object_words if len(w) > 2]
     if not words or any(knows(w) for w in words):
         return None
@@ -295,7 +332,9 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
     made_new = any(tokens[i + 1: i + 2] == [first] for i, w in enumerate(tokens) if w == "new")
     listed = request.main_kind == "list" and first in {stem(w) for w in request.plural | {first}} and words == [first]
     named = (request.proper or request.named or "").lower()
-    if made_new or (listed and first in request.plural) or (
+    made = (request.main_kind == "create" and first not in named and not first.endswith("ing")
+            and not any(first in q.lower() for q in request.quoted))
+    if made_new or made or (listed and first in request.plural) or (
             not request.ids and request.main_kind in ("get", "list") and first not in named):
         return " ".join(words)
     return None

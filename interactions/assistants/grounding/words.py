@@ -45,12 +45,21 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     (r"(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say|be|become)", "become"),
     (r"is\s+to\s+(?:read|say|become)", "become"),
     (r"re-?arrange|re-?organi[sz]e|re-?sequence|re-?number|re-?shuffle|shuffle", "reorder"),
+    ("put in", "add"),
+    # "need a sequence number for action 45": something to be made (not "a look", "a list";
+    # not "action 58 needs a new description", a change)
+    (r"(?:need|want)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])", "make "), (r"make (?:it|him|her|them|that) (?:say|read)", "change"),
     ("write down", "record"), ("note down", "record"), ("put down", "record"), ("jot down", "record"),
     (r"(?:the\s+)?(?:details|info|information|particulars|specifics|data|profile)\s+(?:of|for|on|about)", "show"),
     ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
     ("set up", "create"), ("come up with", "create"), ("put together", "create"),
     ("start to finish", "full"), ("beginning to end", "full"), ("open a", "create a"), ("open an", "create an"),
 )]
+# "5 goes to position 1", "9 becomes sequence 3", "2 to 4", "7 → 1": an item and its new place.
+MOVE = (r"#?(\d+)\s*(?:goes\s+to|go\s+to|moves\s+to|move\s+to|becomes|become|is\s+now|to|->|→)\s*"
+        r"(?:position|sequence|place|slot|spot|number|no\.?|#)?\s*(\d+)\b")
+# Moves that name the place: two of them make a reordering ("3 -> position 4, 4 -> position 3").
+PLACED = re.compile(r"#?\d+\s*(?:->|→|goes\s+to|moves\s+to|to)\s*(?:position|place|slot|spot)\s*#?\d+", re.I)
 # "the name -> Marisol": the arrow says what a field becomes.
 ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
 # Verbs for things no CRUD operation does: a request led by one of them is not served
@@ -58,7 +67,8 @@ ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
 FOREIGN_VERBS = {
     "translate", "email", "mail", "phone", "summarize", "summarise", "explain", "analyze", "analyse", "critique",
     "rate", "grade", "publish", "tweet", "sing", "dance", "remind", "pay", "buy", "sell", "ship", "convert",
-    "predict", "recommend", "suggest", "guess", "calculate", "compute", "weather", "joke", "chat",
+    "predict", "recommend", "suggest", "guess", "calculate", "compute", "weather", "joke", "chat", "print",
+    "fax",
 }
 # A wish that something be otherwise ("line 38 should read …") is a change only when the
 # request asks nothing else: "character 10 should say 'Run!', add the line" adds a line.
@@ -73,7 +83,7 @@ DETERMINERS = {"the", "a", "an", "this", "that", "its", "his", "her", "their", "
 # Words that only quantify: they make a listing, they are not the request's main verb.
 QUANTIFIERS = {"all", "every", "which", "what", "exist", "available"}
 # Words that mean the same resource or action in requests and in specs.
-SYNONYMS = {"note": "comment", "remark": "comment", "order": "reorder", "reorder": "reorder", "person": "character", "role": "character", "play": "script",
+SYNONYMS = {"position": "reorder", "slot": "reorder", "note": "comment", "remark": "comment", "order": "reorder", "reorder": "reorder", "person": "character", "role": "character", "play": "script",
              "screenplay": "script", "actor": "performer", "story": "story", "sequence": "sequence",
              "complete": "full", "whole": "full", "entire": "full"}
 INJECTION = re.compile(
