@@ -211,6 +211,7 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
      {"body": {"elements": [{"elementId": 3, "newSequence": 4}, {"elementId": 4, "newSequence": 3}]}}),
     ("Please send the full story of script 2 to the producer by email.", None, None),  # delivery: no operation
     ("I want to add a prop for character 3, a brass lantern.", None, None),  # a kind of thing no operation knows
+    ("which performers are on our list at the moment?", "listPerformers", {}),  # "at the moment" names no thing
 ]
 
 

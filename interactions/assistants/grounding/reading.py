@@ -99,10 +99,10 @@ def _object_of(spoken: str, main: str | None) -> list[str]:
         return []
     words = []
     for word in marked[start + 1:]:
+        if not word.isalpha() or word in _OBJECT_ENDS or len(words) == 3:
+            break  # "who's in our list at the moment": nothing is named before "at"
         if not words and word in _FILLER:
             continue
-        if not word.isalpha() or word in _OBJECT_ENDS or len(words) == 3:
-            break
         words.append(word)
     return words
 
