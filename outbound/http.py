@@ -211,6 +211,10 @@ def _client(deadline: float, timeout: float) -> httpx.Client:
 # --- bulkhead and circuit breaker, per service (per host when no service is named) ---------
 
 
+# The wait for a slot of a service that fails or was never heard from.
+_QUICK_QUEUE_SECONDS = 0.25
+
+
 class _Guard:
     def __init__(self):
         self.in_flight = 0
@@ -232,7 +236,6 @@ class _Guard:
         return min(settings.ENSEMBLE_OUTBOUND_QUEUE_SECONDS, wait)
 
 
-_QUICK_QUEUE_SECONDS = 0.25
 _guards: dict[str, _Guard] = {}
 _guards_lock = threading.Lock()
 _slot_freed = threading.Condition(_guards_lock)
@@ -280,16 +283,16 @@ def _leave(key: str, error: "OutboundError | None", sent_at: float) -> None:
         guard.in_flight -= 1
         _slot_freed.notify_all()
         failed = error is not None and error.code in _BREAKER_CODES
-        if not failed:
-            took = time.monotonic() - sent_at
-            guard.answer_seconds = took if not guard.answer_seconds else 0.7 * guard.answer_seconds + 0.3 * took
         if failed:
             guard.failures += 1
             guard.last_error = error.message[:300]
             if guard.trial or guard.failures >= settings.ENSEMBLE_OUTBOUND_BREAKER_FAILURES:
                 guard.open_until = time.monotonic() + settings.ENSEMBLE_OUTBOUND_BREAKER_SECONDS
-        elif error is None or guard.trial:
-            guard.failures, guard.open_until, guard.last_error = 0, 0.0, ""
+        else:  # answered (even refused or too large): how long its answers take
+            took = time.monotonic() - sent_at
+            guard.answer_seconds = took if not guard.answer_seconds else 0.7 * guard.answer_seconds + 0.3 * took
+            if error is None or guard.trial:
+                guard.failures, guard.open_until, guard.last_error = 0, 0.0, ""
         guard.trial = False
 
 

@@ -6,7 +6,7 @@ import re
 from typing import NamedTuple
 
 from .reading import Request, entity_of, operation_words, read_request
-from .words import MOVE, VERBS, first_group, split_words, stem
+from .words import MOVE, VERB_WORDS, first_group, split_words, stem
 
 # --- arguments --------------------------------------------------------------------------------
 
@@ -45,8 +45,9 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     text = request.text
     kind = schema.get("type")
     match = re.search(_ASSIGNMENT.format(name=re.escape(name)), text, re.IGNORECASE)
+    assigned = _coerce(first_group(match).strip("\"'"), schema) if match else None
     if match and kind != "array":  # a list is read below: "sections: Dusk, Night, Dawn" is three
-        return _coerce(first_group(match).strip("\"'"), schema)
+        return assigned
     lname = name.lower()
     if kind in ("integer", "number"):
         entity = entity_of(name)
@@ -80,7 +81,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
         if named_items:
             return named_items
         if match:
-            return _coerce(first_group(match).strip("\"'"), schema)
+            return assigned
         if not schema.get("minItems") and not re.search(r"context|tag", lname) and (items.get("type") in ("object", None)):
             return []  # nothing given: an empty list, which the schema allows
         return None
@@ -200,7 +201,7 @@ def _statement(text: str) -> str | None:
     """The part of a request that is not the command ("char 11 climbs out the window —
     add that as an action"): the longest clause with no verb from the verb table."""
     clauses = [c.strip(" .!?") for c in re.split(r"\s[—–-]\s|[:;]|\s(?:where|in which)\s|(?<=\w{3})[.!?]\s+(?=[A-Z])", text)]
-    plain = [c for c in clauses if c and not (set(split_words(c)) & set().union(*VERBS.values()))]
+    plain = [c for c in clauses if c and not (set(split_words(c)) & VERB_WORDS)]
     return max(plain, key=len) if plain and len(clauses) > 1 else None
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from .words import (
     ARROW,
+    DELIVERED,
+    DELIVERY_VERBS,
     DETERMINERS,
     FOREIGN_VERBS,
     GENERIC_NOUNS,
@@ -19,6 +21,7 @@ from .words import (
     QUANTIFIERS,
     STOP,
     SYNONYMS,
+    VERB_WORDS,
     VERBS,
     WISH,
     WORD,
@@ -116,17 +119,18 @@ _CONTEXT = re.compile(r"^\s*(?:i'?m|i am|we'?re|we are|i'?ve been|we'?ve been|i 
 
 # A sentence that asks ("Could you …", "Please …") is the request; sentences before it are context.
 _ASKING = re.compile(r"^\s*(?:please|could you|can you|would you|will you|kindly|i'?d like you to)\b", re.I)
-_VERB_WORDS = set().union(*VERBS.values())
 
 
 def _command(spoken: str) -> str:
-    """The part of a request that says what to do, for reading its verbs."""
+    """The part of a request that says what to do, for reading its verbs; the whole
+    request when that part has no verb of ours ("performer 14 - note: …, no other changes")."""
     cut = _CARRIED.search(spoken)
     command = spoken[: cut.start()] if cut and cut.start() > 0 else spoken
     sentences = re.split(r"(?<=[.!?])\s+", command.strip())
     asked = next((i for i, sentence in enumerate(sentences) if _ASKING.match(sentence)), 0)
     kept = [sentence for sentence in sentences[asked:] if not _CONTEXT.match(sentence)]
-    return " ".join(kept) if kept else command
+    command = " ".join(kept) if kept else command
+    return command if {verb_form(w) for w in split_words(command)} & VERB_WORDS else spoken
 
 
 def read_request(text: str) -> Request:
@@ -160,8 +164,6 @@ def read_request(text: str) -> Request:
         spoken = pattern.sub(verb, spoken)
     command = _command(spoken)
     tokens = [verb_form(w) for w in split_words(command)]
-    if not set(tokens) & _VERB_WORDS:
-        command, tokens = spoken, [verb_form(w) for w in split_words(spoken)]  # "performer 14 - note: …"
     verbs = [(i, kind) for i, w in enumerate(tokens) for kind, words in VERBS.items()
              if w in words and not (kind != "list" and i and tokens[i - 1] in DETERMINERS
                                     and not (w == "new" and tokens[i - 1] in _MAKING))
@@ -274,7 +276,7 @@ def mark_head(request: Request, tools) -> None:
     a plural head with no id asks for a listing, and an entity with its id and no verb
     ("char 15") asks to see it."""
     known = set().union(*(operation_words(t).resources for t in tools)) if tools else set()
-    vocabulary = known | set().union(*VERBS.values())
+    vocabulary = known | VERB_WORDS
     fixes = {w: fixed for w in set(request.order) | set(request.ids)
              if w not in vocabulary and w not in STOP and (fixed := _known_word(w, known))}
     if fixes:
@@ -318,11 +320,9 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
     lead = content[0] if content else None
     if lead in FOREIGN_VERBS and lead not in scope:
         return lead
-    if lead in ("send", "forward", "share", "deliver") and request.tokens[request.tokens.index(lead) + 1:][:1] not in (
-            ["me"], ["us"]):
-        return lead  # "send the whole story to the director"; not "send me the list"
-    delivered = re.search(r"\b(?:by|via|over|through)\s+(e-?mail|mail|post|fax|sms|text message|slack|whatsapp)\b",
-                          request.text, re.I)
+    if lead in DELIVERY_VERBS and request.tokens[request.tokens.index(lead) + 1:][:1] not in (["me"], ["us"]):
+        return lead
+    delivered = DELIVERED.search(request.text)
     if delivered and delivered.group(1).lower() not in scope:
         return delivered.group(1).lower()
     words = [w for w in request.object_words if len(w) > 2]
@@ -330,11 +330,11 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
         return None
     tokens, first = request.tokens, words[0]
     made_new = any(tokens[i + 1: i + 2] == [first] for i, w in enumerate(tokens) if w == "new")
-    listed = request.main_kind == "list" and first in {stem(w) for w in request.plural | {first}} and words == [first]
+    listed = request.main_kind == "list" and words == [first] and first in request.plural
     named = (request.proper or request.named or "").lower()
     made = (request.main_kind == "create" and first not in named and not first.endswith("ing")
             and not any(first in q.lower() for q in request.quoted))
-    if made_new or made or (listed and first in request.plural) or (
+    if made_new or made or listed or (
             not request.ids and request.main_kind in ("get", "list") and first not in named):
         return " ".join(words)
     return None

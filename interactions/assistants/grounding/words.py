@@ -38,7 +38,8 @@ OP_VERBS = {
 # Verbs of more than one word, read as the one word that means the same.
 PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("shld|shoud|shuold|shoudl|sould|shoould", "should"), ("pls|plz|pleas", "please"),
-    ("(?:written|authored|penned|composed) by", "by"), ("(?:on|in) (?:record|file)", ""), ("for the record", ""), ("fresh", "new"),
+    ("(?:written|authored|penned|composed) by", "by"), ("(?:on|in) (?:record|file)", ""), ("for the record", ""),
+    ("fresh", "new"),
     ("get rid of", "delete"), ("throw away", "delete"), ("throw out", "delete"), ("wipe out", "delete"),
     ("do away with", "delete"), ("take out", "delete"), ("strike out", "delete"), ("cross out", "delete"),
     # "line 38 should now read 'X'", "its context should become …", "the name -> Marisol": a change
@@ -48,7 +49,8 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("put in", "add"),
     # "need a sequence number for action 45": something to be made (not "a look", "a list";
     # not "action 58 needs a new description", a change)
-    (r"(?:need|want)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])", "make "), (r"make (?:it|him|her|them|that) (?:say|read)", "change"),
+    (r"(?:need|want)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])", "make "),
+    (r"make (?:it|him|her|them|that) (?:say|read)", "change"),
     ("write down", "record"), ("note down", "record"), ("put down", "record"), ("jot down", "record"),
     (r"(?:the\s+)?(?:details|info|information|particulars|specifics|data|profile)\s+(?:of|for|on|about)", "show"),
     ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
@@ -70,6 +72,10 @@ FOREIGN_VERBS = {
     "predict", "recommend", "suggest", "guess", "calculate", "compute", "weather", "joke", "chat", "print",
     "fax",
 }
+# Sending something somewhere is no operation's work either: "send the story to the
+# director" (not "send me the list"), "… by email".
+DELIVERY_VERBS = {"send", "forward", "share", "deliver"}
+DELIVERED = re.compile(r"\b(?:by|via|over|through)\s+(e-?mail|mail|post|fax|sms|text message|slack|whatsapp)\b", re.I)
 # A wish that something be otherwise ("line 38 should read …") is a change only when the
 # request asks nothing else: "character 10 should say 'Run!', add the line" adds a line.
 WISH = "become"
@@ -83,9 +89,10 @@ DETERMINERS = {"the", "a", "an", "this", "that", "its", "his", "her", "their", "
 # Words that only quantify: they make a listing, they are not the request's main verb.
 QUANTIFIERS = {"all", "every", "which", "what", "exist", "available"}
 # Words that mean the same resource or action in requests and in specs.
-SYNONYMS = {"position": "reorder", "slot": "reorder", "note": "comment", "remark": "comment", "order": "reorder", "reorder": "reorder", "person": "character", "role": "character", "play": "script",
-             "screenplay": "script", "actor": "performer", "story": "story", "sequence": "sequence",
-             "complete": "full", "whole": "full", "entire": "full"}
+SYNONYMS = {"position": "reorder", "slot": "reorder", "order": "reorder", "reorder": "reorder",
+            "note": "comment", "remark": "comment", "person": "character", "role": "character", "play": "script",
+            "screenplay": "script", "actor": "performer", "story": "story", "sequence": "sequence",
+            "complete": "full", "whole": "full", "entire": "full"}
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic|previous|prior)",
     re.I,
@@ -102,7 +109,7 @@ def stem(word: str) -> str:
     return word
 
 
-_VERB_WORDS = set().union(*VERBS.values())
+VERB_WORDS = set().union(*VERBS.values())
 _IRREGULAR = {"made": "make", "written": "write", "wrote": "write", "shown": "show", "seen": "see", "got": "get",
               "gotten": "get", "kept": "keep", "told": "tell", "found": "find", "began": "begin", "begun": "begin",
               "redone": "redo", "given": "give", "gave": "give", "rewritten": "rewrite", "rewrote": "rewrite"}
@@ -113,16 +120,16 @@ _NOT_INFLECTED = {"reading", "wording"}
 def verb_form(word: str) -> str:
     """The verb an inflected word is a form of, when it is one of ours: "updated",
     "registered", "scrapped", "renaming" -> "update", "register", "scrap", "rename"."""
-    if word in _VERB_WORDS or word in _NOT_INFLECTED:
+    if word in VERB_WORDS or word in _NOT_INFLECTED:
         return word
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     for suffix, added in (("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
             base = word[: -len(suffix)] + added
-            if base in _VERB_WORDS:
+            if base in VERB_WORDS:
                 return base
-            if not added and base[-1] == base[-2] and base[:-1] in _VERB_WORDS:
+            if not added and base[-1] == base[-2] and base[:-1] in VERB_WORDS:
                 return base[:-1]  # "dropped", "setting"
     return word
 
