@@ -6,6 +6,7 @@ two workers each on one database, with per-process slices instead of a write per
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -64,7 +65,10 @@ def two_instances(typesense, tmp_path):
     env.pop("ENSEMBLE_ADMIN_API_KEY", None)
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    for command in (["migrate", "--noinput"], ["bootstrap_keys"]):
+    # On PostgreSQL the instances share the server's database with earlier runs: start
+    # from empty counters, or an earlier run's failed authentications would still count.
+    forget = "from apikeys.models import RateLimitCounter; RateLimitCounter.objects.all().delete()"
+    for command in (["migrate", "--noinput"], ["bootstrap_keys"], ["shell", "-c", forget]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
     ports = [free_port(), free_port()]
     processes = []
@@ -82,6 +86,8 @@ def two_instances(typesense, tmp_path):
 
 def test_throttling_holds_across_two_instances_of_two_workers(two_instances):
     urls, api_key = two_instances
+    # The hour window is aligned to the clock: do not start in its last minute.
+    time.sleep(max(0.0, 60 - (3600 - time.time() % 3600)))
     clients = [httpx.Client(base_url=url, headers={"X-API-KEY": api_key}, timeout=30) for url in urls]
     try:
         # New connections each time so requests land on every worker of both instances.
@@ -96,7 +102,10 @@ def test_throttling_holds_across_two_instances_of_two_workers(two_instances):
         # Never more than the limit; at most (4 processes - 1) x (slice 2 - 1) refused early.
         assert 97 <= served <= 100, served
         assert statuses.count(429) == 130 - served and all(r >= 1 for r in retry_after)
-        assert statuses[-10:] == [429] * 10
+        # Once the shared allowance is spent, only what other processes still hold of
+        # their slices is served (whenever a request happens to land on them), never more.
+        after_first_refusal = statuses[statuses.index(429):]
+        assert after_first_refusal.count(200) <= 3, statuses
 
         # Failed authentications on one instance block the address on the other, before
         # any key is looked at (a good key included).
