@@ -88,7 +88,7 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "routing").glob("*.jsonl"))
 
 @pytest.mark.parametrize("path", WRITTEN, ids=lambda p: p.stem)
 def test_requests_written_apart_from_the_rules(fountainai, path):
-    """410 requests in five sets, each written by someone who had not read the reading
+    """610 requests in seven sets, each written by someone who had not read the reading
     rules, and measured before the rules were extended for it; each run for real: the
     expected operation is the one the service accepts last, and nothing is called for
     the out-of-scope ones. They stay here so that no later rule loses what they read."""
@@ -212,6 +212,28 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
     ("Please send the full story of script 2 to the producer by email.", None, None),  # delivery: no operation
     ("I want to add a prop for character 3, a brass lantern.", None, None),  # a kind of thing no operation knows
     ("which performers are on our list at the moment?", "listPerformers", {}),  # "at the moment" names no thing
+    ("del paraphrase 12", "deleteParaphrase", {"paraphraseId": 12}),  # shortened before what it deletes
+    ("dump all the sessions", "listSessions", {}),  # output, not throw away
+    ("every beat we've logged for character 6", "listActions", {}),  # a participle after its subject describes
+    ("What context is stored in session 7?", "getSessionById", {"sessionId": 7}),  # … and after its noun
+    ("Show stage direction 40", "getActionById", {"actionId": 40}),  # theatre words for the services' resources
+    ("list the cast members", "listPerformers", {}),
+    ("the dramatis personae of script 9", "listCharactersByScript", {"scriptId": 9}),
+    ("Add a rewording of line 5 as 'Go now.', commentary 'plainer'.", "createParaphrase",
+     {"body": {"originalId": 5, "text": "Go now."}}),
+    ("Character 3's name should be 'Mira'", "patchCharacter", {"characterId": 3, "body": {"name": "Mira"}}),
+    ("correct the name of performer 2: it's 'Joana' not 'Johana'", "patchPerformer",  # a correction: not the old value
+     {"performerId": 2, "body": {"name": "Joana"}}),
+    ("Show the story for script 4 between sequence numbers 10 and 20", "getStorySequences",
+     {"scriptId": 4, "startSequence": 10, "endSequence": 20}),
+    ("The full story of script 2 — all sections and characters together.", "getFullStory", {"scriptId": 2}),
+    ("Pull up perfromer 6", "getPerformerById", {"performerId": 6}),  # a slip of the keys
+    ("Script 3 goes into rehearsal on Monday — which characters are in script 3?", "listCharactersByScript",
+     {"scriptId": 3}),  # a question after statements that ask nothing
+    ("paraphrase Nº 7", "getParaphraseById", {"paraphraseId": 7}),
+    ("What do you think of character 2's arc?", None, None),  # an opinion
+    ("What's the difference between a line and a paraphrase?", None, None),
+    ("How many seats have we sold for the matinee?", None, None),  # "sold": a verb no operation does
 ]
 
 

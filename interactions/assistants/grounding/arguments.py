@@ -212,10 +212,19 @@ class Filled(NamedTuple):
     evidenced: int  # required inputs read from the request's own words (not defaulted, not the whole request)
 
 
+# What a field is to become: "… to", "… ->", "… should be", "… is now".
+_BECOMES = (r"(?:\s+to\s*:?\s+|\s*(?:->|→|=>)\s*|\s+(?:should|must|needs?\s+to|has\s+to)\s+(?:now\s+)?(?:be|read|say|become)"
+            r"\s*:?\s+|\s+(?:is\s+now|becomes|will\s+be)\s*:?\s+)")
+
+
 def _changed_to(name: str, text: str) -> str | None:
-    """ "change the name of character 10 to Rosalind", "the name -> Rosalind" -> "Rosalind" for `name`."""
-    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?(?:\s+to\s*:?\s+|\s*(?:->|→|=>)\s*)"
+    """ "change the name of character 10 to Rosalind", "the name -> Rosalind", "its name
+    should be Rosalind", "fix the name: it's 'Rosalind' not 'Rosalnd'" -> "Rosalind" for `name`."""
+    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?" + _BECOMES +
                         r"(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)
+    if changed is None:  # a correction: the new value, then the old one after "not"
+        changed = re.search(rf"\b{re.escape(name)}\b(?:[^\"']|(?<=\w)'(?=\w))*?(?:\"([^\"]+)\"|'([^']+)')\s*,?\s*(?:not|instead\s+of|rather\s+than)\s",
+                            text, re.I)
     if changed is None and name.lower().endswith(("name", "title")):
         changed = re.search(r"\brename\b.*?\bto\s+(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)
     return first_group(changed)

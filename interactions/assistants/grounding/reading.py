@@ -2,7 +2,6 @@
 ranges, quoted text, names, titles, authors) and what each operation is about (kind,
 resources, id inputs), and the request read against the operations in scope."""
 
-import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -64,7 +63,7 @@ class Request:
 # "10 to 20", "from sequence 4 up to sequence 9", "between scene 3 and scene 7": a range.
 _RANGE = re.compile(
     r"\b(\d+)\s*(?:to|-|–|through|until|thru)\s*(\d+)\b"
-    r"|\b(?:from|between)\s+(?:[a-z]+\s+)?#?(\d+)\s+(?:up\s+to|to|until|till|through|thru|and)\s+(?:[a-z]+\s+)?#?(\d+)\b",
+    r"|\b(?:from|between)\s+(?:[a-z]+\s+){0,2}#?(\d+)\s+(?:up\s+to|to|until|till|through|thru|and)\s+(?:[a-z]+\s+)?#?(\d+)\b",
     re.I,
 )
 
@@ -117,28 +116,63 @@ _CARRIED = re.compile(r"\b(?:comment|commentary|reason|note|notes|why)\s*[:=\-�
 _CONTEXT = re.compile(r"^\s*(?:i'?m|i am|we'?re|we are|i'?ve been|we'?ve been|i was|we were)\s+\w+ing\b", re.I)
 
 
-# A sentence that asks ("Could you …", "Please …") is the request; sentences before it are context.
+# A sentence that asks ("Could you …", "Please …") is the request; sentences before it are
+# context. So is a question after statements that ask nothing ("Performer 12 plays
+# character 11 from next week — who is character 11 again?").
 _ASKING = re.compile(r"^\s*(?:please|could you|can you|would you|will you|kindly|i'?d like you to)\b", re.I)
+_QUESTION = re.compile(r"^\s*(?:who|what|which|where|when|how)\b.*\?\s*$", re.I | re.S)
+
+
+def _asks_nothing(sentence: str) -> bool:
+    return not {verb_form(w) for w in split_words(sentence)} & VERB_WORDS
 
 
 def _command(spoken: str) -> str:
     """The part of a request that says what to do, for reading its verbs; the whole
-    request when that part has no verb of ours ("performer 14 - note: …, no other changes")."""
+    request when that part has no verb of ours ("performer 14 - note: …, no other changes")
+    and asks no question."""
     cut = _CARRIED.search(spoken)
     command = spoken[: cut.start()] if cut and cut.start() > 0 else spoken
-    sentences = re.split(r"(?<=[.!?])\s+", command.strip())
-    asked = next((i for i, sentence in enumerate(sentences) if _ASKING.match(sentence)), 0)
-    kept = [sentence for sentence in sentences[asked:] if not _CONTEXT.match(sentence)]
-    command = " ".join(kept) if kept else command
-    return command if {verb_form(w) for w in split_words(command)} & VERB_WORDS else spoken
+    parts = re.split(r"((?<=[.!?])\s+|\s[—–]\s)", command.strip())
+    sentences, separators = parts[0::2], [""] + parts[1::2]
+    asked = next((i for i, sentence in enumerate(sentences) if _ASKING.match(sentence)), None)
+    if asked is None:
+        asked = next((i for i, sentence in enumerate(sentences) if i and _QUESTION.match(sentence)
+                      and all(_asks_nothing(before) for before in sentences[:i])), 0)
+    kept = "".join(separators[i] * (i > asked) + sentence for i, sentence in enumerate(sentences)
+                   if i >= asked and not _CONTEXT.match(sentence))
+    command = kept.strip() or command
+    if _QUESTION.match(command) or not _asks_nothing(command):
+        return command
+    return spoken
+
+
+# A participle after its noun or its subject describes a thing, when something else is
+# asked: "every beat we've logged", "the context stored in session 3", "what is stored in …".
+_SUBJECTS = {"i", "we", "you", "they", "ve", "have", "had"}
+_QUESTIONS = {"what", "who", "which", "how", "where", "when"}
+_AFTER_PARTICIPLE = {"in", "on", "at", "under", "for", "by", "from", "with", "so"}
+
+
+def _describes(raw: list[str], tokens: list[str], i: int, verbs: list[tuple[int, str]]) -> bool:
+    if raw[i] == tokens[i] or raw[i].endswith("ing") or not i:
+        return False  # not a participle ("update", "renaming"), or the request's first word
+    before, after = raw[i - 1], raw[i + 1] if i + 1 < len(raw) else ""
+    after_noun = (before.isalpha() and before not in STOP and before not in DETERMINERS
+                  and before not in VERB_WORDS and after in _AFTER_PARTICIPLE)
+    asked_else = any(j != i and tokens[j] not in QUANTIFIERS for j, _ in verbs) or bool(set(raw[:i]) & _QUESTIONS)
+    asked_about = before in ("is", "are", "was", "were") and bool(set(raw[:i]) & _QUESTIONS)  # "what … is stored"
+    return (before in _SUBJECTS or after_noun or asked_about) and asked_else
 
 
 def read_request(text: str) -> Request:
-    quoted = [a or b for a, b in re.findall(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)]
+    # Quoted texts, but not the old value a correction names: "'Bartholomew' not 'Bartholemew'".
+    quoted = [m.group(1) or m.group(2) for m in re.finditer(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)
+              if not re.search(r"\b(?:not|instead of|rather than)\s*$", text[: m.start()], re.I)]
     bare = re.sub(r"\"[^\"]*\"|(?:(?<=[\s:(])|^)'.+?'(?=[\s.,;:!?)]|$)", " ", text)
     ranges = [tuple(int(n) for n in m.groups() if n) for m in _RANGE.finditer(bare)]
     in_ranges = {n for pair in ranges for n in pair}
-    bare = _WITH_ID.sub(r"\1 \2", bare)
+    bare = re.sub(r"\b[Nn][°º]\s*|№\s*", "#", _WITH_ID.sub(r"\1 \2", bare))  # "paraphrase N°31"
     ids, seen = {}, {}
     for entity, number in re.findall(r"\b([A-Za-z]+)\s+(?:number\s+|no\.?\s*|#\s*|id\s+)?#?(\d+)\b", bare, re.I):
         if int(number) in in_ranges:
@@ -151,7 +185,7 @@ def read_request(text: str) -> Request:
     name_stop = r"(?=\s*(?:[,;:.!?—–]|\bby\b|\bwith\b|\bwho\b|\bfor\b|\bbecause\b|\bsince\b|\bso\b|$))"
     quoted_name = r"\s+(?:\"([^\"]+)\"|'([^']+)'|(.+?)" + name_stop + ")"
     # "named X", "name X"; not "keep the name but …", where the name is only mentioned.
-    named = re.search(r"\b(?:named|called|(?<!the )(?<!its )(?<!his )(?<!her )(?<!their )name)" + quoted_name, text)
+    named = re.search(r"\b(?:named|called|(?<!the )(?<!its )(?<!his )(?<!her )(?<!their )name(?!\s+(?:of|for|in|on)\b))" + quoted_name, text)
     titled = re.search(r"\b(?:titled|entitled|title|called|named)" + quoted_name, text)
     renamed = re.search(r"\brename\b.*?\bto" + quoted_name, text, re.I)
     author = re.search(r"\bby\s+([A-Z][\w'-]*(?:\.?\s+[A-Z][\w'-]*)*)", bare)
@@ -170,8 +204,13 @@ def read_request(text: str) -> Request:
              and not (w in ("which", "what") and i and tokens[i - 1] in _OBJECT_ENDS)]  # "in which she …"
     if any(kind != "update" for _, kind in verbs if kind != "list"):
         verbs = [(i, kind) for i, kind in verbs if tokens[i] != WISH]
+    verbs = [(i, kind) for i, kind in verbs if not _describes(split_words(command), tokens, i, verbs)]
+    # "the complete story for script 7 — all sections, characters …": what follows a dash
+    # says what the thing holds; its "all" asks for no listing.
+    asked = len(split_words(re.split(r"\s[-–—]\s|—", command)[0]))
+    verbs = [(i, kind) for i, kind in verbs if i < asked or tokens[i] not in QUANTIFIERS]
     kinds = {kind for _, kind in verbs}
-    if set(tokens) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
+    if set(tokens[:asked]) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
         kinds.discard("get")  # "show every line", "sequences 10 to 20": a listing
         kinds.add("list")
     main = next((kind for i, kind in verbs if tokens[i] not in QUANTIFIERS and kind in kinds), None)
@@ -252,8 +291,25 @@ def _known_word(word: str, known: set[str]) -> str | None:
         return shortened[0]
     if len(word) < 4:
         return None
-    close = difflib.get_close_matches(word, known, n=2, cutoff=0.8)
+    # A slip of the keys, not another word: "charcters", "scirpt" are one edit away;
+    # "performance" is four from "performer".
+    close = [k for k in known if _edits(word, k) <= (1 if len(word) < 8 else 2)]
     return close[0] if len(close) == 1 else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits from a to b: insertions, deletions, substitutions, swaps of neighbours."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous, row = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
+            if previous and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                current[j] = min(current[j], previous[j - 2] + 1)
+        previous, row = row, current
+    return row[-1]
 
 
 def _wanted(tokens: list[str], known: set[str], making: bool) -> str | None:
@@ -318,8 +374,13 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
 
     content = [w for w in request.tokens if w not in _FILLER and len(w) > 1]
     lead = content[0] if content else None
-    if lead in FOREIGN_VERBS and lead not in scope:
-        return lead
+    # The first verb asked, ours or not ("In general, explain …"); after a determiner a
+    # verb word is a noun ("the rate").
+    asked = next((w for i, w in enumerate(request.tokens) if (w in FOREIGN_VERBS or w in VERB_WORDS - QUANTIFIERS)
+                  and not (i and request.tokens[i - 1] in DETERMINERS)), None)
+    for verb in (lead, asked):
+        if verb in FOREIGN_VERBS and verb not in scope:
+            return verb
     if lead in DELIVERY_VERBS and request.tokens[request.tokens.index(lead) + 1:][:1] not in (["me"], ["us"]):
         return lead
     delivered = DELIVERED.search(request.text)

@@ -40,10 +40,14 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("shld|shoud|shuold|shoudl|sould|shoould", "should"), ("pls|plz|pleas", "please"),
     ("(?:written|authored|penned|composed) by", "by"), ("(?:on|in) (?:record|file)", ""), ("for the record", ""),
     ("fresh", "new"),
+    # "del action 45", "rm char 9": shortened, before what they delete (not "del Toro")
+    (r"(?:del|rm)(?=\s+(?:[a-z]+\s+){0,2}(?:#|no\.?\s*)?\d)", "delete"),
+    # "dump the whole list", "dump all actions": output, not throw away
+    (r"dump(?=\s+(?:the\s+)?(?:whole\s+|entire\s+|full\s+)?(?:list|lot)\b|\s+(?:all|every|everything)\b)", "show"),
     ("get rid of", "delete"), ("throw away", "delete"), ("throw out", "delete"), ("wipe out", "delete"),
     ("do away with", "delete"), ("take out", "delete"), ("strike out", "delete"), ("cross out", "delete"),
     # "line 38 should now read 'X'", "its context should become …", "the name -> Marisol": a change
-    (r"(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say|be|become)", "become"),
+    (r"(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say|be|become|carry|have|hold|contain)", "become"),
     (r"is\s+to\s+(?:read|say|become)", "become"),
     (r"re-?arrange|re-?organi[sz]e|re-?sequence|re-?number|re-?shuffle|shuffle", "reorder"),
     ("put in", "add"),
@@ -51,6 +55,14 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     # not "action 58 needs a new description", a change)
     (r"(?:need|want)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])", "make "),
     (r"make (?:it|him|her|them|that) (?:say|read)", "change"),
+    # Asking for a view, an opinion or a comparison is no operation's work.
+    (r"(?:do|don'?t) you think|what do you think|(?:your|an) (?:honest |personal )?opinion|in your view", "critique"),
+    (r"(?:what'?s\s+|what\s+is\s+|what\s+are\s+|tell\s+me\s+)?the\s+differences?\s+between", "explain the difference between"),
+    # Theatre words for the resources the FountainAI services name.
+    (r"cast[- ]members", "performers"), (r"cast[- ]member", "performer"),
+    (r"stage[- ]directions", "actions"), (r"stage[- ](?:direction|business)", "action"),
+    ("dramatis personae", "characters"),
+    (r"(a|an|the|this|that|new|every|all|some|its|my|your|his|her|their)\s+re(?:wording|phrasing)(s?)", r"\1 paraphrase\2"),
     ("write down", "record"), ("note down", "record"), ("put down", "record"), ("jot down", "record"),
     (r"(?:the\s+)?(?:details|info|information|particulars|specifics|data|profile)\s+(?:of|for|on|about)", "show"),
     ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
@@ -91,7 +103,8 @@ QUANTIFIERS = {"all", "every", "which", "what", "exist", "available"}
 # Words that mean the same resource or action in requests and in specs.
 SYNONYMS = {"position": "reorder", "slot": "reorder", "order": "reorder", "reorder": "reorder",
             "note": "comment", "remark": "comment", "person": "character", "role": "character", "play": "script",
-            "screenplay": "script", "actor": "performer", "story": "story", "sequence": "sequence",
+            "screenplay": "script", "actor": "performer", "beat": "action", "figure": "character",
+            "restatement": "paraphrase", "story": "story", "sequence": "sequence",
             "complete": "full", "whole": "full", "entire": "full"}
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic|previous|prior)",
@@ -111,7 +124,7 @@ def stem(word: str) -> str:
 
 VERB_WORDS = set().union(*VERBS.values())
 _IRREGULAR = {"made": "make", "written": "write", "wrote": "write", "shown": "show", "seen": "see", "got": "get",
-              "gotten": "get", "kept": "keep", "told": "tell", "found": "find", "began": "begin", "begun": "begin",
+              "gotten": "get", "sold": "sell", "bought": "buy", "paid": "pay", "sent": "send", "kept": "keep", "told": "tell", "found": "find", "began": "begin", "begun": "begin",
               "redone": "redo", "given": "give", "gave": "give", "rewritten": "rewrite", "rewrote": "rewrite"}
 # -ing words that name what follows rather than an act: "a line reading: …".
 _NOT_INFLECTED = {"reading", "wording"}
