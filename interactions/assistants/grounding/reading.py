@@ -2,6 +2,7 @@
 ranges, quoted text, names, titles, authors) and what each operation is about (kind,
 resources, id inputs), and the request read against the operations in scope."""
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -293,7 +294,8 @@ def _known_word(word: str, known: set[str]) -> str | None:
         return None
     # A slip of the keys, not another word: "charcters", "scirpt" are one edit away;
     # "performance" is four from "performer".
-    close = [k for k in known if _edits(word, k) <= (1 if len(word) < 8 else 2)]
+    close = [k for k in difflib.get_close_matches(word, known, n=5, cutoff=0.7)  # a quick sieve first
+             if _edits(word, k) <= (1 if len(word) < 8 else 2)]
     return close[0] if len(close) == 1 else None
 
 
