@@ -1,3 +1,4 @@
+import gc
 import threading
 import time
 from dataclasses import dataclass
@@ -161,7 +162,22 @@ def assistant_scope(service_ids=None) -> Scope:
         with _scope_lock:
             _scope["version"], _scope["scope"] = version, scope
             _scope["until"] = time.monotonic() + (float("inf") if complete else settings.ENSEMBLE_SPEC_RETRY_SECONDS)
+        if len(scope.tools) >= _LONG_LIVED_TOOLS:
+            _keep_out_of_full_collections()
     return scope
+
+
+# A large scope is hundreds of thousands of objects that live until the registry changes.
+# Python's full garbage collections walk every one of them, and with 10,000 operations
+# one walk took ~150 ms in the middle of some request: the p99 of /interact
+# (bench_interact_scale). Frozen, they are skipped; still freed by reference counting.
+_LONG_LIVED_TOOLS = 1000
+
+
+def _keep_out_of_full_collections() -> None:
+    gc.unfreeze()  # the previous scope's objects back in the collector's view,
+    gc.collect()  # so cycles among them are freed now (once per rebuild, not per request)
+    gc.freeze()
 
 
 def _build_scope(pairs: list[ServiceSpec]) -> Scope:

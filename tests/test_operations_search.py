@@ -163,3 +163,30 @@ def test_the_interaction_scope_is_kept_until_services_specs_or_policies_change(s
     assert "one-service__onlyOne" not in {tool.name for tool in assistant_scope().tools}  # no spec yet
     spec_refresh(service=Service.objects.get(pk="one-service"))
     assert "one-service__onlyOne" in {tool.name for tool in assistant_scope().tools}
+
+
+def test_a_large_scope_is_kept_out_of_full_collections_and_freed_when_replaced(synced, monkeypatch):
+    """A large registry's scope is frozen out of Python's full garbage collections (they
+    walked all of it in the middle of requests: the p99 of /interact at 1,000 services),
+    and the scope it replaces is freed, even when its objects hold each other in a cycle."""
+    import gc
+    import weakref
+
+    from interactions import selectors
+    from registry import services
+    from registry.models import Service
+
+    monkeypatch.setattr(selectors, "_LONG_LIVED_TOOLS", 1)  # the demo registry counts as large
+    try:
+        old = selectors.assistant_scope()
+        assert gc.get_freeze_count() > len(old.tools)
+        object.__setattr__(old, "itself", old)  # a cycle: reference counting alone cannot free it
+        gone = weakref.ref(old)
+        del old
+        character = Service.objects.get(pk="character-service")
+        services.service_update(service_id=character.id, name="Cast Service", description=character.description,
+                                openapi_url=character.openapi_url, tags=character.tag_list)
+        assert selectors.assistant_scope().prompt.count("Cast Service") >= 1  # rebuilt
+        assert gone() is None
+    finally:
+        gc.unfreeze()
