@@ -65,7 +65,10 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
     if not resource_hits:
         return Choice(tool, 0.0, arguments, missing, reader, from_current)
     given_ids = set(request.ids)
-    for entity in info.id_params.values():
+    required = tool.parameters.get("required", [])
+    for name, entity in info.id_params.items():
+        if name in required and entity in request.plural and entity not in given_ids:
+            score -= 3.0  # "every character, across all the scripts": no one script is meant
         if entity in request.several:
             score -= 2.0  # several of them were named: an operation on one of them is not meant
         elif entity in given_ids:
@@ -78,7 +81,7 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
     if info.verb in request.tokens and info.verb not in ("get", "list"):
         score += 2.0  # the request uses the operation's own verb: "reorder", "patch"
     score += 0.5 * evidenced  # inputs the request's words give, beyond ids (ties: the range, the name)
-    method, said = tool.operation["method"], set(request.tokens)
+    method, said = tool.operation["method"], set(request.tokens) | request.words  # "Only the name … — make it …"
     if info.kind == "update" and method in ("PUT", "PATCH"):
         if said & PARTIAL or "nothing else" in request.text.lower():
             score += 1.5 if method == "PATCH" else -1.5  # "just change the name": only what is named

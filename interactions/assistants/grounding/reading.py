@@ -87,6 +87,7 @@ _FILLER = STOP | DETERMINERS | QUANTIFIERS | {
     "again", "also", "just", "only", "now", "right", "here", "list", "s", "d", "ll", "ve", "re", "t", "m",
 }
 _OBJECT_ENDS = {"about", "of", "for", "from", "in", "on", "with", "to", "by", "into", "at", "that", "which", "where",
+                "what", "how", "who", "whether",  # "show me what it says": a clause, not a thing
                 "so", "because", "as", "and", "or", "but", "if", "when", "please"}
 
 
@@ -120,8 +121,19 @@ _CONTEXT = re.compile(r"^\s*(?:i'?m|i am|we'?re|we are|i'?ve been|we'?ve been|i 
 # A sentence that asks ("Could you …", "Please …") is the request; sentences before it are
 # context. So is a question after statements that ask nothing ("Performer 12 plays
 # character 11 from next week — who is character 11 again?").
-_ASKING = re.compile(r"^\s*(?:please|could you|can you|would you|will you|kindly|i'?d like you to)\b", re.I)
+_ASKING = re.compile(r"^\s*(?:please|(?:could|can|would|will) (?:you|we)|can i|could i|may i|kindly|i'?d like you to)\b",
+                     re.I)
 _QUESTION = re.compile(r"^\s*(?:who|what|which|where|when|how)\b.*\?\s*$", re.I | re.S)
+
+
+# "Did Miriam Okafor write anything? … see her scripts": a question about what was done,
+# not a request to do it, when a later sentence asks.
+_WONDERING = re.compile(r"^\s*(?:did|does|has|have)\b.*\?\s*$", re.I | re.S)
+
+
+def _imperative(sentence: str) -> bool:
+    words = [w for w in split_words(sentence) if w not in ("please", "now", "then", "and", "so", "just", "pls")]
+    return bool(words) and (verb_form(words[0]) in VERB_WORDS - QUANTIFIERS or words[0] in FOREIGN_VERBS)
 
 
 def _asks_nothing(sentence: str) -> bool:
@@ -134,14 +146,20 @@ def _command(spoken: str) -> str:
     and asks no question."""
     cut = _CARRIED.search(spoken)
     command = spoken[: cut.start()] if cut and cut.start() > 0 else spoken
+    command = re.sub(r"\([^()]*\)", " ", command)  # "(she got married)": an aside
     parts = re.split(r"((?<=[.!?])\s+|\s[—–]\s)", command.strip())
     sentences, separators = parts[0::2], [""] + parts[1::2]
     asked = next((i for i, sentence in enumerate(sentences) if _ASKING.match(sentence)), None)
-    if asked is None:
-        asked = next((i for i, sentence in enumerate(sentences) if i and _QUESTION.match(sentence)
-                      and all(_asks_nothing(before) for before in sentences[:i])), 0)
+    if asked is None and not _imperative(sentences[0]):
+        # "That clumsy rewrite of … — paraphrase id 34 — remove it": the clause that
+        # starts with a verb asks; a question after statements that ask nothing asks.
+        asked = next((i for i, sentence in enumerate(sentences) if i and (
+            _imperative(sentence) or (_QUESTION.match(sentence) and all(_asks_nothing(b) for b in sentences[:i])))),
+                     None)
+    asked = asked or 0
     kept = "".join(separators[i] * (i > asked) + sentence for i, sentence in enumerate(sentences)
-                   if i >= asked and not _CONTEXT.match(sentence))
+                   if i >= asked and not _CONTEXT.match(sentence)
+                   and not (_WONDERING.match(sentence) and not all(_asks_nothing(s) for s in sentences[i + 1:])))
     command = kept.strip() or command
     if _QUESTION.match(command) or not _asks_nothing(command):
         return command
@@ -152,7 +170,9 @@ def _command(spoken: str) -> str:
 # asked: "every beat we've logged", "the context stored in session 3", "what is stored in …".
 _SUBJECTS = {"i", "we", "you", "they", "ve", "have", "had"}
 _QUESTIONS = {"what", "who", "which", "how", "where", "when"}
-_AFTER_PARTICIPLE = {"in", "on", "at", "under", "for", "by", "from", "with", "so"}
+_AFTER_PARTICIPLE = {"in", "on", "at", "under", "for", "by", "from", "with", "so", "to"}
+# After these a verb word of a change is a noun: "assembled in order", "up for review".
+_NOUN_AFTER = {"in", "of", "for", "on", "at", "into"}
 
 
 def _describes(raw: list[str], tokens: list[str], i: int, verbs: list[tuple[int, str]]) -> bool:
@@ -174,6 +194,13 @@ def read_request(text: str) -> Request:
     ranges = [tuple(int(n) for n in m.groups() if n) for m in _RANGE.finditer(bare)]
     in_ranges = {n for pair in ranges for n in pair}
     bare = re.sub(r"\b[Nn][°º]\s*|№\s*", "#", _WITH_ID.sub(r"\1 \2", bare))  # "paraphrase N°31"
+    bare = re.sub(r"\b(\d+)s\b", r"\1", bare)  # "performer 22s name"
+    # "not performer 5, the character with id 5", "only that script, not the whole db": what
+    # is set aside is not read.
+    bare = re.sub(r"\bnot\s+(?:the\s+|a\s+|an\s+|that\s+)?[A-Za-z]+(?:\s+[A-Za-z]+)?(?:\s+#?\d+)?\s*(?=[,;:—–]|\s-\s|"
+                  r"\s+but\b|\s+i\s+meant\b|$)", " ", bare, flags=re.I)
+    bare = re.sub(r"(^|[^\w\s#]\s*|\b(?:the|a|an|this|that|my|our|your)\s+)#(\d+)\s+([A-Za-z]{3,})\b", r"\1\3 \2",
+                  bare, flags=re.I)  # "#44 action — show it": the id before its noun (not "paraphrase #2 says")
     ids, seen = {}, {}
     for entity, number in re.findall(r"\b([A-Za-z]+)\s+(?:number\s+|no\.?\s*|#\s*|id\s+)?#?(\d+)\b", bare, re.I):
         if int(number) in in_ranges:
@@ -200,7 +227,8 @@ def read_request(text: str) -> Request:
     command = _command(spoken)
     tokens = [verb_form(w) for w in split_words(command)]
     verbs = [(i, kind) for i, w in enumerate(tokens) for kind, words in VERBS.items()
-             if w in words and not (kind != "list" and i and tokens[i - 1] in DETERMINERS
+             if w in words and not (i and tokens[i - 1] in _NOUN_AFTER and kind not in ("list", "get"))  # "in order"
+             and not (kind != "list" and i and tokens[i - 1] in DETERMINERS
                                     and not (w == "new" and tokens[i - 1] in _MAKING))
              and not (w in ("which", "what") and i and tokens[i - 1] in _OBJECT_ENDS)]  # "in which she …"
     if any(kind != "update" for _, kind in verbs if kind != "list"):
@@ -328,6 +356,9 @@ def _wanted(tokens: list[str], known: set[str], making: bool) -> str | None:
     return None
 
 
+_OWNERS = {"its", "their", "her", "his"}
+
+
 def mark_head(request: Request, tools) -> None:
     """Read the request against the operations in scope: misspelt or shortened resource
     words are corrected, its head noun (the first word that names a resource) is marked,
@@ -345,6 +376,12 @@ def mark_head(request: Request, tools) -> None:
     request.head = next((w for w in request.order if w in known), None)
     wanted = _wanted(request.tokens, known, "create" in request.kinds)
     request.head = wanted or request.head
+    if "id" in request.ids and request.head and request.head not in request.ids:
+        request.ids[request.head] = request.ids.pop("id")  # "the action itself: id 30"
+    owned = next((w for i, w in enumerate(request.tokens[1:], 1) if request.tokens[i - 1] in _OWNERS
+                  and w in known and w in request.plural), None)
+    if owned and request.kinds <= {"get", "list"}:  # "script 22 … its characters", "her scripts": a listing
+        request.head, request.kinds, request.main_kind = owned, {"list"}, "list"
     if "reorder" in known and len(PLACED.findall(request.text)) >= 2:
         request.head = "reorder"  # "swap actions 3 and 4: 3 -> position 4, 4 -> position 3" is about their order
     first = request.tokens[0] if request.tokens else None
@@ -374,8 +411,9 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
         word = SYNONYMS.get(word, word)
         return word in scope or word in vocabulary or word in GENERIC_NOUNS or bool(_known_word(word, scope))
 
-    content = [w for w in request.tokens if w not in _FILLER and len(w) > 1]
-    lead = content[0] if content else None
+    content = [i for i, w in enumerate(request.tokens) if w not in _FILLER and len(w) > 1]
+    lead = request.tokens[content[0]] if content and not (
+        content[0] and request.tokens[content[0] - 1] in DETERMINERS) else None  # "the schedule" is a noun
     # The first verb asked, ours or not ("In general, explain …"); after a determiner a
     # verb word is a noun ("the rate").
     asked = next((w for i, w in enumerate(request.tokens) if (w in FOREIGN_VERBS or w in VERB_WORDS - QUANTIFIERS)

@@ -15,7 +15,7 @@ VERBS = {
             "view", "read", "find", "describe", "inspect", "check", "examine", "review", "peek", "grab", "pull", "load",
             "access", "query", "compile", "assemble", "lookup"},
     "list": {"list", "all", "every", "which", "what", "exist", "available", "browse", "roster", "catalogue", "catalog",
-             "inventory", "enumerate", "rundown", "overview"},
+             "inventory", "enumerate", "rundown", "overview", "search"},
     "create": {"create", "add", "new", "register", "record", "start", "begin", "log", "write", "make", "generate",
                "assign", "compose", "draft", "insert", "file", "jot", "enter", "submit", "allocate", "issue", "store",
                "capture", "reserve"},
@@ -55,6 +55,9 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     # not "action 58 needs a new description", a change)
     (r"(?:need|want)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])", "make "),
     (r"make (?:it|him|her|them|that) (?:say|read)", "change"),
+    # "can we get a paraphrase: '…'": one made for us (not "can I get a list")
+    (r"(?:can|could|may)\s+(?:we|i|you)\s+(?:get|have)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])",
+     "make "),
     # Asking for a view, an opinion or a comparison is no operation's work.
     (r"(?:do|don'?t) you think|what do you think|(?:your|an) (?:honest |personal )?opinion|in your view", "critique"),
     (r"(?:what'?s\s+|what\s+is\s+|what\s+are\s+|tell\s+me\s+)?the\s+differences?\s+between", "explain the difference between"),
@@ -82,7 +85,7 @@ FOREIGN_VERBS = {
     "translate", "email", "mail", "phone", "summarize", "summarise", "explain", "analyze", "analyse", "critique",
     "rate", "grade", "publish", "tweet", "sing", "dance", "remind", "pay", "buy", "sell", "ship", "convert",
     "predict", "recommend", "suggest", "guess", "calculate", "compute", "weather", "joke", "chat", "print",
-    "fax",
+    "fax", "schedule", "book", "compare", "undo", "revert", "rollback",
 }
 # Sending something somewhere is no operation's work either: "send the story to the
 # director" (not "send me the list"), "… by email".
