@@ -88,7 +88,7 @@ WRITTEN = sorted((Path(__file__).resolve().parent / "routing").glob("*.jsonl"))
 
 @pytest.mark.parametrize("path", WRITTEN, ids=lambda p: p.stem)
 def test_requests_written_apart_from_the_rules(fountainai, path):
-    """710 requests in eight sets, each written by someone who had not read the reading
+    """810 requests in nine sets, each written by someone who had not read the reading
     rules, and measured before the rules were extended for it; each run for real: the
     expected operation is the one the service accepts last, and nothing is called for
     the out-of-scope ones. They stay here so that no later rule loses what they read."""
@@ -251,6 +251,21 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
      {"scriptId": 3}),  # "in order": a noun after a preposition, no reordering
     ("schedule a read-through of script 4 on Friday", None, None),
     ("undo the last change to action 8", None, None),
+    ("Assign performer 2 to play character 6 from Monday.", None, None),  # a relation no operation makes: no write
+    ("Before I rework the scene, can you show me every action for character 3?", "listActions", {}),  # "Before I …," is context
+    ("Show me all of character 8's lines in script 2.", "listLines", {"scriptId": 2}),  # "character 8's lines"
+    ("Kill action 71.", "deleteAction", {"actionId": 71}),
+    ("Line 15 now reads 'Not here.'", "updateLine", {"lineId": 15, "body": {"content": "Not here."}}),
+    ("Please save a new paraphrase of line 9: 'Stay.' commentary 'terser', comment: trial", "createParaphrase",
+     {"body": {"originalId": 9, "text": "Stay."}}),
+    ("new script 'Tides', author 'The Harbour Collective', sections 'One' and 'Two', comment: devised", "createScript",
+     {"body": {"title": "Tides", "author": "The Harbour Collective"}}),  # a quoted author
+    ("set session 4 context to ['fight call', 'character 2 notes'], comment: prep", "updateSession",  # a list as written
+     {"sessionId": 4, "body": {"context": ["fight call", "character 2 notes"]}}),
+    ("Merge characters 2 and 5 into one.", None, None),
+    ("Could you export script 6 as a PDF?", None, None),
+    ("new line in speech 3 for character 1, text 'Go.' comment: she sent it by email", "createLine",
+     {"body": {"content": "Go."}}),  # delivery words in a comment are what it says, not a request
 ]
 
 

@@ -75,6 +75,14 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
                 return [{id_field: int(item), order_field: int(position)} for item, position in moves]
             # "elements 4, 2 and 9 in this order": each id with its new position.
             return [{id_field: n, order_field: i} for i, n in enumerate(request.numbers, 1)]
+        if items.get("type") in (None, "string"):
+            # "context to ['villain motive', 'character 13']", "context of session 6 to act 2 blocking"
+            listed = re.search(rf"\b{re.escape(lname)}\b[^\[\]]*?\[([^\]]*)\]", text, re.I)
+            if listed:
+                return [v.strip().strip("'\"") for v in listed.group(1).split(",") if v.strip()]
+            changed = _changed_to(lname, text)
+            if changed:
+                return [changed]
         if items.get("type") in (None, "string") and (request.quoted and (lname in text.lower() or "context" in lname)):
             return [request.quoted[0]]
         named_items = _named_items(name, items, text, state)

@@ -1,6 +1,7 @@
 """Choosing the operation: each candidate scored on the request's words, kinds and ids,
 the inputs it can fill, and what an update must read first; and when to call nothing."""
 
+import re
 from dataclasses import dataclass, field
 
 from .arguments import fill_arguments
@@ -128,4 +129,36 @@ def choose(tools, text: str, priors: dict | None = None, readers: Readers | None
         # Asked to change something, found only a way to read it: say so rather than read.
         return None, (f"No operation in scope can {request.main_kind or sorted(request.kinds)[0]} that (the closest, "
                       f"{best.tool.operation['operation_id']}, only reads), so I called nothing.")
+    if best_kind in ("create", "update"):
+        unused = _unused_reference(best, request, tools)
+        if unused:
+            return None, (f"The request also names {unused}, which {best.tool.operation['operation_id']} does not take, "
+                          "and no operation in scope relates the two; I changed nothing and called nothing.")
     return best, ""
+
+
+def _unused_reference(choice: Choice, request: Request, tools) -> str | None:
+    """An entity with its id that the request relates to the one a write changes, and the
+    write would leave out: "assign performer 3 to play character 7", "cast performer 3 as
+    character 9" are no change to performer 3 alone, but a relation no operation makes.
+    Where a thing is ("character 5 in script 3") is not a relation; reads are left alone
+    ("performer 12 plays character 11 — who is character 11?" reads character 11)."""
+    used, stack = set(), [choice.arguments]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int):
+            used.add(value)
+        elif isinstance(value, str) and value.strip() != request.text.strip():  # "context 'character 13'"
+            used.update(int(n) for n in re.findall(r"\d+", value))
+    known = set().union(*(operation_words(t).resources for t in tools))
+    def related(entity, number):
+        return re.search(rf"\b(?:to|as|with|into|onto)\s+(?:\w+\s+){{0,2}}{re.escape(entity)}\w*\s+(?:#|no\.?\s*)?{number}\b",
+                         request.text, re.I)
+
+    return next((f"{entity} {number}" for entity, number in request.ids.items()
+                 if number not in used and entity in known and entity != operation_words(choice.tool).primary
+                 and related(entity, number)), None)

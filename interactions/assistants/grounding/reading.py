@@ -56,6 +56,7 @@ class Request:
     tokens: list[str] = field(default_factory=list)  # every word, stemmed, in order
     several: set[str] = field(default_factory=set)  # entities given with more than one id ("action 5 … action 2")
     object_words: list[str] = field(default_factory=list)  # what the main verb acts on ("costume" in "add a new costume")
+    command: str = ""  # the part that says what to do, without context and carried values
     # Set by mark_head when the request asks for something no operation in scope knows:
     # its object ("costume", "props") or, with no verb of ours, its own verb ("translate").
     foreign: str | None = None
@@ -85,6 +86,7 @@ _FILLER = STOP | DETERMINERS | QUANTIFIERS | {
     "me", "him", "them", "new", "everything", "anything", "something", "one", "ones", "stuff", "more", "most", "other",
     "another", "few", "latest", "recent", "last", "first", "current", "single", "up", "out", "down", "back", "quickly",
     "again", "also", "just", "only", "now", "right", "here", "list", "s", "d", "ll", "ve", "re", "t", "m",
+    "those", "these", "it", "this", "that",
 }
 _OBJECT_ENDS = {"about", "of", "for", "from", "in", "on", "with", "to", "by", "into", "at", "that", "which", "where",
                 "what", "how", "who", "whether",  # "show me what it says": a clause, not a thing
@@ -126,6 +128,9 @@ _ASKING = re.compile(r"^\s*(?:please|(?:could|can|would|will) (?:you|we)|can i|c
 _QUESTION = re.compile(r"^\s*(?:who|what|which|where|when|how)\b.*\?\s*$", re.I | re.S)
 
 
+# A leading clause that says when or why ("Before I update the book, …") is context.
+_WHEN = re.compile(r"(?:^|(?<=[.!?]\s))\s*(?:before|after|when|while|once|since|as soon as|if)\s+"
+                   r"(?:i|we|you|they|he|she|the\s+\w+)\b[^,.;!?]*,\s*(?=\w)", re.I)
 # "Did Miriam Okafor write anything? … see her scripts": a question about what was done,
 # not a request to do it, when a later sentence asks.
 _WONDERING = re.compile(r"^\s*(?:did|does|has|have)\b.*\?\s*$", re.I | re.S)
@@ -147,6 +152,7 @@ def _command(spoken: str) -> str:
     cut = _CARRIED.search(spoken)
     command = spoken[: cut.start()] if cut and cut.start() > 0 else spoken
     command = re.sub(r"\([^()]*\)", " ", command)  # "(she got married)": an aside
+    command = _WHEN.sub("", command)  # "Before I update the book, can you pull up …"
     parts = re.split(r"((?<=[.!?])\s+|\s[—–]\s)", command.strip())
     sentences, separators = parts[0::2], [""] + parts[1::2]
     asked = next((i for i, sentence in enumerate(sentences) if _ASKING.match(sentence)), None)
@@ -217,7 +223,8 @@ def read_request(text: str) -> Request:
     titled = re.search(r"\b(?:titled|entitled|title|called|named)" + quoted_name, text)
     renamed = re.search(r"\brename\b.*?\bto" + quoted_name, text, re.I)
     author = re.search(r"\bby\s+([A-Z][\w'-]*(?:\.?\s+[A-Z][\w'-]*)*)", bare)
-    author_label = re.search(r"\bauthor\s*[:=]?\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", bare)
+    author_label = (re.search(r"\bauthor\s*[:=]?\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", bare)
+                    or re.search(r"\bauthor\s*(?:is\s+)?[:=]?\s*[\"']([^\"']+)[\"']", text))  # author 'Company Ensemble'
     # A name: capitalised words past the first word of a sentence ("add performer Kenji Sato").
     proper = next((m for m in re.finditer(r"(?<=[\s:(])([A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*)*)", bare.strip())
                    if not re.search(r"[.!?]\s*$", bare.strip()[: m.start()])), None)
@@ -259,6 +266,7 @@ def read_request(text: str) -> Request:
         tokens=tokens,
         several={entity for entity, numbers in seen.items() if len(numbers) > 1},
         object_words=_object_of(command, main),
+        command=command,
     )
 
 
@@ -356,7 +364,7 @@ def _wanted(tokens: list[str], known: set[str], making: bool) -> str | None:
     return None
 
 
-_OWNERS = {"its", "their", "her", "his"}
+_OWNERS = {"its", "their", "her", "his", "s"}  # "s": "character 5's lines"
 
 
 def mark_head(request: Request, tools) -> None:
@@ -423,9 +431,10 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
             return verb
     if lead in DELIVERY_VERBS and request.tokens[request.tokens.index(lead) + 1:][:1] not in (["me"], ["us"]):
         return lead
-    delivered = DELIVERED.search(request.text)
-    if delivered and delivered.group(1).lower() not in scope:
-        return delivered.group(1).lower()
+    delivered = DELIVERED.search(request.command)  # not "comment: author sent this by email"
+    medium = delivered and (delivered.group(1) or delivered.group(2)).lower()
+    if medium and medium not in scope:
+        return medium
     words = [w for w in request.object_words if len(w) > 2]
     if not words or any(knows(w) for w in words):
         return None

@@ -18,13 +18,13 @@ VERBS = {
              "inventory", "enumerate", "rundown", "overview", "search"},
     "create": {"create", "add", "new", "register", "record", "start", "begin", "log", "write", "make", "generate",
                "assign", "compose", "draft", "insert", "file", "jot", "enter", "submit", "allocate", "issue", "store",
-               "capture", "reserve"},
+               "capture", "reserve", "save"},
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
                "order", "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
                "attach", "annotate", "mark", "flag", "swap", "switch", "alter", "become", "reword", "redo", "shift",
                "relabel", "retitle"},
     "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge", "discard", "scrap", "trash",
-               "ditch", "dump", "junk", "axe", "eliminate", "expunge", "retire"},
+               "ditch", "dump", "junk", "axe", "eliminate", "expunge", "retire", "kill", "nuke"},
 }
 # The kind an operationId's leading verb names.
 OP_VERBS = {
@@ -48,7 +48,7 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("do away with", "delete"), ("take out", "delete"), ("strike out", "delete"), ("cross out", "delete"),
     # "line 38 should now read 'X'", "its context should become …", "the name -> Marisol": a change
     (r"(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say|be|become|carry|have|hold|contain)", "become"),
-    (r"is\s+to\s+(?:read|say|become)", "become"),
+    (r"is\s+to\s+(?:read|say|become)|now\s+(?:reads|says)", "become"),
     (r"re-?arrange|re-?organi[sz]e|re-?sequence|re-?number|re-?shuffle|shuffle", "reorder"),
     ("put in", "add"),
     # "need a sequence number for action 45": something to be made (not "a look", "a list";
@@ -85,12 +85,14 @@ FOREIGN_VERBS = {
     "translate", "email", "mail", "phone", "summarize", "summarise", "explain", "analyze", "analyse", "critique",
     "rate", "grade", "publish", "tweet", "sing", "dance", "remind", "pay", "buy", "sell", "ship", "convert",
     "predict", "recommend", "suggest", "guess", "calculate", "compute", "weather", "joke", "chat", "print",
-    "fax", "schedule", "book", "compare", "undo", "revert", "rollback",
+    "fax", "schedule", "book", "compare", "undo", "revert", "rollback", "merge",
+    "duplicate", "clone", "lock", "unlock", "export",
 }
 # Sending something somewhere is no operation's work either: "send the story to the
 # director" (not "send me the list"), "… by email".
 DELIVERY_VERBS = {"send", "forward", "share", "deliver"}
-DELIVERED = re.compile(r"\b(?:by|via|over|through)\s+(e-?mail|mail|post|fax|sms|text message|slack|whatsapp)\b", re.I)
+DELIVERED = re.compile(r"\b(?:by|via|over|through)\s+(e-?mail|mail|post|fax|sms|text message|slack|whatsapp)\b"
+                       r"|\b(?:as|to|into|in)\s+(?:a\s+|an\s+)?(pdf|docx|word document|spreadsheet|csv|chart|graph|poster)\b", re.I)
 # A wish that something be otherwise ("line 38 should read …") is a change only when the
 # request asks nothing else: "character 10 should say 'Run!', add the line" adds a line.
 WISH = "become"
