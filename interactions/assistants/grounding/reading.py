@@ -192,6 +192,20 @@ def _describes(raw: list[str], tokens: list[str], i: int, verbs: list[tuple[int,
     return (before in _SUBJECTS or after_noun or asked_about) and asked_else
 
 
+def _ids_after_their_nouns(bare: str) -> str:
+    """The request with every id written after its noun, as "character 5", and what is set
+    aside left out."""
+    bare = _WITH_ID.sub(r"\1 \2", bare)  # "the line with id 14"
+    bare = re.sub(r"\b[Nn][°º]\s*|№\s*", "#", bare)  # "paraphrase N°31"
+    bare = re.sub(r"\b(\d+)s\b", r"\1", bare)  # "performer 22s name"
+    # "not performer 5, the character with id 5", "only that script, not the whole db"
+    bare = re.sub(r"\bnot\s+(?:the\s+|a\s+|an\s+|that\s+)?[A-Za-z]+(?:\s+[A-Za-z]+)?(?:\s+#?\d+)?\s*(?=[,;:—–]|\s-\s|"
+                  r"\s+but\b|\s+i\s+meant\b|$)", " ", bare, flags=re.I)
+    # "#44 action — show it": the id before its noun (not "paraphrase #2 says …")
+    return re.sub(r"(^|[^\w\s#]\s*|\b(?:the|a|an|this|that|my|our|your)\s+)#(\d+)\s+([A-Za-z]{3,})\b", r"\1\3 \2",
+                  bare, flags=re.I)
+
+
 def read_request(text: str) -> Request:
     # Quoted texts, but not the old value a correction names: "'Bartholomew' not 'Bartholemew'".
     quoted = [m.group(1) or m.group(2) for m in re.finditer(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)
@@ -199,14 +213,7 @@ def read_request(text: str) -> Request:
     bare = re.sub(r"\"[^\"]*\"|(?:(?<=[\s:(])|^)'.+?'(?=[\s.,;:!?)]|$)", " ", text)
     ranges = [tuple(int(n) for n in m.groups() if n) for m in _RANGE.finditer(bare)]
     in_ranges = {n for pair in ranges for n in pair}
-    bare = re.sub(r"\b[Nn][°º]\s*|№\s*", "#", _WITH_ID.sub(r"\1 \2", bare))  # "paraphrase N°31"
-    bare = re.sub(r"\b(\d+)s\b", r"\1", bare)  # "performer 22s name"
-    # "not performer 5, the character with id 5", "only that script, not the whole db": what
-    # is set aside is not read.
-    bare = re.sub(r"\bnot\s+(?:the\s+|a\s+|an\s+|that\s+)?[A-Za-z]+(?:\s+[A-Za-z]+)?(?:\s+#?\d+)?\s*(?=[,;:—–]|\s-\s|"
-                  r"\s+but\b|\s+i\s+meant\b|$)", " ", bare, flags=re.I)
-    bare = re.sub(r"(^|[^\w\s#]\s*|\b(?:the|a|an|this|that|my|our|your)\s+)#(\d+)\s+([A-Za-z]{3,})\b", r"\1\3 \2",
-                  bare, flags=re.I)  # "#44 action — show it": the id before its noun (not "paraphrase #2 says")
+    bare = _ids_after_their_nouns(bare)
     ids, seen = {}, {}
     for entity, number in re.findall(r"\b([A-Za-z]+)\s+(?:number\s+|no\.?\s*|#\s*|id\s+)?#?(\d+)\b", bare, re.I):
         if int(number) in in_ranges:
@@ -240,13 +247,14 @@ def read_request(text: str) -> Request:
              and not (w in ("which", "what") and i and tokens[i - 1] in _OBJECT_ENDS)]  # "in which she …"
     if any(kind != "update" for _, kind in verbs if kind != "list"):
         verbs = [(i, kind) for i, kind in verbs if tokens[i] != WISH]
-    verbs = [(i, kind) for i, kind in verbs if not _describes(split_words(command), tokens, i, verbs)]
+    command_words = split_words(command)
+    verbs = [(i, kind) for i, kind in verbs if not _describes(command_words, tokens, i, verbs)]
     # "the complete story for script 7 — all sections, characters …": what follows a dash
     # says what the thing holds; its "all" asks for no listing.
-    asked = len(split_words(re.split(r"\s[-–—]\s|—", command)[0]))
-    verbs = [(i, kind) for i, kind in verbs if i < asked or tokens[i] not in QUANTIFIERS]
+    before_dash = len(split_words(re.split(r"\s[-–—]\s|—", command)[0]))
+    verbs = [(i, kind) for i, kind in verbs if i < before_dash or tokens[i] not in QUANTIFIERS]
     kinds = {kind for _, kind in verbs}
-    if set(tokens[:asked]) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
+    if set(tokens[:before_dash]) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
         kinds.discard("get")  # "show every line", "sequences 10 to 20": a listing
         kinds.add("list")
     main = next((kind for i, kind in verbs if tokens[i] not in QUANTIFIERS and kind in kinds), None)
