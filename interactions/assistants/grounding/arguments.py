@@ -225,16 +225,22 @@ _BECOMES = (r"(?:\s+to\s*:?\s+|\s*(?:->|→|=>)\s*|\s+(?:should|must|needs?\s+to
             r"\s*:?\s+|\s+(?:is\s+now|becomes|will\s+be)\s*:?\s+)")
 
 
+# The new value: quoted, or up to a comma, a semicolon, a dash or the end of a sentence
+# ("Sam O'Neill - she changed her stage name" gives "Sam O'Neill").
+_NEW_VALUE = r"(?:\"([^\"]+)\"|'([^']+)'|((?:[^,;'\"]|(?<=\w)'(?=\w))+?)(?=[,;]|\s[-–—]\s|\.\s|\.?$))"
+
+
 def _changed_to(name: str, text: str) -> str | None:
     """ "change the name of character 10 to Rosalind", "the name -> Rosalind", "its name
     should be Rosalind", "fix the name: it's 'Rosalind' not 'Rosalnd'" -> "Rosalind" for `name`."""
-    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?" + _BECOMES +
-                        r"(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)
+    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?" + _BECOMES + _NEW_VALUE, text, re.I)
     if changed is None:  # a correction: the new value, then the old one after "not"
         changed = re.search(rf"\b{re.escape(name)}\b(?:[^\"']|(?<=\w)'(?=\w))*?(?:\"([^\"]+)\"|'([^']+)')\s*,?\s*(?:not|instead\s+of|rather\s+than)\s",
                             text, re.I)
     if changed is None and name.lower().endswith(("name", "title")):
-        changed = re.search(r"\brename\b.*?\bto\s+(?:\"([^\"]+)\"|'([^']+)'|([^,;'\"]+?)(?=[,;]|\.\s|\.?$))", text, re.I)
+        changed = (re.search(r"\brename\b.*?\bto\s+" + _NEW_VALUE, text, re.I)
+                   or re.search(r"\b(?:goes\s+by|is\s+(?:now\s+)?called|now\s+called|(?:now\s+)?known\s+as)\s+" + _NEW_VALUE,
+                                text, re.I))  # "performer 19 now goes by Dee Marlow"
     return first_group(changed)
 
 

@@ -90,6 +90,8 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
             score += 1.5 if method == "PUT" else -1.5  # "replace character 5 completely"
     if kinds & {"create", "update", "delete"} and info.kind in ("get", "list") and not ({"get", "list"} & kinds and info.kind in kinds):
         score -= 2.0
+    if kinds and not kinds & {"create", "update", "delete"} and info.kind in ("create", "update", "delete"):
+        score -= 3.0  # "What's the description of character 9?" asks nothing to be written
     if info.kind == "create" and info.primary in given_ids:
         score -= 3.0  # "performer 4" exists already: not a new performer
     if info.kind == "list" and any(e in info.resources for e in given_ids) and not any(e in given_ids for e in info.id_params.values()):

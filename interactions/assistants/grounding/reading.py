@@ -182,13 +182,15 @@ _NOUN_AFTER = {"in", "of", "for", "on", "at", "into"}
 
 
 def _describes(raw: list[str], tokens: list[str], i: int, verbs: list[tuple[int, str]]) -> bool:
-    if raw[i] == tokens[i] or raw[i].endswith("ing") or not i:
-        return False  # not a participle ("update", "renaming"), or the request's first word
+    auxiliary = bool(set(raw[max(0, i - 2):i]) & {"did", "does", "do"})  # "when did they change it"
+    if raw[i].endswith("ing") or not i or (raw[i] == tokens[i] and not auxiliary):
+        return False  # not a participle or a past tense ("update", "renaming"), or the request's first word
     before, after = raw[i - 1], raw[i + 1] if i + 1 < len(raw) else ""
     after_noun = (before.isalpha() and before not in STOP and before not in DETERMINERS
                   and before not in VERB_WORDS and after in _AFTER_PARTICIPLE)
     asked_else = any(j != i and tokens[j] not in QUANTIFIERS for j, _ in verbs) or bool(set(raw[:i]) & _QUESTIONS)
-    asked_about = before in ("is", "are", "was", "were") and bool(set(raw[:i]) & _QUESTIONS)  # "what … is stored"
+    # "what … is stored", "who last edited line 88", "what did they change": asked about, not asked for
+    asked_about = bool(set(raw[:i]) & _QUESTIONS)
     return (before in _SUBJECTS or after_noun or asked_about) and asked_else
 
 

@@ -48,7 +48,7 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("do away with", "delete"), ("take out", "delete"), ("strike out", "delete"), ("cross out", "delete"),
     # "line 38 should now read 'X'", "its context should become …", "the name -> Marisol": a change
     (r"(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say|be|become|carry|have|hold|contain)", "become"),
-    (r"is\s+to\s+(?:read|say|become)|now\s+(?:reads|says)", "become"),
+    (r"is\s+to\s+(?:read|say|become)|now\s+(?:reads|says)|(?:now\s+)?goes\s+by|is\s+now\s+called", "become"),
     (r"re-?arrange|re-?organi[sz]e|re-?sequence|re-?number|re-?shuffle|shuffle", "reorder"),
     ("put in", "add"),
     # "need a sequence number for action 45": something to be made (not "a look", "a list";
@@ -86,7 +86,7 @@ FOREIGN_VERBS = {
     "rate", "grade", "publish", "tweet", "sing", "dance", "remind", "pay", "buy", "sell", "ship", "convert",
     "predict", "recommend", "suggest", "guess", "calculate", "compute", "weather", "joke", "chat", "print",
     "fax", "schedule", "book", "compare", "undo", "revert", "rollback", "merge",
-    "duplicate", "clone", "lock", "unlock", "export",
+    "duplicate", "clone", "lock", "unlock", "export", "notify", "alert", "subscribe",
 }
 # Sending something somewhere is no operation's work either: "send the story to the
 # director" (not "send me the list"), "… by email".
