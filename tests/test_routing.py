@@ -272,6 +272,17 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
     ("rename performer 5 to Ana O'Brien - she married", "patchPerformer",  # the new value ends at the dash
      {"performerId": 5, "body": {"name": "Ana O'Brien"}}),
     ("Performer 8 now goes by Remy Vance; just the name.", "patchPerformer", {"performerId": 8, "body": {"name": "Remy Vance"}}),
+    # An update sends the value asked for (before, these sent a comment only, or the old text read back):
+    ("action 7 shld say she exits left, not right", "updateAction", {"actionId": 7, "body": {"description": "she exits left"}}),
+    ("correct only the name of character 3, it must be Greta and not Gretta", "patchCharacter",
+     {"characterId": 3, "body": {"name": "Greta"}}),
+    ("Set only the name field of performer 6 to 'Ana Lind', comment 'stage name'.", "patchPerformer",
+     {"performerId": 6, "body": {"name": "Ana Lind"}}),
+    ("Character 2 should be called 'Old Tom' from now on; only the name changes.", "patchCharacter",
+     {"characterId": 2, "body": {"name": "Old Tom"}}),
+    ("patch character 4 w/ new name Oskar, comment 'spelling'", "patchCharacter", {"characterId": 4, "body": {"name": "Oskar"}}),
+    ("Just tweak character 9's description so it says 'a weary judge'.", "patchCharacter",
+     {"characterId": 9, "body": {"description": "a weary judge"}}),
 ]
 
 

@@ -153,6 +153,11 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
                                r"(?=,?\s+(?:because|since|as|for|so)\b|[.;—–]|$)", text)
         if apposition:
             return apposition.group(1).strip()
+    if lname in ("description", "text", "content", "line", "dialogue", "message"):
+        # "action 19 shld say exits through the trapdoor, not stage left": its text
+        wish = re.search(r"\b(?:should|shld|must|needs?\s+to)\s+(?:now\s+)?(?:say|read)\s*:?\s+" + _NEW_VALUE, text, re.I)
+        if wish:
+            return first_group(wish)
     if lname in ("text", "content", "line", "dialogue", "message"):
         says = re.search(r"\b(?:says|saying|reads|reading)\s*[:,]?\s+(.+?)(?:\s+[—–-]\s+|[;]|$)", text)
         if says:
@@ -220,27 +225,35 @@ class Filled(NamedTuple):
     evidenced: int  # required inputs read from the request's own words (not defaulted, not the whole request)
 
 
-# What a field is to become: "… to", "… ->", "… should be", "… is now".
+# What a field is to become: "… to", "… ->", "… should be", "… is now", "… so it says",
+# "… — make it".
 _BECOMES = (r"(?:\s+to\s*:?\s+|\s*(?:->|→|=>)\s*|\s+(?:should|must|needs?\s+to|has\s+to)\s+(?:now\s+)?(?:be|read|say|become)"
-            r"\s*:?\s+|\s+(?:is\s+now|becomes|will\s+be)\s*:?\s+)")
+            r"\s*:?\s+|\s+(?:is\s+now|becomes|will\s+be)\s*:?\s+|\s+so\s+(?:that\s+)?it\s+(?:says|reads)\s*:?\s+"
+            r"|\s*[—–-]?\s*make\s+it\s+)")
+# Between a field and what it becomes: "the name field of performer #41", "the name of
+# character 12, it must be …".
+_OF_WHAT = r"(?:\s+field)?(?:\s+(?:of|on|for)\s+[^,;:]*?)?(?:,?\s+(?:it|which))?"
 
 
-# The new value: quoted, or up to a comma, a semicolon, a dash or the end of a sentence
-# ("Sam O'Neill - she changed her stage name" gives "Sam O'Neill").
-_NEW_VALUE = r"(?:\"([^\"]+)\"|'([^']+)'|((?:[^,;'\"]|(?<=\w)'(?=\w))+?)(?=[,;]|\s[-–—]\s|\.\s|\.?$))"
+# The new value: quoted, or up to a comma, a semicolon, a dash, "and not …" or the end of a
+# sentence ("Sam O'Neill - she changed her stage name" gives "Sam O'Neill").
+_NEW_VALUE = (r"(?:\"([^\"]+)\"|'([^']+)'|((?:[^,;'\"]|(?<=\w)'(?=\w))+?)"
+              r"(?=[,;]|\s[-–—]\s|\s+(?:and\s+)?not\s|\.\s|\.?$))")
 
 
 def _changed_to(name: str, text: str) -> str | None:
     """ "change the name of character 10 to Rosalind", "the name -> Rosalind", "its name
     should be Rosalind", "fix the name: it's 'Rosalind' not 'Rosalnd'" -> "Rosalind" for `name`."""
-    changed = re.search(rf"\b{re.escape(name)}\b(?:\s+(?:of|on|for)\s+[^,;:]*?)?" + _BECOMES + _NEW_VALUE, text, re.I)
+    field = rf"\b{re.escape(name)}\b"
+    changed = (re.search(field + _OF_WHAT + _BECOMES + _NEW_VALUE, text, re.I)
+               or re.search(rf"\bnew\s+{re.escape(name)}\s*:?\s+" + _NEW_VALUE, text, re.I))  # "w/ new name Benedikt"
     if changed is None:  # a correction: the new value, then the old one after "not"
-        changed = re.search(rf"\b{re.escape(name)}\b(?:[^\"']|(?<=\w)'(?=\w))*?(?:\"([^\"]+)\"|'([^']+)')\s*,?\s*(?:not|instead\s+of|rather\s+than)\s",
-                            text, re.I)
+        changed = re.search(field + r"(?:[^\"']|(?<=\w)'(?=\w))*?(?:\"([^\"]+)\"|'([^']+)')\s*,?\s*(?:and\s+)?"
+                            r"(?:not|instead\s+of|rather\s+than)\s", text, re.I)
     if changed is None and name.lower().endswith(("name", "title")):
         changed = (re.search(r"\brename\b.*?\bto\s+" + _NEW_VALUE, text, re.I)
-                   or re.search(r"\b(?:goes\s+by|is\s+(?:now\s+)?called|now\s+called|(?:now\s+)?known\s+as)\s+" + _NEW_VALUE,
-                                text, re.I))  # "performer 19 now goes by Dee Marlow"
+                   or re.search(r"\b(?:goes\s+by|(?:is|be)\s+(?:now\s+)?called|now\s+called|(?:now\s+)?known\s+as)\s+"
+                                + _NEW_VALUE, text, re.I))  # "performer 19 now goes by Dee Marlow", "should be called X"
     return first_group(changed)
 
 
