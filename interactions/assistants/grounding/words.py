@@ -129,8 +129,12 @@ def stem(word: str) -> str:
 
 VERB_WORDS = set().union(*VERBS.values())
 _IRREGULAR = {"made": "make", "written": "write", "wrote": "write", "shown": "show", "seen": "see", "got": "get",
-              "gotten": "get", "sold": "sell", "bought": "buy", "paid": "pay", "sent": "send", "kept": "keep", "told": "tell", "found": "find", "began": "begin", "begun": "begin",
-              "redone": "redo", "given": "give", "gave": "give", "rewritten": "rewrite", "rewrote": "rewrite"}
+              "gotten": "get", "sold": "sell", "bought": "buy", "paid": "pay", "sent": "send", "kept": "keep",
+              "told": "tell", "found": "find", "began": "begin", "begun": "begin", "redone": "redo", "given": "give",
+              "gave": "give", "rewritten": "rewrite", "rewrote": "rewrite"}
+# Verbs whose inflected forms are read back to them: ours, and those no operation does
+# ("paying", "translated", "emailing").
+_BASE_FORMS = VERB_WORDS | FOREIGN_VERBS | DELIVERY_VERBS
 # -ing words that name what follows rather than an act: "a line reading: …".
 _NOT_INFLECTED = {"reading", "wording"}
 
@@ -145,9 +149,9 @@ def verb_form(word: str) -> str:
     for suffix, added in (("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
             base = word[: -len(suffix)] + added
-            if base in VERB_WORDS:
+            if base in _BASE_FORMS:
                 return base
-            if not added and base[-1] == base[-2] and base[:-1] in VERB_WORDS:
+            if not added and base[-1] == base[-2] and base[:-1] in _BASE_FORMS:
                 return base[:-1]  # "dropped", "setting"
     return word
 
