@@ -270,6 +270,8 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
     ("Who last changed line 12, and when did they edit it?", "getLineById", {"lineId": 12}),  # asked about, not for
     ("Notify me when paraphrase 3 changes.", None, None),
     ("Is someone translating line 4 into Spanish yet?", None, None),  # an inflected verb no operation does
+    ("By the well, character 6 (the miller) should stop and start to sing — log that as an action.", "createAction",
+     {"body": {"characterId": 6, "description": "By the well, character 6 (the miller) should stop and start to sing"}}),
     ("rename performer 5 to Ana O'Brien - she married", "patchPerformer",  # the new value ends at the dash
      {"performerId": 5, "body": {"name": "Ana O'Brien"}}),
     ("Performer 8 now goes by Remy Vance; just the name.", "patchPerformer", {"performerId": 8, "body": {"name": "Remy Vance"}}),

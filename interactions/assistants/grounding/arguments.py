@@ -212,8 +212,12 @@ def _quoted_label(text: str, state: dict, take: bool = True) -> str | None:
 
 def _statement(text: str) -> str | None:
     """The part of a request that is not the command ("char 11 climbs out the window —
-    add that as an action"): the longest clause with no verb from the verb table."""
+    add that as an action"): the clause a command points back to ("… — please record
+    that as an action"), or else the longest clause with no verb from the verb table."""
     clauses = [c.strip(" .!?") for c in re.split(r"\s[—–-]\s|[:;]|\s(?:where|in which)\s|(?<=\w{3})[.!?]\s+(?=[A-Z])", text)]
+    pointed = next((i for i, c in enumerate(clauses) if i and re.search(r"\b(?:that|this|it)\s+(?:down\s+)?as\b", c)), None)
+    if pointed:
+        return clauses[pointed - 1]
     plain = [c for c in clauses if c and not (set(split_words(c)) & VERB_WORDS)]
     return max(plain, key=len) if plain and len(clauses) > 1 else None
 
