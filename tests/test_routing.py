@@ -270,6 +270,9 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
     ("Who last changed line 12, and when did they edit it?", "getLineById", {"lineId": 12}),  # asked about, not for
     ("Notify me when paraphrase 3 changes.", None, None),
     ("Is someone translating line 4 into Spanish yet?", None, None),  # an inflected verb no operation does
+    ("remove actn 12", "deleteAction", {"actionId": 12}),  # shortened by dropping letters
+    ("new script: title Low Tide, author M. Okoye, sections: Dawn / Dusk, comment: for spring", "createScript",
+     {"body": {"title": "Low Tide", "author": "M. Okoye", "sections": [{"title": "Dawn"}, {"title": "Dusk"}]}}),
     ("By the well, character 6 (the miller) should stop and start to sing — log that as an action.", "createAction",
      {"body": {"characterId": 6, "description": "By the well, character 6 (the miller) should stop and start to sing"}}),
     ("rename performer 5 to Ana O'Brien - she married", "patchPerformer",  # the new value ends at the dash

@@ -187,7 +187,7 @@ def _named_items(name: str, items: dict, text: str, state: dict) -> list[dict] |
     if field_name is None or not word or said is None:
         return None
     values = []
-    for part in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", said.group(1)):
+    for part in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*/\s*", said.group(1)):  # "Departure / Storm / Arrival"
         quoted = re.fullmatch(r"[\"'](.+)[\"']", part.strip())
         value = quoted.group(1) if quoted else part.strip()
         if quoted or re.fullmatch(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", value):

@@ -232,7 +232,7 @@ def read_request(text: str) -> Request:
     titled = re.search(r"\b(?:titled|entitled|title|called|named)" + quoted_name, text)
     renamed = re.search(r"\brename\b.*?\bto" + quoted_name, text, re.I)
     author = re.search(r"\bby\s+([A-Z][\w'-]*(?:\.?\s+[A-Z][\w'-]*)*)", bare)
-    author_label = (re.search(r"\bauthor\s*[:=]?\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", bare)
+    author_label = (re.search(r"\bauthor\s*[:=]?\s+([A-Z][\w'-]*(?:\.?\s+[A-Z][\w'-]*)*)", bare)  # "author J. Osei"
                     or re.search(r"\bauthor\s*(?:is\s+)?[:=]?\s*[\"']([^\"']+)[\"']", text))  # author 'Company Ensemble'
     # A name: capitalised words past the first word of a sentence ("add performer Kenji Sato").
     proper = next((m for m in re.finditer(r"(?<=[\s:(])([A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*)*)", bare.strip())
@@ -336,6 +336,10 @@ def _known_word(word: str, known: set[str]) -> str | None:
     shortened = [k for k in known if len(k) > len(word) and k.startswith(word)]
     if len(shortened) == 1:
         return shortened[0]
+    # Shortened by dropping letters, as in notes: "actn", "scrpt", "chrcter".
+    dropped = [k for k in known if k[0] == word[0] and len(word) * 2 >= len(k) > len(word) and _within(word, k)]
+    if len(dropped) == 1:
+        return dropped[0]
     if len(word) < 4:
         return None
     # A slip of the keys, not another word: "charcters", "scirpt" are one edit away;
@@ -343,6 +347,12 @@ def _known_word(word: str, known: set[str]) -> str | None:
     close = [k for k in difflib.get_close_matches(word, known, n=5, cutoff=0.7)  # a quick sieve first
              if _edits(word, k) <= (1 if len(word) < 8 else 2)]
     return close[0] if len(close) == 1 else None
+
+
+def _within(short: str, word: str) -> bool:
+    """Whether `short` is `word` with letters left out, in order."""
+    letters = iter(word)
+    return all(letter in letters for letter in short)
 
 
 def _edits(a: str, b: str) -> int:
