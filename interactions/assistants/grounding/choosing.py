@@ -157,6 +157,7 @@ def _unused_reference(choice: Choice, request: Request, tools) -> str | None:
         elif isinstance(value, str) and value.strip() != request.text.strip():  # "context 'character 13'"
             used.update(int(n) for n in re.findall(r"\d+", value))
     known = set().union(*(operation_words(t).resources for t in tools))
+
     def related(entity, number):
         return re.search(rf"\b(?:to|as|with|into|onto)\s+(?:\w+\s+){{0,2}}{re.escape(entity)}\w*\s+(?:#|no\.?\s*)?{number}\b",
                          request.text, re.I)

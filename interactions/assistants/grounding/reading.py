@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from .words import (
+    ACTION_VERBS,
     ARROW,
     DELIVERED,
     DELIVERY_VERBS,
@@ -125,7 +126,8 @@ _CONTEXT = re.compile(r"^\s*(?:i'?m|i am|we'?re|we are|i'?ve been|we'?ve been|i 
 # character 11 from next week — who is character 11 again?").
 _ASKING = re.compile(r"^\s*(?:please|(?:could|can|would|will) (?:you|we)|can i|could i|may i|kindly|i'?d like you to)\b",
                      re.I)
-_QUESTION = re.compile(r"^\s*(?:who|what|which|where|when|how)\b.*\?\s*$", re.I | re.S)
+_QUESTIONS = {"what", "who", "which", "how", "where", "when"}
+_QUESTION = re.compile(rf"^\s*(?:{'|'.join(sorted(_QUESTIONS))})\b.*\?\s*$", re.I | re.S)
 
 
 # A leading clause that says when or why ("Before I update the book, …") is context.
@@ -138,7 +140,7 @@ _WONDERING = re.compile(r"^\s*(?:did|does|has|have)\b.*\?\s*$", re.I | re.S)
 
 def _imperative(sentence: str) -> bool:
     words = [w for w in split_words(sentence) if w not in ("please", "now", "then", "and", "so", "just", "pls")]
-    return bool(words) and (verb_form(words[0]) in VERB_WORDS - QUANTIFIERS or words[0] in FOREIGN_VERBS)
+    return bool(words) and (verb_form(words[0]) in ACTION_VERBS or words[0] in FOREIGN_VERBS)
 
 
 def _asks_nothing(sentence: str) -> bool:
@@ -175,7 +177,6 @@ def _command(spoken: str) -> str:
 # A participle after its noun or its subject describes a thing, when something else is
 # asked: "every beat we've logged", "the context stored in session 3", "what is stored in …".
 _SUBJECTS = {"i", "we", "you", "they", "ve", "have", "had"}
-_QUESTIONS = {"what", "who", "which", "how", "where", "when"}
 _AFTER_PARTICIPLE = {"in", "on", "at", "under", "for", "by", "from", "with", "so", "to"}
 # After these a verb word of a change is a noun: "assembled in order", "up for review".
 _NOUN_AFTER = {"in", "of", "for", "on", "at", "into"}
@@ -188,10 +189,11 @@ def _describes(raw: list[str], tokens: list[str], i: int, verbs: list[tuple[int,
     before, after = raw[i - 1], raw[i + 1] if i + 1 < len(raw) else ""
     after_noun = (before.isalpha() and before not in STOP and before not in DETERMINERS
                   and before not in VERB_WORDS and after in _AFTER_PARTICIPLE)
-    asked_else = any(j != i and tokens[j] not in QUANTIFIERS for j, _ in verbs) or bool(set(raw[:i]) & _QUESTIONS)
     # "what … is stored", "who last edited line 88", "what did they change": asked about, not asked for
-    asked_about = bool(set(raw[:i]) & _QUESTIONS)
-    return (before in _SUBJECTS or after_noun or asked_about) and asked_else
+    if set(raw[:i]) & _QUESTIONS:
+        return True
+    asked_else = any(j != i and tokens[j] not in QUANTIFIERS for j, _ in verbs)
+    return (before in _SUBJECTS or after_noun) and asked_else
 
 
 def _ids_after_their_nouns(bare: str) -> str:
@@ -444,7 +446,7 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
         content[0] and request.tokens[content[0] - 1] in DETERMINERS) else None  # "the schedule" is a noun
     # The first verb asked, ours or not ("In general, explain …"); after a determiner a
     # verb word is a noun ("the rate").
-    asked = next((w for i, w in enumerate(request.tokens) if (w in FOREIGN_VERBS or w in VERB_WORDS - QUANTIFIERS)
+    asked = next((w for i, w in enumerate(request.tokens) if (w in FOREIGN_VERBS or w in ACTION_VERBS)
                   and not (i and request.tokens[i - 1] in DETERMINERS)), None)
     for verb in (lead, asked):
         if verb in FOREIGN_VERBS and verb not in scope:

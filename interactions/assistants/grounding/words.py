@@ -35,6 +35,8 @@ OP_VERBS = {
     "replace": "update", "modify": "update",
     "delete": "delete", "remove": "delete",
 }
+# After "need a"/"can we get a", what is not made but looked at: "need a list", "get a look".
+_NOT_MADE = r"(?!list|look|copy|rundown|overview|view|peek|glance)"
 # Verbs of more than one word, read as the one word that means the same.
 PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("shld|shoud|shuold|shoudl|sould|shoould", "should"), ("pls|plz|pleas", "please"),
@@ -53,11 +55,10 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("put in", "add"),
     # "need a sequence number for action 45": something to be made (not "a look", "a list";
     # not "action 58 needs a new description", a change)
-    (r"(?:need|want)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])", "make "),
+    (r"(?:need|want)\s+(?=(?:a|an)\s+" + _NOT_MADE + r"[a-z])", "make "),
     (r"make (?:it|him|her|them|that) (?:say|read)", "change"),
     # "can we get a paraphrase: '…'": one made for us (not "can I get a list")
-    (r"(?:can|could|may)\s+(?:we|i|you)\s+(?:get|have)\s+(?=(?:a|an)\s+(?!list|look|copy|rundown|overview|view|peek|glance)[a-z])",
-     "make "),
+    (r"(?:can|could|may)\s+(?:we|i|you)\s+(?:get|have)\s+(?=(?:a|an)\s+" + _NOT_MADE + r"[a-z])", "make "),
     # Asking for a view, an opinion or a comparison is no operation's work.
     (r"(?:do|don'?t) you think|what do you think|(?:your|an) (?:honest |personal )?opinion|in your view", "critique"),
     (r"(?:what'?s\s+|what\s+is\s+|what\s+are\s+|tell\s+me\s+)?the\s+differences?\s+between", "explain the difference between"),
@@ -128,6 +129,8 @@ def stem(word: str) -> str:
 
 
 VERB_WORDS = set().union(*VERBS.values())
+# Verbs that ask for an act, not only quantify ("all", "which").
+ACTION_VERBS = VERB_WORDS - QUANTIFIERS
 _IRREGULAR = {"made": "make", "written": "write", "wrote": "write", "shown": "show", "seen": "see", "got": "get",
               "gotten": "get", "sold": "sell", "bought": "buy", "paid": "pay", "sent": "send", "kept": "keep",
               "told": "tell", "found": "find", "began": "begin", "begun": "begin", "redone": "redo", "given": "give",
