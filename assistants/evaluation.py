@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from operations.calling import CallResult
 
-from .local import LocalAssistant
+from .local import MADE_UP, LocalAssistant
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -31,7 +31,7 @@ def answered_from_spec(tool, arguments) -> CallResult:
     answer = synthesize(op.get("response") or {}, "", counter, depth=0)
     status = 201 if op["method"] == "POST" else 200
     return CallResult(tool, arguments, ok=True, status=status, text=json.dumps(answer if answer is not None else {}),
-                      error="not sent: answered as the spec describes")
+                      error=MADE_UP)
 
 
 def synthesize(shape: dict, name: str, counter, depth: int):

@@ -21,6 +21,9 @@ from .grounding.vocabulary import EMPTY, vocabulary_for
 from .planning import WRITES, LookupProblem, Plan, Step, make_plan, take_value
 from .ranking import CANDIDATES, PRIOR_WEIGHT
 
+# How a call answered from its spec (nothing sent) says so: assistants.evaluation.
+MADE_UP = "not sent: answered as the spec describes"
+
 
 def plan(tools: list, user_input: str, vocabulary=None):
     """(Choice or None, message when None): the one operation the offline assistant
@@ -76,10 +79,11 @@ def run_plan(planned: Plan, execute) -> str:
     answers: list = []
     said: list[str] = []
     positions: dict[int, int] = {}  # plan step -> its call's position in the interaction
+    made_up: set[int] = set()  # steps answered from the spec, not by the service (dry runs)
     made = 0
     for index, step in enumerate(planned.steps):
         try:
-            arguments, sources = _arguments(step, planned.steps, answers, positions)
+            arguments, sources = _arguments(step, planned.steps, answers, positions, made_up)
         except LookupProblem as problem:
             said.append(f"{_lookup_of(step, planned.steps)} {problem}, so I did not call "
                         f"{step.tool.operation['operation_id']}.")
@@ -114,6 +118,8 @@ def run_plan(planned: Plan, execute) -> str:
             said.append(f"I called {where}{taken}; it answered HTTP {call.status}: {call.text[:300]}")
             return _sentences(said, planned)
         answers.append(_json(call.text))
+        if call.error.startswith(MADE_UP):
+            made_up.add(index)
         if step.target:
             body = f": {call.text[:500]}" if call.text else ""
             called = f"I called {where}{taken}; it answered HTTP {call.status}{body}"
@@ -125,14 +131,14 @@ def run_plan(planned: Plan, execute) -> str:
     return _sentences(said, planned)
 
 
-def _arguments(step: Step, steps: list[Step], answers: list, positions: dict) -> tuple[dict, dict]:
+def _arguments(step: Step, steps: list[Step], answers: list, positions: dict, made_up: set) -> tuple[dict, dict]:
     """The step's arguments with the values its lookups found, and where each came from."""
     arguments = json.loads(json.dumps(step.arguments))
     sources = {}
     writes = step.tool.operation["method"] in WRITES
     for label, take in step.takes.items():
         answer = answers[take.step] if take.step < len(answers) else None
-        value = take_value(take, answer, target_writes=writes)
+        value = take_value(take, answer, target_writes=writes, made_up=take.step in made_up)
         value = _typed(value, _schema_of(step.tool, label))
         if label.startswith("body."):
             arguments.setdefault("body", {})[label[5:]] = value

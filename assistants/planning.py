@@ -21,11 +21,20 @@ from core.words import numbers_as_digits, root, split_identifier, stem
 from operations.ranking import LexicalIndex, rank_tools
 
 from .grounding import Readers, choose
-from .grounding.dataflow import LABEL_FIELDS, Need, Output, identifier_word, needs_of, outputs_of, path_text
+from .grounding.dataflow import (
+    LABEL_FIELDS,
+    Need,
+    Output,
+    identifier_word,
+    needs_of,
+    outputs_of,
+    path_text,
+    placeholder,
+)
 from .grounding.mentions import Mention, mention_at, names_in
 from .grounding.reading import mark_head, operation_words, read_request
 from .grounding.vocabulary import EMPTY
-from .grounding.words import VERB_WORDS, VERBS, verb_form
+from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, verb_form
 from .ranking import CANDIDATES, PRIOR_WEIGHT
 
 MAX_STEPS = 6
@@ -374,7 +383,7 @@ def _write_asked(tool, request) -> str | None:
         return None
     said = set(request.tokens)
     own = _own_verbs(tool)
-    own_said = bool(own & said) or any(w.startswith(v) and len(v) >= 4 for v in own for w in said)
+    own_said = bool(own & said)  # "follow …", not "my following artist"
     kinds = request.kinds
     deletes = op["method"] == "DELETE" or bool(own & VERBS["delete"])
     what = f"{op['operation_id']} on {tool.service.name} ({op['method']} {op['path']}"
@@ -384,7 +393,8 @@ def _write_asked(tool, request) -> str | None:
     if not deletes and request.main_kind == "delete" and not own_said:
         return f"You asked to remove something; the closest operation is {what}, which does not remove, so I called nothing."
     names_its_things = bool(operation_words(tool).resources & request.words)
-    if not own_said and not kinds & {"create", "update", "delete"} and (kinds or not names_its_things):
+    led_by_other_verb = bool(request.tokens) and request.tokens[0] in FOREIGN_VERBS  # "Recommend …" asks no change
+    if not own_said and not kinds & {"create", "update", "delete"} and (kinds or not names_its_things or led_by_other_verb):
         # Asked only to read, or nothing of what it changes is named: ask rather than write.
         return (f"Do you want me to call {what}? It changes data, and your request does not say to change anything; "
                 "say so (for example with its verb) and I will. I called nothing.")
@@ -431,10 +441,32 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
             step.takes = {label: _shifted(t, offset) for label, t in step.takes.items()}
         steps.extend(new_steps)
         takes[need.label] = _shifted(take, offset) if take.step >= 0 else take
-    missing_left = [m for m in choice.missing if m not in takes]
+    for need in needs:  # the same ids asked twice (query and body): the one found fills both
+        if need.label not in takes:
+            twin = next((takes[n.label] for n in needs if n.label in takes and (n.entity, n.field) == (need.entity, need.field)), None)
+            if twin is not None:
+                takes[need.label] = twin
+                _drop(arguments, need.label)
+    missing_left = [m for m in choice.missing if m not in takes and not _kind_of_found(tool, m, takes, arguments)]
     if missing_left:
         return _ask(tool, None, missing_left)
     return steps + [Step(tool, arguments, takes, target=True, choice=choice)]
+
+
+def _kind_of_found(tool, label: str, takes: dict, arguments: dict) -> bool:
+    """A required choice that says which kind of thing the ids are ("type": artist or
+    user), set to the kind a lookup of this plan found: the ids came from a lookup of
+    exactly that kind, so the choice is what the plan did, not a guess."""
+    if label.startswith("body.") or not takes:
+        return False
+    schema = (tool.parameters.get("properties") or {}).get(label) or {}
+    values = schema.get("enum") or []
+    kinds = {entity for take in takes.values() for entity in take.output.entities}
+    matching = [v for v in values if stem(str(v).lower()) in kinds]
+    if len(matching) != 1:
+        return False
+    arguments[label] = matching[0]
+    return True
 
 
 def _shifted(take: Take, offset: int) -> Take:
@@ -529,8 +561,8 @@ def _is_container(need: Need, tool) -> bool:
     if need.label.startswith("body.") or need.name not in tool.operation["path"]:
         return False
     segments = [s for s in tool.operation["path"].split("/") if s]
-    index = next((i for i, s in enumerate(segments) if s.strip("{}") == need.name and s.startswith("{")), None)
-    return index is not None and any(not s.startswith("{") for s in segments[index + 1:])
+    index = next((i for i, s in enumerate(segments) if placeholder(s) == need.name), None)
+    return index is not None and any(placeholder(s) is None for s in segments[index + 1:])
 
 
 def _implicit_source(scope: Scope, need: Need, target):
@@ -688,7 +720,7 @@ def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Ou
     score = 1.5 * len(words & own_words)
     path_words = {s.lower() for s in tool.operation["path"].split("/") if s and not s.startswith("{")}
     own = bool(path_words & _OWN) or bool(info.resources & {"current", "my", "own"})
-    name = mention.name or mention.by
+    name = None if mention.mine and mention.head is None else mention.name or mention.by  # "My Music": the user's own
     if mention.mine and mention.owner is None:
         score += 2.5 if own else -1.0
     elif own and name:
@@ -777,8 +809,10 @@ class LookupProblem(Exception):
     """A lookup found nothing, or several things equally well where one was meant."""
 
 
-def take_value(take: Take, answer, *, target_writes: bool, given_by_service: bool = True):
-    """The value `take` picks from an earlier answer (a list for a list input)."""
+def take_value(take: Take, answer, *, target_writes: bool, made_up: bool = False):
+    """The value `take` picks from an earlier answer (a list for a list input). An
+    answer `made_up` from the spec (a dry run, routing_eval) has no real names: a
+    lookup by name takes its first item there."""
     from .grounding.dataflow import extract
 
     items = extract(answer, take.output)
@@ -786,7 +820,7 @@ def take_value(take: Take, answer, *, target_writes: bool, given_by_service: boo
         raise LookupProblem(f"found no {take.what!r}")
     pick = take.pick
     chosen = items
-    if pick.name and not pick.searched:
+    if pick.name and not pick.searched and not made_up:
         named = [i for i in items if i["label"].strip().lower() == pick.name.strip().lower()]
         if not named:
             raise LookupProblem(f"found nothing named {pick.name!r} among {len(items)} result(s)")
@@ -808,7 +842,7 @@ def take_value(take: Take, answer, *, target_writes: bool, given_by_service: boo
             raise LookupProblem(f"found only {len(chosen)} for {take.what!r}")
         values = [chosen[index]["value"]]
     else:
-        if target_writes and len(chosen) > 1 and pick.name and not pick.searched:
+        if target_writes and len(chosen) > 1 and pick.name and not pick.searched and not made_up:
             labels = ", ".join(f"{i['label']} ({i['value']})" for i in chosen[:5])
             raise LookupProblem(f"found {len(chosen)} things named {pick.name!r} ({labels}); say which one")
         values = [chosen[0]["value"]]

@@ -58,9 +58,14 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     if match and kind != "array":  # a list is read below: "sections: Dusk, Night, Dawn" is three
         return assigned
     lname = name.lower()
+    id_entity = state["id_entities"].get(name)
+    if id_entity and id_entity in request.ids and isinstance(request.ids[id_entity], str) and kind in (None, "string"):
+        return request.ids[id_entity]  # "call CA0123…" for {Sid} of /Calls
+    if kind in (None, "string") and id_entity and id_entity in request.ids:
+        return str(request.ids[id_entity])  # an id typed as a string, written as a number
     if kind in ("integer", "number"):
-        entity = entity_of(name)
-        if entity and entity in request.ids:
+        entity = entity_of(name) or id_entity
+        if entity and entity in request.ids and isinstance(request.ids[entity], int):
             state["numbers"].discard(request.ids[entity])
             return request.ids[entity]
         if request.ranges and re.search(r"start|from|begin|first|min", lname):
@@ -280,6 +285,10 @@ def _explicit(name: str, schema: dict, text: str):
         value = _changed_to(name, text)
         if value:
             return value
+    with_value = re.search(rf"\bwith\s+(?:the\s+|a\s+|an\s+)?{re.escape(name)}\s+(?:of\s+)?"
+                           r"(\"[^\"]+\"|'[^']+'|[\w.@+-]+)", text, re.I)  # "with tag cat"
+    if with_value and with_value.group(1).lower() not in ("and", "or", "but", "to", "of", "the"):
+        return _coerce(with_value.group(1).strip("\"'"), schema)
     return None
 
 
@@ -293,7 +302,8 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> Filled:
     body_schema = properties.get("body") or {}
     if "body" in properties and body_schema.get("required") and "body" not in required:
         required.append("body")
-    state = {"quoted": list(request.quoted), "numbers": set(request.numbers), "kind": operation_words(tool).kind}
+    state = {"quoted": list(request.quoted), "numbers": set(request.numbers), "kind": operation_words(tool).kind,
+             "id_entities": operation_words(tool).id_params}
     arguments, missing, pending, defaulted, evidenced = {}, [], [], [], []
 
     def one(name, sub, target, label, is_required):

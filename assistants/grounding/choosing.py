@@ -89,9 +89,12 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
         elif entity in given_ids:
             score += 3.0
     kinds = set(request.kinds)
+    # An operation named by a verb of its own ("save-tracks", "pause-playback") has a kind
+    # only by its HTTP method, which says little: PUT also adds, POST also skips.
+    named_kind = info.verb in OP_VERBS or info.kind in ("get", "list")
     if info.kind in kinds:
-        score += 3.0
-    if info.kind == request.main_kind:
+        score += 3.0 if named_kind else 1.0
+    if info.kind == request.main_kind and named_kind:
         score += 1.5  # the first verb says what is wanted: "change line 4 to read …"
     lead = _lead_verb(request)
     if lead and lead in own_verbs and lead not in OP_VERBS:

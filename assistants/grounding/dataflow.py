@@ -61,7 +61,7 @@ def identifier_word(name: str) -> str | None:
     return None
 
 
-def _entity_from_name(name: str) -> str | None:
+def entity_from_name(name: str) -> str | None:
     """The thing an input's name says it identifies: "playlist_id" -> "playlist",
     "CallSid" -> "call", "seed_artists" -> "artist"; None for a bare "id"."""
     parts = split_identifier(name)
@@ -75,12 +75,18 @@ def _segment_before(path: str, name: str) -> str | None:
     """The static segment right before `{name}` in a path: /albums/{id} -> "album"."""
     segments = [s for s in path.split("/") if s]
     for i, segment in enumerate(segments):
-        if segment.strip("{}") == name and segment.startswith("{"):
+        if placeholder(segment) == name:
             before = next((s for s in reversed(segments[:i]) if not s.startswith("{")), None)
             if before:
                 words = split_identifier(before.split(".")[0])
                 return stem(words[-1]) if words else None
     return None
+
+
+def placeholder(segment: str) -> str | None:
+    """The input a path segment stands for: "{id}" -> "id", "{Sid}.json" -> "Sid"."""
+    match = re.fullmatch(r"\{([^}]+)\}(?:\.\w+)?", segment)
+    return match.group(1) if match else None
 
 
 def _path_resource(path: str) -> str | None:
@@ -105,18 +111,18 @@ def needs_of(tool) -> list[Need]:
         schema = properties[name]
         word = identifier_word(name)
         if param["in"] == "path" and not schema.get("enum"):  # an enum in a path is a choice, not an id
-            entity = _entity_from_name(name) if word else None
-            entity = entity or _segment_before(op["path"], name) or _entity_from_name(name)
+            entity = entity_from_name(name) if word else None
+            entity = entity or _segment_before(op["path"], name) or entity_from_name(name)
             found.append(Need(name, name, entity, word or name, _is_many(schema), schema))
         elif word and (name in required or param.get("required")):
-            entity = _entity_from_name(name) or _described_entity(schema) or _path_resource(op["path"])
+            entity = entity_from_name(name) or _described_entity(schema) or _path_resource(op["path"])
             found.append(Need(name, name, entity, word, _is_many(schema) or name.endswith("s"), schema))
     body = properties.get("body") or {}
     body_required = set(body.get("required") or [])
     for name, schema in (body.get("properties") or {}).items():
         word = identifier_word(name)
         if word and name in body_required:
-            entity = _entity_from_name(name) or _described_entity(schema) or _path_resource(op["path"])
+            entity = entity_from_name(name) or _described_entity(schema) or _path_resource(op["path"])
             found.append(Need(f"body.{name}", name, entity, word, _is_many(schema), schema))
     return found
 
@@ -177,7 +183,7 @@ def _walk(shape, path, containers, own, many, depth=0):
     for name, sub in properties.items():
         sub = sub or {}
         if identifier_word(name) and sub.get("type") in (None, "string", "integer", "number"):
-            own_entity = _entity_from_name(name)
+            own_entity = entity_from_name(name)
             yield Output(path, name, frozenset({own_entity}) if own_entity else entities, label, many, dates)
     for name, sub in properties.items():
         if isinstance(sub, dict) and (sub.get("properties") or sub.get("items")):

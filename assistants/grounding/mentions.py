@@ -241,8 +241,14 @@ def _mention(clause, tokens, names, position, heads, stop_words, depth, verbs=fr
     if mention.head and mention.head not in mention.words:
         mention.words.append(mention.head)
     mention.words.extend(stem(w) for w in split_identifier(mention.name or "") if len(w) > 2)
+    if mention.name and mention.head is None and re.match(r"(?:my|our)\s", mention.name, re.I) and not _quoted(mention, tokens):
+        mention.mine = True  # "My Music", unquoted, is the user's own library by its name, not a title to search
     mention.words = list(dict.fromkeys(mention.words))
     return mention
+
+
+def _quoted(mention: Mention, tokens) -> bool:
+    return any(t.quoted and t.text == mention.name for t in tokens)
 
 
 # Words between a noun and what describes it, and the describing words themselves.

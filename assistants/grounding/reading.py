@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from core.words import base_forms
 from prompts.vocabulary import operation_fields
 
+from .dataflow import entity_from_name, identifier_word, needs_of
 from .words import (
     ACTION_VERBS,
     ARROW,
@@ -65,6 +66,17 @@ class Request:
     # its object ("costume", "props") or, with no verb of ours, its own verb ("translate").
     foreign: str | None = None
 
+
+# A thing and an id that is not a number: "call CA0123…", "user jdoe-42", "track spotify:track:4aaw…".
+_STRING_ID = re.compile(r"(?=\b([A-Za-z]+)\s+(?:id\s+|sid\s+|#\s*|with\s+id\s+)?([A-Za-z0-9][A-Za-z0-9:_.-]{4,}[A-Za-z0-9])\b)")
+
+
+def looks_like_token_id(token: str) -> bool:
+    """An id written as a token: letters and digits mixed ("CA42f9…", "4aawyAB9vmq"), a
+    URI with colons ("spotify:track:…"), or a UUID; not a word, not a plain number."""
+    if token.isdigit() or token.isalpha():
+        return False
+    return bool(re.search(r"\d", token) and re.search(r"[A-Za-z]", token)) or ":" in token
 
 # Words before a number that name no thing: "to 20", "at 80", "by 5".
 _NOT_ENTITIES = {"to", "at", "by", "of", "for", "from", "in", "on", "with", "than", "about", "around", "over", "under",
@@ -233,6 +245,10 @@ def read_request(text: str) -> Request:
             continue  # "set it to 20", "up to 5": a value, not the id of a thing
         ids.setdefault(stem(entity), int(number))
         seen.setdefault(stem(entity), set()).add(int(number))
+    for match in _STRING_ID.finditer(bare):  # "call CA42f…", "track 4aawyAB9vmqN3uQ7FjRGTy"
+        entity, token = match.groups()
+        if entity.lower() not in _NOT_ENTITIES and stem(entity) not in ids and looks_like_token_id(token):
+            ids[stem(entity)] = token
     for entity, listed in _LISTED.findall(bare):  # "actions 12 and 13": several of them
         seen.setdefault(stem(entity), set()).update(int(n) for n in re.findall(r"\d+", listed))
     numbers = [int(n) for n in re.findall(r"(?<![\w.])#?(\d+)(?![\w])", bare)]
@@ -252,12 +268,14 @@ def read_request(text: str) -> Request:
     for pattern, verb in PHRASES:
         spoken = pattern.sub(verb, spoken)
     command = _command(spoken)
-    tokens = [verb_form(w) for w in split_words(command)]
+    raw_tokens = split_words(command)
+    tokens = [verb_form(w) for w in raw_tokens]
     verbs = [(i, kind) for i, w in enumerate(tokens) for kind, words in VERBS.items()
              if w in words and not (i and tokens[i - 1] in _NOUN_AFTER and kind not in ("list", "get"))  # "in order"
              and not (kind != "list" and i and tokens[i - 1] in DETERMINERS
                                     and not (w == "new" and tokens[i - 1] in _MAKING))
-             and not (w in ("which", "what") and i and tokens[i - 1] in _OBJECT_ENDS)]  # "in which she …"
+             and not (w in ("which", "what") and i and tokens[i - 1] in _OBJECT_ENDS)  # "in which she …"
+             and not (raw_tokens[i] != w and stem(raw_tokens[i]) in ids)]  # "recording RE12…" names a thing
     if any(kind != "update" for _, kind in verbs if kind != "list"):
         verbs = [(i, kind) for i, kind in verbs if tokens[i] != WISH]
     command_words = split_words(command)
@@ -309,8 +327,9 @@ class OperationWords:
 
 
 def entity_of(name: str) -> str | None:
-    match = re.fullmatch(r"(.+?)_?(?:Id|ID|id)", name)
-    return stem(split_words(match.group(1))[-1]) if match and split_words(match.group(1)) else None
+    """The thing an input's name says it identifies: "scriptId" -> "script",
+    "playlist_id" -> "playlist", "CallSid" -> "call"; None for a bare "id" or "Sid"."""
+    return entity_from_name(name) if identifier_word(name) else None
 
 
 def operation_words(tool) -> OperationWords:
@@ -339,6 +358,9 @@ def operation_words(tool) -> OperationWords:
         entity = entity_of(name)
         if entity and schema.get("type") in ("integer", "number", "string"):
             id_params[name] = entity
+    for need in needs_of(tool):  # "{id}" after /albums, "{Sid}" after /Calls: what the path says it is
+        if need.entity and need.name not in id_params and not need.label.startswith("body."):
+            id_params[need.name] = need.entity
     primary = next((SYNONYMS.get(w, w) for w in op_words[1:] if SYNONYMS.get(w, w) in resources),
                    "reorder" if reorders else None)
     result = OperationWords(kind, primary, resources, other - resources, id_params, op_words[0] if op_words else "",

@@ -21,7 +21,7 @@ VERBS = {
              "inventory", "enumerate", "rundown", "overview", "search"},
     "create": {"create", "add", "new", "register", "record", "start", "begin", "log", "write", "make", "generate",
                "assign", "compose", "draft", "insert", "file", "jot", "enter", "submit", "allocate", "issue", "store",
-               "capture", "reserve", "save"},
+               "capture", "reserve", "save", "append"},
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
                "order", "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
                "attach", "annotate", "mark", "flag", "swap", "switch", "alter", "become", "reword", "redo", "shift",
