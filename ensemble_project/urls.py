@@ -35,6 +35,7 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="docs-schema"), name="redoc"),
     # Operations.
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),
     path("admin/control/", include(control_views.urls())),  # the admin's control room
     path("admin/", admin.site.urls),
