@@ -13,6 +13,7 @@ from registry.api import ServiceViewSet
 from . import views
 
 urlpatterns = [
+    path("", views.landing, name="landing"),  # links to everything below; not part of the contract
     # The contract's operations (openapi3_1.yml), each an action of its app's viewset.
     # The contract's paths are verbs, not REST resources (/services/register,
     # /services/update/{id}), which a router cannot derive; explicit mappings keep every

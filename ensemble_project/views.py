@@ -1,4 +1,4 @@
-"""Views outside the contract: the spec files, the health probes and the metrics."""
+"""Views outside the contract: the landing page, the spec files, the health probes and the metrics."""
 
 import json
 from functools import lru_cache
@@ -6,6 +6,7 @@ from functools import lru_cache
 import yaml
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from drf_spectacular.utils import extend_schema
@@ -71,6 +72,19 @@ def readyz(request):
     """Readiness: the database, Typesense and the search sync; 503 only without a database."""
     report = readiness()
     return JsonResponse(report.as_dict(), status=report.http_status)
+
+
+@lru_cache(maxsize=1)
+def _landing_page() -> str:
+    info = json.loads(_spec_json())["info"]
+    return render_to_string("landing.html", {"title": info["title"], "version": info["version"]})
+
+
+@require_safe
+def landing(request):
+    """GET /: where everything is. Plain HTML, rendered once per process; not part of
+    the REST contract (a plain Django view, so the generated schema never sees it)."""
+    return HttpResponse(_landing_page(), content_type="text/html; charset=utf-8")
 
 
 class _StaffOrAdminKey(BasePermission):

@@ -115,7 +115,7 @@ def test_the_dockerfile_build_steps_run_with_the_image_environment(tmp_path):
     assert "System check identified no issues" in output and "static files copied" in output
     static = tmp_path / "static"
     for collected in ("admin/css/base.css", "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js",
-                      "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"):
+                      "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", "ensemble/redoc-same-origin.js"):
         assert (static / collected).is_file(), collected
 
 
