@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from tests.conftest import ROOT, TYPESENSE_KEY, free_port
