@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT, free_port
-from tests.test_readme import SESSION_ONLY, _free_pair
+from tests.conftest import ROOT, free_port, typesense_server
+from tests.test_readme import SESSION_ONLY
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
@@ -20,7 +20,7 @@ ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
     ("peering", "is already in use (TYPESENSE_PORT + 1, Typesense's peering port). Set TYPESENSE_PORT to a free port"),
 ])
 def test_make_run_with_a_port_taken_fails_before_starting_anything(tmp_path, taken, message):
-    ports = {"PORT": free_port(), "DEMO_PORT": free_port(), "TYPESENSE_PORT": _free_pair()}
+    ports = {"PORT": free_port(), "DEMO_PORT": free_port(), "TYPESENSE_PORT": typesense_server.free_port_pair()}
     with socket.socket() as blocker:
         number = ports["TYPESENSE_PORT"] + 1 if taken == "peering" else ports[taken]
         blocker.bind(("127.0.0.1", number))
