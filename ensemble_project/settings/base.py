@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "core.parsers.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Health probes, answered before CommonMiddleware checks the Host header (ensemble_project/health.py).
+    "ensemble_project.health.HealthProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
