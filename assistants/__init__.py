@@ -31,3 +31,28 @@ def get_assistant():
 
         return LocalAssistant()
     raise AssistantError(f"Unknown ENSEMBLE_ASSISTANT_BACKEND {backend!r} (use 'local' or 'openai').")
+
+
+# --- what an assistant knows of a conversation's earlier turns (interactions builds it) ---------
+
+
+@dataclass(frozen=True)
+class PastCall:
+    """A service call an earlier turn made: what was called, with what, and its answer."""
+
+    service_id: str
+    operation_id: str
+    method: str
+    arguments: dict
+    status: int | None
+    ok: bool
+    response: str  # the answer's text (JSON as text), as the log keeps it
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn of a conversation, oldest first in a history."""
+
+    user_input: str
+    assistant_response: str
+    calls: tuple[PastCall, ...] = ()
