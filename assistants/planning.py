@@ -25,6 +25,7 @@ from .grounding.dataflow import (
     LABEL_FIELDS,
     Need,
     Output,
+    entity_from_name,
     identifier_word,
     needs_of,
     outputs_of,
@@ -326,9 +327,10 @@ def _choose_target(scope: Scope, clause: str, readers):
     lexical = dict(zip((t.name for t in index.tools), index.scores(clause), strict=True))
     request = read_request(clause)
     mark_head(request, candidates)
-    asked = [t for t in candidates if _write_asked(t, request) is None]
+    asked = {t.name for t in candidates if _write_asked(t, request) is None}
     lookups = _lookups_for(scope, clause)
-    choice, message = choose(asked, clause, priors, readers, lexical=lexical, lookups=lookups)
+    choice, message = choose(candidates, clause, priors, readers, lexical=lexical, lookups=lookups,
+                             allowed=lambda tool: tool.name in asked)
     if choice is not None or len(asked) == len(candidates):
         return choice, message
     # Nothing the request asks for: if its words point at a write it does not ask for in so
@@ -650,8 +652,8 @@ def _best_output(tool, need: Need) -> Output | None:
 def _fits(output: Output, need: Need, tool) -> float:
     """How well an output carries what a need identifies (0: not at all)."""
     word = identifier_word(output.field)
-    if output.field == need.name and word:
-        return 5.0  # the very field: "characterId" of a listing feeds "characterId"
+    if output.field == need.name and word and entity_from_name(need.name):
+        return 5.0  # the very field: "characterId" of a listing feeds "characterId" (not any "id")
     if word != need.field and not (need.field == "id" and word == "id"):
         return 0.0
     if need.entity and need.entity in output.entities:
@@ -677,7 +679,8 @@ def _resolve(scope: Scope, need: Need, mention: Mention, target, earlier: list[S
         score, arguments, inner = _producer_score(scope, tool, need, mention, output, depth)
         if score is None:
             continue
-        candidates.append((fit + score, -len(inner), tool, output, arguments, inner))
+        # The plainest answer first: "items[].track.id" before "items[].album.tracks.items[].id".
+        candidates.append((fit + score - 0.25 * len(output.path), -len(inner), tool, output, arguments, inner))
     if not candidates:
         what = need.entity or need.name
         return (f"{target.operation['operation_id']} needs {need.label} (the {what}), and no operation in scope finds "

@@ -216,13 +216,24 @@ class _Resolver:
         if isinstance(node.get("format"), str):
             result["format"] = node["format"]
         properties = {}
-        for part in [node] + [p for c in ("allOf", "oneOf", "anyOf") for p in (node.get(c) or [])[:20] if isinstance(node.get(c), list)]:
-            part_shape = self.shape(part, depth, seen) if part is not node else None
-            if part_shape:
-                properties.update(part_shape.get("properties", {}))
-                if "items" in part_shape and "items" not in result:
-                    result["items"] = part_shape["items"]
-                result.setdefault("type", part_shape.get("type", "object"))
+        # allOf: every part holds; oneOf/anyOf: only what every alternative has is sure to be there.
+        for combiner in ("allOf", "oneOf", "anyOf"):
+            parts = node.get(combiner)
+            if not isinstance(parts, list) or not parts:
+                continue
+            shapes = [self.shape(part, depth, seen) for part in parts[:20]]
+            shapes = [s for s in shapes if s]
+            if not shapes:
+                continue
+            if combiner == "allOf":
+                for part_shape in shapes:
+                    properties.update(part_shape.get("properties", {}))
+            else:
+                common = set.intersection(*(set(s.get("properties", {})) for s in shapes))
+                properties.update({k: v for k, v in shapes[0].get("properties", {}).items() if k in common})
+            if "items" in shapes[0] and "items" not in result:
+                result["items"] = shapes[0]["items"]
+            result.setdefault("type", shapes[0].get("type", "object"))
         if isinstance(node.get("properties"), dict):
             for name, sub in list(node["properties"].items())[:MAX_SHAPE_PROPERTIES]:
                 properties[str(name)] = self.shape(sub, depth - 1, seen)

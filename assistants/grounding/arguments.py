@@ -35,6 +35,24 @@ def _coerce(value, schema: dict):
     return value
 
 
+def boolean_said(name: str, schema: dict, text: str) -> bool | None:
+    """A yes/no input the request sets in words: its own name ("public", "not public"),
+    or the word its description gives each value ("If true the list will be public, if
+    false it will be private": "make it private" is false)."""
+    words = [w for w in split_words(name) if len(w) > 2]
+    lowered = text.lower()
+    description = (schema.get("description") or "").lower().replace(",", " ")
+    for value in (True, False):
+        said = re.search(rf"\bif\s+[`'\"]?{str(value).lower()}[`'\"]?[^.;]*?\b(?:will\s+be|is|becomes|be|makes?\s+it)\s+(\w+)", description)
+        if said and re.search(rf"\b{re.escape(said.group(1))}\b", lowered):
+            return value
+    if words and re.search(rf"\b(?:not|non|un)[\s-]?{re.escape(' '.join(words))}\b", lowered):
+        return False
+    if words and re.search(rf"\b{re.escape(' '.join(words))}\b", lowered) and not re.search(r"\bfalse\b", lowered):
+        return True if len(words) == 1 and words[0] not in ("name", "type", "id", "all") else None
+    return None
+
+
 def described_choices(schema: dict) -> list[str]:
     """The values a string input takes when its description lists them instead of an
     enum: "**track**, **context** or **off**" (Markdown bold) or "`asc` or `desc`"."""
@@ -285,6 +303,10 @@ def _explicit(name: str, schema: dict, text: str):
         value = _changed_to(name, text)
         if value:
             return value
+    if schema.get("type") == "boolean":
+        said = boolean_said(name, schema, text)
+        if said is not None:
+            return said
     with_value = re.search(rf"\bwith\s+(?:the\s+|a\s+|an\s+)?{re.escape(name)}\s+(?:of\s+)?"
                            r"(\"[^\"]+\"|'[^']+'|[\w.@+-]+)", text, re.I)  # "with tag cat"
     if with_value and with_value.group(1).lower() not in ("and", "or", "but", "to", "of", "the"):
@@ -329,7 +351,7 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> Filled:
         if name == "body":
             continue
         one(name, sub, arguments, name, name in required)
-    if "body" in required or re.search(r"\w+\s*=", text):
+    if "body" in required or "body" in properties:
         body = {}
         body_required = body_schema.get("required", [])
         for name, sub in (body_schema.get("properties") or {}).items():

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .arguments import fill_arguments
 from .reading import Request, mark_head, operation_words, read_request
-from .words import OP_VERBS, PARTIAL, WHOLE, split_words
+from .words import OP_VERBS, PARTIAL, VERB_WORDS, WHOLE, split_words
 
 # --- choosing ---------------------------------------------------------------------------------
 
@@ -101,6 +101,9 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
         # The request starts with a verb some operation is named by ("follow …", "pause …"):
         # that operation is meant, not one that only reads the things named.
         score += 3.0 if lead == info.verb else -2.0
+    if info.verb and info.verb not in OP_VERBS and info.verb not in VERB_WORDS and info.kind not in ("get", "list") \
+            and info.verb not in request.tokens:
+        score -= 2.5  # "follow-artists", "pause-playback": named by a verb the request does not say
     if info.verb in request.tokens and info.verb not in ("get", "list"):
         score += 2.0  # the request uses the operation's own verb: "reorder", "patch"
     score += 0.5 * evidenced  # inputs the request's words give, beyond ids (ties: the range, the name)
@@ -133,10 +136,11 @@ def _lead_verb(request: Request) -> str | None:
 
 
 def choose(tools, text: str, priors: dict | None = None, readers: Readers | None = None,
-           lexical: dict | None = None, lookups=None) -> tuple[Choice | None, str]:
+           lexical: dict | None = None, lookups=None, allowed=None) -> tuple[Choice | None, str]:
     """The best operation for `text` and why nothing was chosen, if so. `lexical` holds
     each tool's BM25 score by name; `lookups(tool, request)`, when given, names the
-    inputs a plan can look up from the request's words (they may be missing)."""
+    inputs a plan can look up from the request's words (they may be missing);
+    `allowed(tool)`, when given, says which may be chosen (all are read alike)."""
     request = read_request(text)
     if request.injection:
         return None, "The request asks me to ignore my instructions; I called nothing."
@@ -155,7 +159,7 @@ def choose(tools, text: str, priors: dict | None = None, readers: Readers | None
                                lexical=lexical.get(tool.name, 0.0), known_resources=known, own_verbs=own_verbs,
                                looked_up=lookups(tool, request) if lookups else frozenset())
                for tool in tools]
-    choices = [c for c in choices if c.score > 0]
+    choices = [c for c in choices if c.score > 0 and (allowed is None or allowed(c.tool))]
     if not choices:
         return None, "I found no service operation that matches your request, so I called nothing."
     best = max(choices, key=lambda c: c.score)

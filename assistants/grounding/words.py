@@ -60,6 +60,9 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     # not "action 58 needs a new description", a change)
     (r"(?:need|want)\s+(?=(?:a|an)\s+" + _NOT_MADE + r"[a-z])", "make "),
     (r"make (?:it|him|her|them|that) (?:say|read)", "change"),
+    # "make my first list private": a thing that exists made to be otherwise is a change
+    (r"\bmake(?=\s+(?:my|our|your|the|this|that|its|it)\b[^.;,]*?\b(?:private|public|visible|invisible|hidden|"
+     r"active|inactive|default|available|unavailable|read-only|collaborative|shared|empty|official)\b)", "set"),
     # "can we get a paraphrase: '…'": one made for us (not "can I get a list")
     (r"(?:can|could|may)\s+(?:we|i|you)\s+(?:get|have)\s+(?=(?:a|an)\s+" + _NOT_MADE + r"[a-z])", "make "),
     # Asking for a view, an opinion or a comparison is no operation's work.
