@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from interactions import admin_views as control_views
 from interactions.api import InteractionViewSet
 from mcp_gateway.views import McpView
 from prompts.api import SystemPromptViewSet
@@ -36,7 +35,7 @@ urlpatterns = [
     # Operations.
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),
-    path("admin/control/", include(control_views.urls())),  # the admin's control room
+    path("admin/control/", include("control.urls")),  # the admin's control room
     path("admin/", admin.site.urls),
 ]
 

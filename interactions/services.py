@@ -5,19 +5,24 @@ import re
 import time
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 
+from assistants import AssistantError, AssistantResult, get_assistant
 from core.errors import ApplicationError
 from core.observability import current_request_id
+from operations.arguments import redact
+from operations.calling import CallResult, call_tool
+from operations.scope import assistant_scope
 from prompts.policies import effective_policy
 from search import outbox
 
 from . import approvals, metrics
-from .assistants import AssistantError, AssistantResult, get_assistant
-from .caller import CallResult, call_tool, redact
 from .models import InteractionLog, ServiceCall
 from .search_index import LOGS_INDEX
-from .selectors import assistant_scope
+from .serializers import UserInputSerializer
 
 logger = logging.getLogger("ensemble.interactions")
 
@@ -30,7 +35,8 @@ def storable_text(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def validate_user_input(value) -> str:
+def check_user_input(value) -> str:
+    """The user's input as it must be: a non-empty string of storable text within the limit."""
     if value is None:
         raise ApplicationError("VALIDATION_ERROR", "user_input: this field is required.")
     if not isinstance(value, str):
@@ -117,10 +123,15 @@ def interaction_log_rejected(*, raw_input, error: str, outcome: str = Interactio
 
 
 def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=None) -> tuple[InteractionLog, AssistantResult]:
-    """Run one interaction and log it, whatever happens. Assistant failures are logged,
-    then raised as a 500 ErrorResponse; service failures are part of the answer. Calls
-    to operations that need approval are held, not sent (interactions.approvals)."""
-    user_input = validate_user_input(user_input)
+    """Run one interaction and log it, whatever happens: input that is not a usable
+    request is logged as rejected (400); assistant failures are logged, then raised as a
+    500 ErrorResponse; service failures are part of the answer. Calls to operations that
+    need approval are held, not sent (interactions.approvals)."""
+    try:
+        user_input = check_user_input(user_input)
+    except ApplicationError as error:
+        interaction_log_rejected(raw_input=user_input, error=error.message)
+        raise
     started = time.monotonic()
     backend = settings.ENSEMBLE_ASSISTANT_BACKEND
     calls: list[CallResult] = []
@@ -157,11 +168,35 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
     return log, result
 
 
+def interaction_submit(*, read_body, requested_by: str = "") -> InteractionLog:
+    """POST /interact from its raw body: `read_body()` parses it (a body that cannot be
+    parsed, or is too large, is refused here), its shape is checked once (a JSON object
+    with only known fields, `user_input` a string), then interaction_handle checks the
+    text and runs it. Every refusal is logged as rejected, every failure as failed."""
+    raw = None
+    try:
+        data = read_body()
+        raw = data.get("user_input") if isinstance(data, dict) else data
+        payload = UserInputSerializer(data=data)
+        payload.is_valid(raise_exception=True)
+    except (serializers.ValidationError, ParseError, RequestDataTooBig) as error:
+        interaction_log_rejected(raw_input=raw, error=str(error))
+        raise
+    try:
+        log, _ = interaction_handle(user_input=payload.validated_data.get("user_input"), requested_by=requested_by)
+    except ApplicationError:
+        raise  # logged by interaction_handle
+    except Exception as error:  # failed before it could be logged: logged now, then the handler's 500
+        interaction_log_rejected(raw_input=raw, error=f"{type(error).__name__}: {error}", outcome=InteractionLog.Outcome.FAILED)
+        raise
+    return log
+
+
 def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[AssistantResult, list[tuple]]:
     """What the assistant would call for `user_input`, sending nothing and logging
     nothing: (its answer, [(tool, arguments, policy)]). Every chosen call is answered
     with "not sent" (a model backend then answers from that)."""
-    user_input = validate_user_input(user_input)
+    user_input = check_user_input(user_input)
     chosen = []
 
     def execute(tool, arguments) -> CallResult:

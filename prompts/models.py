@@ -87,6 +87,14 @@ class OperationPolicy(models.Model):
     def __str__(self):
         return f"{self.service_id}:{self.operation_id or '(writes)'} {self.policy}"
 
+    def save(self, *args, **kwargs):
+        # An admin's decision is about the operation as the spec has it now.
+        if self.operation_id:
+            self.method, self.path = self._current_route()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "method", "path"}
+        super().save(*args, **kwargs)
+
     def _current_route(self) -> tuple[str, str]:
         operation = next((op for op in _operations_of(self.service_id) if op["operation_id"] == self.operation_id), None)
         return (operation["method"], operation["path"]) if operation else ("", "")
@@ -100,14 +108,6 @@ class OperationPolicy(models.Model):
         if current == (self.method, self.path):
             return None
         return f"{self.method} {self.path}", " ".join(current).strip() or "(gone from the spec)"
-
-    def save(self, *args, **kwargs):
-        # An admin's decision is about the operation as the spec has it now.
-        if self.operation_id:
-            self.method, self.path = self._current_route()
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "method", "path"}
-        super().save(*args, **kwargs)
 
 
 def _operations_of(service_id: str) -> list[Operation]:

@@ -3,14 +3,15 @@
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 
 from core.errors import ApplicationError
 from core.filters import can_be_stored
 from registry.models import Service
 
-from .models import SpecSnapshot, services_with_snapshots
+from .models import OperationPolicy, SpecChange, SpecSnapshot, services_with_snapshots
 from .rendering import render_system_prompt
-from .services import snapshot_for
+from .tasks import snapshot_for
 
 
 class ServiceSpec(NamedTuple):
@@ -68,3 +69,38 @@ def services_with_specs(service_ids: list[str]) -> list[ServiceSpec]:
 
 def system_prompt_for(service_ids: list[str]) -> str:
     return render_system_prompt(services_with_specs(service_ids), token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+
+
+def specs_version() -> tuple:
+    """Changes whenever what the specs offer can change: the count and newest fetch time
+    of the spec snapshots, and the count and newest change of the operation policies.
+    One small query of this app's own tables, on every /interact (plain SQL: no ORM
+    compiling on the hot path)."""
+    spec = connection.ops.quote_name(SpecSnapshot._meta.db_table)
+    policy = connection.ops.quote_name(OperationPolicy._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {spec}), (SELECT MAX(fetched_at) FROM {spec}), "
+            f"(SELECT COUNT(*) FROM {policy}), (SELECT MAX(updated_at) FROM {policy})"
+        )
+        return tuple(cursor.fetchone())
+
+
+def failing_specs(*, limit: int = 10) -> tuple[list[dict], bool]:
+    """The specs whose last fetch failed, newest failure first, and whether there are more."""
+    rows = list(SpecSnapshot.objects.exclude(error="").order_by("-error_at").values("service_id", "error", "error_at")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def service_with_spec(service_id: str) -> Service | None:
+    """One service with its snapshot (without the document) and its operation policies,
+    as the control room and an approval read it; None when there is no such service."""
+    return (
+        Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
+        .filter(pk=service_id).first()
+    )
+
+
+def spec_history(service, *, limit: int = 20) -> list:
+    """What the last refetches of a service's spec changed, newest first."""
+    return list(SpecChange.objects.filter(service=service).order_by("-at", "-id")[:limit])

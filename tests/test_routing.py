@@ -7,19 +7,20 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from assistants.evaluation import evaluate, read_cases, totals
 from credentials.services import credential_set
-from interactions.assistants.evaluation import evaluate, read_cases, totals
 from interactions.models import ServiceCall
-from interactions.selectors import assistant_scope
 from interactions.services import interaction_handle
+from operations.scope import assistant_scope
 from prompts.security import security_schemes
 from search.models import SyncEntry
 from search.worker import Worker
 from tests.routing_services import start_fountainai_services
+from tests.shared_material import SHARED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DEV_SET = Path(__file__).resolve().parent.parent.parent / "shared" / "routing" / "dev.jsonl"
+DEV_SET = SHARED / "routing" / "dev.jsonl"
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ HELD_OUT = [  # phrasings not in the dev set: the rules are about the language, 
 
 
 def test_held_out_requests(fountainai):
-    from interactions.assistants.local import plan
+    from assistants.local import plan
 
     tools = assistant_scope().tools
     for text, expected, arguments in HELD_OUT:
@@ -294,7 +295,7 @@ LANGUAGE = [  # one rule of the reading each; the values that must be sent (body
 
 @pytest.mark.parametrize("text,expected,values", LANGUAGE, ids=[case[0][:40] for case in LANGUAGE])
 def test_the_reading_of_plain_requests(fountainai, text, expected, values):
-    from interactions.assistants.local import plan
+    from assistants.local import plan
 
     choice, message = plan(assistant_scope().tools, text)
     if expected is None:

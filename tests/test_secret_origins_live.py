@@ -30,6 +30,7 @@ import yaml
 from tests.conftest import ROOT, SHARED, TYPESENSE_KEY, _wait_http, free_port
 from tests.echo_fixtures import EchoServer, vault_spec
 from tests.hostile_fixtures import ScriptedModel
+from tests.shared_material import require
 
 pytestmark = pytest.mark.slow
 
@@ -238,10 +239,9 @@ def test_5_secrets_echoed_back_in_any_usual_form_are_redacted(stack):
             assert found.status_code == 200 and found.json()["logs"] == [], value
 
 
-@pytest.mark.skipif(not SPOTIFY.exists(), reason="needs ../shared/routing/public-api/Spotify.yml")
 def test_9_the_music_api_is_callable_with_a_refresh_token_an_admin_set(stack):
     own = stack.own
-    document = yaml.safe_load(SPOTIFY.read_text())
+    document = yaml.safe_load(require(SPOTIFY).read_text())
     document["servers"] = [{"url": f"{own.base}/v1"}]
     flow = document["components"]["securitySchemes"]["oauth_2_0"]["flows"]["authorizationCode"]
     assert set(document["components"]["securitySchemes"]["oauth_2_0"]["flows"]) == {"authorizationCode"}
@@ -280,7 +280,7 @@ def test_a_base_url_override_holds_the_secrets_and_the_spec_host_gets_none_of_th
     assert not any(own.received(v) for v in secrets.values())
 
 
-@pytest.mark.xfail(strict=True, reason="interactions/caller.py still builds the URL from tool.snapshot.base_url; "
+@pytest.mark.xfail(strict=True, reason="operations/calling.py still builds the URL from tool.snapshot.base_url; "
                                        "it must use prompts.endpoints.effective_base_url (then remove this mark)")
 def test_a_confirmed_base_url_override_receives_the_calls(stack):
     foreign = stack.foreign

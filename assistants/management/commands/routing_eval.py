@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from interactions.assistants.evaluation import evaluate, format_table, read_cases
-from interactions.selectors import assistant_scope
+from assistants.evaluation import evaluate, format_table, read_cases
+from operations.scope import assistant_scope
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django import template
 
-from ..control import overview
+from ..selectors import overview
 
 register = template.Library()
 

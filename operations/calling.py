@@ -1,13 +1,13 @@
-"""Calling a service operation with arguments the assistant chose."""
+"""Calling one service operation with arguments an assistant chose: the arguments
+checked (operations.arguments), the secrets it needs (credentials), the guarded client
+(outbound), and what came back as a `CallResult`."""
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-import jsonschema
 from django.conf import settings
 
 from core.observability import REQUEST_ID_HEADER, current_request_id
@@ -16,17 +16,8 @@ from credentials.services import credential_outcome_record
 from outbound.auth import REDACTED, CredentialError, authorized_request, redact_text
 from outbound.http import OutboundError, encode_body
 
+from .arguments import ArgumentError, check_argument_safety, stored_arguments, validate_arguments
 from .tools import Tool
-
-_SECRET_NAME = re.compile(r"pass|secret|token|api[-_]?key|authori[sz]ation|credential", re.I)
-
-
-def redact(value):
-    if isinstance(value, dict):
-        return {k: ("[redacted]" if _SECRET_NAME.search(str(k)) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
 
 
 @dataclass
@@ -56,71 +47,6 @@ class CallResult:
         if self.ok:
             return self.text
         return f"{self.error + ' ' if self.error else ''}HTTP {self.status}: {self.text[:2000]}"
-
-
-class ArgumentError(Exception):
-    pass
-
-
-def validate_arguments(tool: Tool, arguments) -> dict:
-    if not isinstance(arguments, dict):
-        raise ArgumentError("arguments must be a JSON object")
-    # The schema came from a parsed spec, not from the model: it is not re-checked against
-    # the meta-schema on every call (jsonschema.validate would, at ~3 ms a call).
-    validator = jsonschema.Draft202012Validator(tool.parameters)
-    try:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-    except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType, TypeError) as problem:
-        raise ArgumentError(f"the operation's schema is not usable: {problem}") from None
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(arguments)"
-        raise ArgumentError(f"{where}: {error.message}")
-    return arguments
-
-
-# A header value HTTP can carry: visible ASCII, spaces and tabs (no CR/LF, no non-ASCII).
-_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_UNSTORABLE = re.compile("[\ud800-\udfff]")
-
-
-def check_argument_safety(tool: Tool, arguments: dict) -> None:
-    """Refuse arguments that would not reach the operation the assistant chose: header
-    values HTTP cannot carry, path segments that are empty, `.` or `..` (clients and
-    servers remove dot segments, so `id=.` would address the collection and `..` the
-    resource above), and arguments over ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES."""
-    if not isinstance(arguments, dict):
-        raise ArgumentError("arguments must be a JSON object")
-    size = len(json.dumps(arguments, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    limit = settings.ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES
-    if size > limit:
-        raise ArgumentError(f"the arguments take {size} bytes; the limit is {limit}")
-    for param in tool.operation.get("parameters", []):
-        if param["name"] not in arguments:
-            continue
-        value = str(arguments[param["name"]])
-        if param["in"] == "path" and value.strip() in ("", ".", ".."):
-            raise ArgumentError(f"{param['name']}: {value!r} is not a usable path segment")
-        if param["in"] == "header":
-            if not _HEADER_NAME.fullmatch(param["name"]):
-                raise ArgumentError(f"{param['name']!r} is not a valid HTTP header name")
-            if not _HEADER_VALUE.fullmatch(value):
-                raise ArgumentError(f"{param['name']}: header values must be printable ASCII")
-
-
-def stored_arguments(arguments):
-    """What the log keeps of the arguments: oversized ones as a preview and their hash."""
-    try:
-        text = json.dumps(arguments, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(arguments)
-    data = text.encode("utf-8", "backslashreplace")
-    # NUL and lone surrogates cannot be stored (PostgreSQL refuses them even escaped).
-    storable = "\\u0000" not in text and not _UNSTORABLE.search(text)
-    if storable and len(data) <= settings.ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES:
-        return arguments
-    return {"truncated": True, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "preview": data[:1000].decode("utf-8", "replace").replace("\\u0000", "\ufffd")}
 
 
 def call_tool(tool: Tool, arguments: dict) -> CallResult:

@@ -9,15 +9,11 @@ enough (or the request tries to override its instructions) it calls nothing.
 
 import json
 
-from ..tools import rank_tools
-from . import AssistantResult
-from .grounding import Readers, choose, mark_head, read_request, score_operation
+from operations.ranking import rank_tools
 
-# How much a Typesense rank adds to the in-process score: it breaks ties, it does not
-# overrule the words of the request.
-_PRIOR_WEIGHT = 0.5
-# Beyond this many operations only the ranking's best are read closely.
-_CANDIDATES = 60
+from . import AssistantResult
+from .grounding import Readers, choose
+from .ranking import CANDIDATES, PRIOR_WEIGHT
 
 
 def plan(tools: list, user_input: str):
@@ -27,27 +23,10 @@ def plan(tools: list, user_input: str):
     ranked = rank_tools(tools, user_input)
     best = max((score for score, _ in ranked), default=0) or 1
     readers = Readers(tools)
-    if len(tools) > _CANDIDATES:
-        tools = [tool for score, tool in ranked[:_CANDIDATES] if score > 0] or [tool for _, tool in ranked[:_CANDIDATES]]
-    priors = {tool.name: _PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
+    if len(tools) > CANDIDATES:
+        tools = [tool for score, tool in ranked[:CANDIDATES] if score > 0] or [tool for _, tool in ranked[:CANDIDATES]]
+    priors = {tool.name: PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
     return choose(tools, user_input, priors, readers)
-
-
-def rank_for_request(tools: list, user_input: str) -> list:
-    """All `tools`, the ones the request most likely means first: the offline
-    assistant's reading of the request over the ranking's candidates, then the rest of
-    the ranking."""
-    ranked = rank_tools(tools, user_input)
-    best = max((score for score, _ in ranked), default=0) or 1
-    request = read_request(user_input)
-    mark_head(request, [tool for _, tool in ranked[:_CANDIDATES]])
-    # A model fills inputs itself: missing ones weigh little here.
-    scored = sorted(
-        ((score_operation(tool, request, _PRIOR_WEIGHT * score / best, missing_weight=0.25).score, -i, tool)
-         for i, (score, tool) in enumerate(ranked[:_CANDIDATES])),
-        key=lambda item: (item[0], item[1]), reverse=True,
-    )
-    return [tool for _, _, tool in scored] + [tool for _, tool in ranked[_CANDIDATES:]]
 
 
 def describe_missing(missing: list[str]) -> str:

@@ -8,7 +8,7 @@ from django.conf import settings
 from openai.types.chat import ChatCompletion
 
 from . import AssistantError, AssistantResult
-from .local import rank_for_request
+from .ranking import rank_for_request
 
 API_MAX_TOOLS = 128  # the API's limit on tools per request
 SEARCH_TOOL = "search_operations"
@@ -74,7 +74,7 @@ def offered_tools(tools: list, user_input: str) -> tuple[list, bool]:
     limit = min(settings.ENSEMBLE_ASSISTANT_MAX_TOOLS, API_MAX_TOOLS - 1)
     if len(tools) <= limit:
         return tools, False
-    return rank_for_request(tools, user_input)[:limit], True
+    return [tool for _, tool in rank_for_request(tools, user_input)[:limit]], True
 
 
 def first_round_specs(tools: list, user_input: str) -> tuple[list, list[dict], bool]:
@@ -175,7 +175,7 @@ class OpenAIAssistant:
             query = str(json.loads(call.function.arguments or "{}").get("query") or "")[:500]
         except (json.JSONDecodeError, AttributeError):
             return json.dumps({"ok": False, "error": "arguments must be a JSON object with 'query'"})
-        found = rank_for_request(all_tools, query)[:SEARCH_RESULTS] if query.strip() else []
+        found = [tool for _, tool in rank_for_request(all_tools, query)[:SEARCH_RESULTS]] if query.strip() else []
         for tool in found:
             if tool.name not in by_name and len(specs) < API_MAX_TOOLS:
                 by_name[tool.name] = tool

@@ -1,26 +1,27 @@
 """The admin's control room: a service's operations (policies and health), pending
 approvals, the playground. Thin views over prompts.services (policy writes),
-interactions.approvals (decisions), interactions.services (runs) and
-interactions.control (reads); routed under /admin/control/ by the URL configuration,
-each behind the admin's login."""
+interactions.approvals (decisions), interactions.services (runs) and control.selectors
+(reads); routed under /admin/control/ by the URL configuration, each behind the admin's
+login."""
 
 from django.contrib import admin, messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from audit.services import actor_of_request
 from core.errors import ApplicationError
-from prompts.models import OperationPolicy, SpecChange
+from interactions import approvals as approval_services
+from interactions.selectors import approvals_decided, approvals_pending
+from interactions.services import interaction_dry_run, interaction_handle
+from prompts.models import OperationPolicy
 from prompts.policies import WRITES_DEFAULT, writes_default
+from prompts.selectors import service_with_spec, spec_history
 from prompts.services import operation_policy_set
 from registry.models import Service
 
-from . import approvals as approval_services
-from . import control
-from .models import PendingApproval
-from .services import interaction_dry_run, interaction_handle
+from . import selectors
 
 POLICIES = OperationPolicy.Policy.choices
 
@@ -30,10 +31,7 @@ def _context(request, title, **extra):
 
 
 def _service(service_id: str) -> Service:
-    service = (
-        Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
-        .filter(pk=service_id).first()
-    )
+    service = service_with_spec(service_id)
     if service is None:
         raise Http404("No such service.")
     return service
@@ -42,7 +40,7 @@ def _service(service_id: str) -> Service:
 def service_operations(request, service_id):
     """The operations of a service with their policies (editable) and health."""
     service = _service(service_id)
-    rows = control.operations_table(service)
+    rows = selectors.operations_table(service)
     if request.method == "POST":
         actor = actor_of_request(request)
         changed = []
@@ -61,7 +59,7 @@ def service_operations(request, service_id):
                     changed.append(row.operation_id)
         messages.success(request, f"Policies changed: {', '.join(changed)}." if changed else "No policy changed.")
         return redirect(request.path)
-    history = list(SpecChange.objects.filter(service=service).order_by("-at", "-id")[:20])
+    history = spec_history(service)
     return TemplateResponse(request, "admin/control/service_operations.html", _context(
         request, f"Operations of {service.name}", service=service, rows=rows, history=history,
         writes_default=writes_default(service), editable=True,
@@ -91,8 +89,7 @@ def pending_approvals(request):
             messages.error(request, error.message)
         return redirect(request.path)
     approval_services.approvals_expire()
-    pending = list(PendingApproval.objects.filter(state=PendingApproval.State.PENDING).order_by("created_at", "id")[:200])
-    decided = list(PendingApproval.objects.exclude(state=PendingApproval.State.PENDING).order_by("-decided_at", "-id")[:20])
+    pending, decided = approvals_pending(), approvals_decided()
     return TemplateResponse(request, "admin/control/approvals.html", _context(
         request, "Pending approvals", pending=pending, decided=decided,
     ))
@@ -119,13 +116,3 @@ def playground(request, service_id=None):
         except ApplicationError as error:
             context["error"] = f"{error.message} {error.details}".strip()
     return TemplateResponse(request, "admin/control/playground.html", context)
-
-
-def urls():
-    wrap = admin.site.admin_view
-    return [
-        path("services/<str:service_id>/operations/", wrap(service_operations), name="control_service_operations"),
-        path("services/<str:service_id>/playground/", wrap(playground), name="control_service_playground"),
-        path("playground/", wrap(playground), name="control_playground"),
-        path("approvals/", wrap(pending_approvals), name="control_approvals"),
-    ]
