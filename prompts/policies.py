@@ -37,7 +37,10 @@ def _policies(service) -> _Policies:
     """The service's policy rows, kept on the instance (`_policies`; a write drops it).
     Uses the prefetch cache when the caller prefetched `operation_policies` (one query for all)."""
     cached = service.__dict__.get("_policies")
-    if cached is None:
+    if isinstance(cached, dict):  # {operation_id: policy} seeded by a caller (e.g. an unsaved service's {})
+        rows = [_Row(operation_id, "", "", policy) for operation_id, policy in cached.items()]
+        cached = service.__dict__["_policies"] = _Policies(rows, dict(cached))
+    elif cached is None:
         rows = [_Row(p.operation_id, p.method, p.path, p.policy) for p in service.operation_policies.all()]
         cached = service.__dict__["_policies"] = _Policies(rows, {row.operation_id: row.policy for row in rows})
     return cached
