@@ -1,5 +1,6 @@
 """Handling one user input: prompt, assistant, service calls, log."""
 
+import json
 import logging
 import re
 import time
@@ -11,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
 from assistants import AssistantError, AssistantResult, get_assistant
+from assistants.evaluation import answered_from_spec
 from core.errors import ApplicationError
 from core.observability import current_request_id
 from operations.arguments import redact
@@ -80,6 +82,7 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
                 log=log, position=i, service_id=c.tool.service.id, service_name=c.tool.service.name,
                 operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
                 method=c.tool.operation["method"], url=storable_text(c.url[:2000]), request=redact(c.arguments),
+                sources=_json_safe(c.sources),
                 status=c.status, ok=c.ok, response=storable_text(c.text[:limit]), response_hash=c.response_hash,
                 error=storable_text(c.error), duration_ms=c.duration_ms, created_at=log.created_at,
             )
@@ -87,6 +90,13 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
         ])
         approvals.approvals_record(log=log, calls=calls, requested_by=requested_by)
     return log
+
+
+def _json_safe(value):
+    try:
+        return json.loads(storable_text(json.dumps(value, ensure_ascii=False, default=str)))
+    except (TypeError, ValueError):
+        return {}
 
 
 def operation_execute(tool, arguments) -> CallResult:
@@ -136,8 +146,9 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
     backend = settings.ENSEMBLE_ASSISTANT_BACKEND
     calls: list[CallResult] = []
 
-    def execute(tool, arguments) -> CallResult:
+    def execute(tool, arguments, sources=None) -> CallResult:
         calls.append(call := operation_execute(tool, arguments))
+        call.sources = dict(sources or {})
         return call
 
     try:
@@ -199,9 +210,11 @@ def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[Assistant
     user_input = check_user_input(user_input)
     chosen = []
 
-    def execute(tool, arguments) -> CallResult:
+    def execute(tool, arguments, sources=None) -> CallResult:
+        # Nothing is sent: reads are answered as their spec describes, so a plan of several
+        # calls shows every step it would make.
         chosen.append((tool, arguments, effective_policy(tool.service, tool.operation)))
-        return CallResult(tool, arguments, ok=False, error="dry run: not sent")
+        return answered_from_spec(tool, arguments)
 
     scope = assistant_scope(service_ids)
     try:

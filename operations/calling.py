@@ -5,7 +5,7 @@ checked (operations.arguments), the secrets it needs (credentials), the guarded 
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -31,6 +31,9 @@ class CallResult:
     error: str = ""
     duration_ms: int = 0
     response_hash: str = ""
+    # Arguments a plan took from earlier calls' answers: {argument: {"call": position,
+    # "path": "items[].id", "picked": "the first", "value": …}} (kept in the log).
+    sources: dict = field(default_factory=dict)
 
     def for_model(self) -> str:
         """What the assistant sees: a JSON envelope, so service text is data, not instructions."""

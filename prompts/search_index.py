@@ -6,13 +6,13 @@ version combines the snapshot's fetch time and the service's revision, so a refe
 spec, a renamed service or a read-only switch each reach the index.
 """
 
+from core.words import index_words as words
 from search import outbox
 from search.backend import SearchError, get_backend
 from search.indexes import IndexDefinition
 
 from .models import SpecSnapshot, services_with_snapshots
 from .rendering import offered_operations
-from .words import words
 
 INDEX_NAME = "operations"
 SEPARATOR = ":"

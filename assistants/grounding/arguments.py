@@ -35,6 +35,15 @@ def _coerce(value, schema: dict):
     return value
 
 
+def described_choices(schema: dict) -> list[str]:
+    """The values a string input takes when its description lists them instead of an
+    enum: "**track**, **context** or **off**" (Markdown bold) or "`asc` or `desc`"."""
+    text = schema.get("description") or ""
+    found = list(dict.fromkeys(re.findall(r"\*\*([\w-]+)\*\*|`([\w-]+)`", text)))
+    values = list(dict.fromkeys(a or b for a, b in found))
+    return values if len(values) >= 2 else []
+
+
 def _is_comment_like(name: str, schema: dict) -> bool:
     text = f"{name} {schema.get('description', '')}".lower()
     return bool(re.search(r"\b(comment|commentary|reason|reasons|explanation|explaining|justification|note)\b", text))
@@ -107,7 +116,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
         for word in ([stem(said.group(1))] if said else []) + split_words(text):
             if word in choices:
                 return word
-    enum = schema.get("enum")
+    enum = schema.get("enum") or described_choices(schema)
     if enum:
         said = split_words(text)
         for value in enum:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .arguments import fill_arguments
 from .reading import Request, mark_head, operation_words, read_request
-from .words import PARTIAL, WHOLE, split_words
+from .words import OP_VERBS, PARTIAL, WHOLE, split_words
 
 # --- choosing ---------------------------------------------------------------------------------
 
@@ -53,18 +53,32 @@ def current_reader(tool, arguments: dict, unsaid: list[str], readers: Readers | 
     return reader
 
 
+# Below this BM25 score (operations.ranking) an operation whose nouns the request does not
+# name is not meant; above it, its words (verb, summary, description) say it is.
+LEXICAL_FLOOR = 3.0
+
+
 def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: float = 2.0,
-                    readers: Readers | None = None) -> Choice:
+                    readers: Readers | None = None, lexical: float = 0.0, looked_up: frozenset = frozenset(),
+                    known_resources: frozenset = frozenset(), own_verbs: frozenset = frozenset()) -> Choice:
+    """How well `tool` serves the request. `lexical` is its BM25 score for the request
+    (what its spec's words share with it); `looked_up` are the inputs a plan can find
+    by a lookup (a name where an id is wanted), which cost little when missing."""
     info = operation_words(tool)
     arguments, missing, defaulted, evidenced = fill_arguments(tool, request.text, request)
     reader = current_reader(tool, arguments, missing + defaulted, readers)
     # Read first, a missing input costs half: the resource may not have it either.
-    penalty = missing_weight * len(missing) * (0.5 if reader else 1.0)
+    unfound = [m for m in missing if m not in looked_up]
+    penalty = missing_weight * len(unfound) * (0.5 if reader else 1.0) + 0.5 * (len(missing) - len(unfound))
     from_current, missing = (missing + defaulted, []) if reader else ([], missing)
     resource_hits = request.words & info.resources
     score = 3.0 * len(resource_hits) + 0.5 * len(request.words & info.other) + prior
     if not resource_hits:
-        return Choice(tool, 0.0, arguments, missing, reader, from_current)
+        if lexical < LEXICAL_FLOOR or request.words & known_resources - info.other:
+            # Too little in common, or the request names another operation's thing
+            # ("delete record 12" is no delete of a note because "delete" matches).
+            return Choice(tool, 0.0, arguments, missing, reader, from_current)
+        score = lexical  # the request says what the operation does in its spec's other words
     given_ids = set(request.ids)
     required = tool.parameters.get("required", [])
     for name, entity in info.id_params.items():
@@ -79,6 +93,11 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
         score += 3.0
     if info.kind == request.main_kind:
         score += 1.5  # the first verb says what is wanted: "change line 4 to read …"
+    lead = _lead_verb(request)
+    if lead and lead in own_verbs and lead not in OP_VERBS:
+        # The request starts with a verb some operation is named by ("follow …", "pause …"):
+        # that operation is meant, not one that only reads the things named.
+        score += 3.0 if lead == info.verb else -2.0
     if info.verb in request.tokens and info.verb not in ("get", "list"):
         score += 2.0  # the request uses the operation's own verb: "reorder", "patch"
     score += 0.5 * evidenced  # inputs the request's words give, beyond ids (ties: the range, the name)
@@ -96,15 +115,25 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
         score -= 3.0  # "performer 4" exists already: not a new performer
     if info.kind == "list" and any(e in info.resources for e in given_ids) and not any(e in given_ids for e in info.id_params.values()):
         score -= 2.0  # an id was given for this resource: the single-item operation is meant
-    score -= 1.0 * len(info.resources - request.words - given_ids)  # nouns of the operation the user did not say
+    # Nouns of the operation the user did not say (a long operationId says many: at most 3).
+    score -= min(3.0, 1.0 * len(info.resources - request.words - given_ids - {"me"}))
     if request.head and info.primary == request.head:
         score += 1.5  # "an action for a character": the action is what is meant
     score -= penalty
     return Choice(tool, score, arguments, missing, reader, from_current)
 
 
-def choose(tools, text: str, priors: dict | None = None, readers: Readers | None = None) -> tuple[Choice | None, str]:
-    """The best operation for `text` and why nothing was chosen, if so."""
+def _lead_verb(request: Request) -> str | None:
+    """The command's first word, when it is a verb in its plain form ("Follow …")."""
+    words = [w for w in request.tokens if w not in ("please", "pls", "now", "then", "just", "kindly")]
+    return words[0] if words and words[0].isalpha() else None
+
+
+def choose(tools, text: str, priors: dict | None = None, readers: Readers | None = None,
+           lexical: dict | None = None, lookups=None) -> tuple[Choice | None, str]:
+    """The best operation for `text` and why nothing was chosen, if so. `lexical` holds
+    each tool's BM25 score by name; `lookups(tool, request)`, when given, names the
+    inputs a plan can look up from the request's words (they may be missing)."""
     request = read_request(text)
     if request.injection:
         return None, "The request asks me to ignore my instructions; I called nothing."
@@ -116,7 +145,13 @@ def choose(tools, text: str, priors: dict | None = None, readers: Readers | None
         return None, (f"I found no service operation for “{request.foreign}”, so I called nothing; "
                       "the services offer what the system prompt lists.")
     readers = readers or Readers(tools)
-    choices = [score_operation(tool, request, priors.get(tool.name, 0.0), readers=readers) for tool in tools]
+    lexical = lexical or {}
+    known = frozenset().union(*(operation_words(t).resources for t in tools)) if tools else frozenset()
+    own_verbs = frozenset(operation_words(t).verb for t in tools)
+    choices = [score_operation(tool, request, priors.get(tool.name, 0.0), readers=readers,
+                               lexical=lexical.get(tool.name, 0.0), known_resources=known, own_verbs=own_verbs,
+                               looked_up=lookups(tool, request) if lookups else frozenset())
+               for tool in tools]
     choices = [c for c in choices if c.score > 0]
     if not choices:
         return None, "I found no service operation that matches your request, so I called nothing."

@@ -6,6 +6,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from core.words import base_forms
+from prompts.vocabulary import operation_fields
+
 from .words import (
     ACTION_VERBS,
     ARROW,
@@ -62,6 +65,10 @@ class Request:
     # its object ("costume", "props") or, with no verb of ours, its own verb ("translate").
     foreign: str | None = None
 
+
+# Words before a number that name no thing: "to 20", "at 80", "by 5".
+_NOT_ENTITIES = {"to", "at", "by", "of", "for", "from", "in", "on", "with", "than", "about", "around", "over", "under",
+                 "is", "be", "was", "and", "or", "up", "down", "top", "last", "first", "page", "limit", "until", "till"}
 
 # "10 to 20", "from sequence 4 up to sequence 9", "between scene 3 and scene 7": a range.
 _RANGE = re.compile(
@@ -222,6 +229,8 @@ def read_request(text: str) -> Request:
     for entity, number in re.findall(r"\b([A-Za-z]+)\s+(?:number\s+|no\.?\s*|#\s*|id\s+)?#?(\d+)\b", bare, re.I):
         if int(number) in in_ranges:
             continue  # "sequences 10 to 20": a range, not sequence 10
+        if entity.lower() in _NOT_ENTITIES:
+            continue  # "set it to 20", "up to 5": a value, not the id of a thing
         ids.setdefault(stem(entity), int(number))
         seen.setdefault(stem(entity), set()).add(int(number))
     for entity, listed in _LISTED.findall(bare):  # "actions 12 and 13": several of them
@@ -258,6 +267,9 @@ def read_request(text: str) -> Request:
     before_dash = len(split_words(re.split(r"\s[-–—]\s|—", command)[0]))
     verbs = [(i, kind) for i, kind in verbs if i < before_dash or tokens[i] not in QUANTIFIERS]
     kinds = {kind for _, kind in verbs}
+    if kinds == {"list"} and all(tokens[i] in ("what", "which") and tokens[i + 1: i + 2] in (["is"], ["s"], ["was"])
+                                 for i, _ in verbs):
+        kinds = {"get"}  # "what is my name?" asks for one thing, "what … exist?" for a listing
     if set(tokens[:before_dash]) & {"all", "every"} or (ranges and kinds <= {"get", "list"}):
         kinds.discard("get")  # "show every line", "sequences 10 to 20": a listing
         kinds.add("list")
@@ -293,6 +305,7 @@ class OperationWords:
     other: set[str]  # summary and body field words
     id_params: dict[str, str]  # required integer input name -> entity stem
     verb: str = ""  # the operationId's first word ("reorder", "patch")
+    described: set[str] = field(default_factory=set)  # words of its description, tags, inputs and enums
 
 
 def entity_of(name: str) -> str | None:
@@ -318,6 +331,9 @@ def operation_words(tool) -> OperationWords:
         resources.add("reorder")
     body = (tool.parameters.get("properties") or {}).get("body") or {}
     other = content_words(op.get("summary", "") + " " + " ".join((body.get("properties") or {}).keys()))
+    # The rest of what the spec says of it: what no operation in scope knows is foreign.
+    fields = operation_fields(op)
+    described = {w for name in ("description", "tags", "inputs", "enums", "aliases") for w in fields[name]}
     id_params = {}
     for name, schema in (tool.parameters.get("properties") or {}).items():
         entity = entity_of(name)
@@ -325,7 +341,8 @@ def operation_words(tool) -> OperationWords:
             id_params[name] = entity
     primary = next((SYNONYMS.get(w, w) for w in op_words[1:] if SYNONYMS.get(w, w) in resources),
                    "reorder" if reorders else None)
-    result = OperationWords(kind, primary, resources, other - resources, id_params, op_words[0] if op_words else "")
+    result = OperationWords(kind, primary, resources, other - resources, id_params, op_words[0] if op_words else "",
+                            described - resources - other)
     object.__setattr__(tool, "_grounding", result)
     return result
 
@@ -424,10 +441,16 @@ def mark_head(request: Request, tools) -> None:
     if request.head in request.plural and request.head not in request.ids and request.kinds <= {"get", "list"}:
         request.kinds = {"list"}
         request.main_kind = "list"
-    scope = known | set().union(*(operation_words(t).other for t in tools)) if tools else set()
+    scope = known | set().union(*(operation_words(t).other | operation_words(t).described for t in tools)) if tools else set()
     request.foreign = _foreign(request, scope, vocabulary)
     if not request.kinds and request.ids:
         request.kinds, request.main_kind = {"get"}, "get"
+
+
+def _named_in(verb: str, scope: set[str]) -> bool:
+    """Whether an operation in scope names the verb, in any form ("recommend" in
+    "recommendations", "translate" in "translation")."""
+    return verb in scope or any(w.startswith(verb) or w in base_forms(verb) or verb in base_forms(w) for w in scope)
 
 
 def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | None:
@@ -449,7 +472,7 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
     asked = next((w for i, w in enumerate(request.tokens) if (w in FOREIGN_VERBS or w in ACTION_VERBS)
                   and not (i and request.tokens[i - 1] in DETERMINERS)), None)
     for verb in (lead, asked):
-        if verb in FOREIGN_VERBS and verb not in scope:
+        if verb in FOREIGN_VERBS and not _named_in(verb, scope):
             return verb
     if lead in DELIVERY_VERBS and request.tokens[request.tokens.index(lead) + 1:][:1] not in (["me"], ["us"]):
         return lead

@@ -1,9 +1,12 @@
-"""The words requests and specs are read in: the verb table, multi-word verbs, synonyms,
-stop words, and light stemming."""
+"""The generic English requests are read in: the verb table, multi-word verbs, generic
+synonyms and stop words. Words of any particular service are not here: they come from
+the specs and from each service's aliases (grounding.vocabulary). Tokenising and
+stemming are core.words, shared with the operations index."""
 
 import re
 
-WORD = re.compile(r"[A-Za-z]+|\d+")
+from core.words import WORD, split_words, stem  # noqa: F401 - the one tokenizer, re-exported for the reading
+
 STOP = set(
     "a an the of to for in on at by with and or is are be me my i you it this that please do we us our have has "
     "there their its from as into about any some can could would will should need want like".split()
@@ -22,7 +25,7 @@ VERBS = {
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
                "order", "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
                "attach", "annotate", "mark", "flag", "swap", "switch", "alter", "become", "reword", "redo", "shift",
-               "relabel", "retitle"},
+               "relabel", "retitle", "increase", "decrease", "raise", "lower", "enable", "disable"},
     "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge", "discard", "scrap", "trash",
                "ditch", "dump", "junk", "axe", "eliminate", "expunge", "retire", "kill", "nuke"},
 }
@@ -62,11 +65,6 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     # Asking for a view, an opinion or a comparison is no operation's work.
     (r"(?:do|don'?t) you think|what do you think|(?:your|an) (?:honest |personal )?opinion|in your view", "critique"),
     (r"(?:what'?s\s+|what\s+is\s+|what\s+are\s+|tell\s+me\s+)?the\s+differences?\s+between", "explain the difference between"),
-    # Theatre words for the resources the FountainAI services name.
-    (r"cast[- ]members", "performers"), (r"cast[- ]member", "performer"),
-    (r"stage[- ]directions", "actions"), (r"stage[- ](?:direction|business)", "action"),
-    ("dramatis personae", "characters"),
-    (r"(a|an|the|this|that|new|every|all|some|its|my|your|his|her|their)\s+re(?:wording|phrasing)(s?)", r"\1 paraphrase\2"),
     ("write down", "record"), ("note down", "record"), ("put down", "record"), ("jot down", "record"),
     (r"(?:the\s+)?(?:details|info|information|particulars|specifics|data|profile)\s+(?:of|for|on|about)", "show"),
     ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
@@ -108,24 +106,12 @@ DETERMINERS = {"the", "a", "an", "this", "that", "its", "his", "her", "their", "
 QUANTIFIERS = {"all", "every", "which", "what", "exist", "available"}
 # Words that mean the same resource or action in requests and in specs.
 SYNONYMS = {"position": "reorder", "slot": "reorder", "order": "reorder", "reorder": "reorder",
-            "note": "comment", "remark": "comment", "person": "character", "role": "character", "play": "script",
-            "screenplay": "script", "actor": "performer", "beat": "action", "figure": "character",
-            "restatement": "paraphrase", "story": "story", "sequence": "sequence",
-            "complete": "full", "whole": "full", "entire": "full"}
+            "note": "comment", "remark": "comment", "complete": "full", "whole": "full", "entire": "full"}
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic|previous|prior)",
     re.I,
 )
 GENERIC_NOUNS = {"id", "by", "number", "all", "detail", "details", "item", "element"}
-
-
-def stem(word: str) -> str:
-    word = word.lower()
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
 
 
 VERB_WORDS = set().union(*VERBS.values())
@@ -157,11 +143,6 @@ def verb_form(word: str) -> str:
             if not added and base[-1] == base[-2] and base[:-1] in _BASE_FORMS:
                 return base[:-1]  # "dropped", "setting"
     return word
-
-
-def split_words(text: str) -> list[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text or "")
-    return [stem(w) for w in WORD.findall(spaced)]
 
 
 def content_words(text: str) -> set[str]:
