@@ -259,8 +259,11 @@ def test_9_the_music_api_is_callable_with_a_refresh_token_an_admin_set(stack):
     own.revoke_tokens()  # the API forgets its tokens: a 401, one refresh, the call again
     answer = stack.call("music__get-an-album", {"id": "4aawyAB9vmqN3uQ7FjRGTy", "market": "ES"})
     assert '"service": "own"' in answer and len(own.calls("/api/token")) == 2
+    # ok, then 401 and ok again on the worker that held the revoked token; or ok, ok when the
+    # other gunicorn worker (its own token cache) took the second call and refreshed at once.
+    # The 401-then-refresh path itself is checked in process (tests/test_secret_origins.py).
     albums = own.calls("/v1/albums/")
-    assert [r["headers"].get("Authorization", "")[:7] for r in albums] == ["Bearer "] * 3  # ok, 401, ok
+    assert len(albums) in (2, 3) and albums[-1]["headers"]["Authorization"] == f"Bearer {own.issued[-1]}"
     USED_SECRETS.extend(own.issued)
     assert "oauth_2_0\tmissing" in listing and "authorizationCode" in listing
 
