@@ -123,7 +123,9 @@ class CredentialInline(admin.TabularInline):
     def state(self, obj):
         if not obj.pk:
             return "missing"
-        parts = ["set"]
+        parts = [f"set for {', '.join(obj.origins) or 'no origin yet'}"]
+        if obj.pending_origins:  # recorded by credentials.services.credential_origins_check
+            parts[0] = f"held: waits for an admin to confirm {', '.join(obj.pending_origins)} ({parts[0]})"
         parts.append(f"last used {obj.last_used_at:%Y-%m-%d %H:%M}" if obj.last_used_at else "never used")
         if obj.last_failure_at:
             return format_html('{}; <span style="color:#b00">last failure {}: {}</span>', ", ".join(parts),

@@ -3,14 +3,17 @@ service's schemes for the admin and the command."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.utils import timezone
 
-from outbound.auth import Credential
+from outbound.auth import Credential, refresh_token_url
+from prompts.endpoints import effective_origin
 from prompts.security import security_schemes
 
 from .crypto import CredentialsKeyError, decrypt
 from .models import ServiceCredential
+from .origins import needed_origins, token_origin, waiting_origins
 
 USE_RECORD_INTERVAL = timedelta(minutes=1)
 
@@ -26,9 +29,22 @@ def describe_scheme(scheme: dict | None) -> str:
         return "a bearer token"
     if kind == "http" and scheme.get("scheme") == "basic":
         return "HTTP basic, user:password"
-    if kind == "oauth2" and scheme.get("token_url"):
-        return f"OAuth2 client credentials from {scheme['token_url']}, as JSON with client_id and client_secret"
+    if kind == "oauth2":
+        ways = []
+        if scheme.get("token_url"):
+            ways.append(f"client credentials from {scheme['token_url']} (JSON with client_id and client_secret)")
+        delegated = [flow for flow in DELEGATED_FLOWS if flow in (scheme.get("flows") or {})]
+        if delegated:
+            refresh_at = refresh_token_url(scheme)
+            ways.append(f"a token an admin obtained ({', '.join(delegated)}): JSON with access_token"
+                        + (f", or refresh_token, client_id and client_secret (refreshed at {refresh_at})" if refresh_at else ""))
+        if ways:
+            return "OAuth2 " + "; or ".join(ways)
     return f"{' '.join(filter(None, [str(kind), scheme.get('scheme', '')]))}, not supported"
+
+
+# The OAuth2 flows whose tokens an admin obtains elsewhere and sets here.
+DELEGATED_FLOWS = ("authorizationCode", "implicit", "password")
 
 
 def is_supported(scheme: dict | None) -> bool:
@@ -38,44 +54,79 @@ def is_supported(scheme: dict | None) -> bool:
     kind = scheme.get("type")
     return ((kind == "apiKey" and scheme.get("in") in ("header", "query", "cookie") and bool(scheme.get("param")))
             or (kind == "http" and scheme.get("scheme") in ("bearer", "basic"))
-            or (kind == "oauth2" and bool(scheme.get("token_url"))))
+            or (kind == "oauth2" and (bool(scheme.get("token_url"))
+                                      or any(flow in (scheme.get("flows") or {}) for flow in DELEGATED_FLOWS))))
 
 
 @dataclass(frozen=True)
 class OperationCredentials:
-    """What a call needs: the credentials to apply, or, in `missing`, why it cannot be made."""
+    """What a call needs: the credentials to apply, or, in `missing`, why it cannot be
+    made (no secret, or, with `held`, secrets waiting for an admin to confirm an origin)."""
 
     credentials: list[Credential] = field(default_factory=list)
     missing: str = ""
     # Whether "last used" is worth writing: it is kept to the minute, not per call.
     use_stale: bool = False
+    held: bool = False
 
     @property
     def scheme_names(self) -> list[str]:
         return [c.scheme["name"] for c in self.credentials]
 
 
+def _held_message(service, name: str, credential: ServiceCredential, waiting: list[str], token: str) -> str:
+    what = ", ".join(f"{origin} (its token endpoint)" if origin == token else origin for origin in waiting)
+    confirmed = ", ".join(credential.origins or []) or "no origin yet"
+    return (
+        f"Not called: the secret of {service.name} ({service.id}) for its security scheme '{name}' waits for an admin "
+        f"to confirm the new origin {what}; it is confirmed for {confirmed}. Nothing was sent. An admin confirms with "
+        f"`manage.py service_credential confirm-origin {service.id} {name}` or clears the secret."
+    )
+
+
 def operation_credentials(*, service, snapshot, operation: dict) -> OperationCredentials:
     """The first alternative of the operation's security requirements (operation level,
-    else the document's; the parser already chose) whose schemes all have a secret."""
+    else the document's; the parser already chose) whose schemes all have a secret
+    confirmed for the origins the call sends it to. An alternative whose secrets wait
+    for an origin to be confirmed is skipped; when no other can be used, the call is
+    not made at all (not even without the secret: its arguments would still go to an
+    origin nobody confirmed) and the answer says what waits."""
     alternatives = operation.get("security") or []
     if not alternatives:
         return OperationCredentials()
     schemes = security_schemes(snapshot)
     stored = {c.scheme: c for c in ServiceCredential.objects.filter(service_id=service.pk)}
+    call_origin = effective_origin(service, snapshot, operation)
+    held = ""
     for alternative in alternatives:
-        if alternative and all(name in stored and is_supported(schemes.get(name)) for name in alternative):
-            stale_before = timezone.now() - USE_RECORD_INTERVAL
-            try:
-                return OperationCredentials(
-                    [Credential(schemes[name], decrypt(stored[name].ciphertext)) for name in alternative],
-                    use_stale=any(not stored[n].last_used_at or stored[n].last_used_at < stale_before for n in alternative),
-                )
-            except CredentialsKeyError:
-                return OperationCredentials(missing=(
-                    f"Not called: the secret of {service.name} ({service.id}) for its security scheme "
-                    f"'{alternative[0]}' cannot be decrypted with ENSEMBLE_CREDENTIALS_KEYS (was a key removed too early?)."
-                ))
+        if not (alternative and all(name in stored and is_supported(schemes.get(name)) for name in alternative)):
+            continue
+        try:
+            secrets = {name: decrypt(stored[name].ciphertext) for name in alternative}
+        except CredentialsKeyError:
+            return OperationCredentials(missing=(
+                f"Not called: the secret of {service.name} ({service.id}) for its security scheme "
+                f"'{alternative[0]}' cannot be decrypted with ENSEMBLE_CREDENTIALS_KEYS (was a key removed too early?)."
+            ))
+        built, waiting_here = [], ""
+        for name in alternative:
+            row, scheme = stored[name], schemes[name]
+            token = token_origin(scheme, secrets[name])
+            waiting = waiting_origins(row, [o for o in (call_origin, token) if o])
+            if waiting or not call_origin:
+                waiting_here = waiting_here or _held_message(service, name, row, waiting or ["(none: no base URL)"], token)
+                continue
+            built.append(Credential(scheme, secrets[name], origin=call_origin, token_origin=token,
+                                    on_rotate=partial(_rotated, row.pk)))
+        if waiting_here:
+            held = held or waiting_here
+            continue
+        stale_before = timezone.now() - USE_RECORD_INTERVAL
+        return OperationCredentials(
+            built, use_stale=any(not stored[n].last_used_at or stored[n].last_used_at < stale_before for n in alternative),
+        )
+    if held:
+        return OperationCredentials(missing=held, held=True)
     if any(not alternative for alternative in alternatives):
         return OperationCredentials()  # the spec allows calling without credentials
     first = alternatives[0]
@@ -88,6 +139,12 @@ def operation_credentials(*, service, snapshot, operation: dict) -> OperationCre
     ))
 
 
+def _rotated(credential_id: int, value: str) -> None:
+    from .services import credential_secret_rotated
+
+    credential_secret_rotated(credential_id=credential_id, value=value)
+
+
 @dataclass(frozen=True)
 class SchemeState:
     name: str
@@ -95,24 +152,64 @@ class SchemeState:
     declared: bool
     needed: bool  # some operation's security names it
     credential: ServiceCredential | None
+    # The origins an admin confirmed for the secret, and those the service now uses
+    # that nobody confirmed (the secret is held back from them).
+    origins: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def state(self) -> str:
         if self.credential is None:
             return "missing" if self.needed else "not set"
+        if self.waiting:
+            return "held"
         return "set"
+
+    @property
+    def origin_text(self) -> str:
+        """Where the secret goes, in words (the admin and `service_credential list` show it)."""
+        if self.credential is None:
+            return ""
+        text = f"for {', '.join(self.origins)}" if self.origins else "for no origin yet"
+        if self.waiting:
+            text += f"; waits for an admin to confirm {', '.join(self.waiting)}"
+        return text
 
 
 def scheme_states(service) -> list[SchemeState]:
-    """Every scheme the spec declares or a stored secret names, with its state."""
+    """Every scheme the spec declares or a stored secret names, with its state and origins."""
     snapshot = getattr(service, "spec", None)
     schemes = security_schemes(snapshot) if snapshot is not None else {}
     needed = {name for op in (snapshot.operations if snapshot is not None else []) for alt in op.get("security") or [] for name in alt}
     stored = {c.scheme: c for c in ServiceCredential.objects.filter(service_id=service.pk)}
     names = list(schemes) + sorted(set(stored) - set(schemes))
-    return [SchemeState(name, describe_scheme(schemes.get(name)), name in schemes, name in needed, stored.get(name)) for name in names]
+    states = []
+    for name in names:
+        credential, waiting = stored.get(name), []
+        if credential is not None:
+            waiting = waiting_origins(credential, credential_needed_origins(service, snapshot, credential, schemes.get(name)))
+        states.append(SchemeState(name, describe_scheme(schemes.get(name)), name in schemes, name in needed, credential,
+                                  list(credential.origins or []) if credential else [], waiting))
+    return states
+
+
+def credential_needed_origins(service, snapshot, credential: ServiceCredential, scheme: dict | None) -> list[str]:
+    """Every origin the stored secret is sent to as the service is now (an OAuth2
+    secret is decrypted to tell whether it goes to a token endpoint)."""
+    secret = None
+    if scheme and scheme.get("type") == "oauth2":
+        try:
+            secret = decrypt(credential.ciphertext)
+        except CredentialsKeyError:
+            secret = None
+    return needed_origins(service, snapshot, credential.scheme, scheme, secret)
 
 
 def missing_schemes(service) -> list[str]:
     """Schemes the service's operations need that have no secret (the admin's spec status)."""
     return [s.name for s in scheme_states(service) if s.needed and s.credential is None]
+
+
+def held_schemes(service) -> list[SchemeState]:
+    """The service's secrets held back until an admin confirms an origin."""
+    return [s for s in scheme_states(service) if s.waiting]

@@ -60,7 +60,12 @@ class OperationPolicy(models.Model):
     `operation_id` is the service's default for its writes (every method but GET).
     Operations without a row are allowed (GETs) or follow that default (writes); a
     read-only service has its writes disabled whatever the rows say. The one place that
-    decides is prompts.policies.effective_policy."""
+    decides is prompts.policies.effective_policy.
+
+    A row also records the method and path the operation had when an admin decided, so
+    the policy follows the operation, not just its name: a renamed operation keeps it,
+    and one whose method or path changed under the same name is no longer "allowed"
+    until an admin decides again (saving the row records the operation as it is now)."""
 
     class Policy(models.TextChoices):
         ALLOWED = "allowed"
@@ -70,6 +75,10 @@ class OperationPolicy(models.Model):
     service = models.ForeignKey("registry.Service", on_delete=models.CASCADE, related_name="operation_policies")
     operation_id = models.CharField(max_length=200, blank=True, help_text="Empty: the default for the service's writes.")
     policy = models.CharField(max_length=20, choices=Policy.choices)
+    # The operation's method and path when the policy was decided ("" for the writes'
+    # default, or an operation the spec did not have then).
+    method = models.CharField(max_length=10, blank=True, default="")
+    path = models.CharField(max_length=2000, blank=True, default="")
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -78,15 +87,46 @@ class OperationPolicy(models.Model):
     def __str__(self):
         return f"{self.service_id}:{self.operation_id or '(writes)'} {self.policy}"
 
+    def save(self, *args, **kwargs):
+        # An admin's decision is about the operation as the spec has it now.
+        if self.operation_id:
+            self.method, self.path = self._current_route()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "method", "path"}
+        super().save(*args, **kwargs)
+
+    def _current_route(self) -> tuple[str, str]:
+        operation = next((op for op in _operations_of(self.service_id) if op["operation_id"] == self.operation_id), None)
+        return (operation["method"], operation["path"]) if operation else ("", "")
+
+    def route_change(self) -> tuple[str, str] | None:
+        """("PUT /notes/{id}", "DELETE /notes/{id}") when the operation's method or path
+        changed since this policy was decided; None otherwise."""
+        if not self.operation_id or not self.method:
+            return None
+        current = self._current_route()
+        if current == (self.method, self.path):
+            return None
+        return f"{self.method} {self.path}", " ".join(current).strip() or "(gone from the spec)"
+
+
+def _operations_of(service_id: str) -> list[Operation]:
+    operations_json = SpecSnapshot.objects.filter(service_id=service_id).values_list("operations_json", flat=True).first()
+    return json.loads(operations_json or "[]")
+
 
 class SpecChange(models.Model):
-    """One refetch that changed a service's operations: the snapshot's history."""
+    """One refetch that changed a service's operations or its base URL: the snapshot's history."""
 
     service = models.ForeignKey("registry.Service", on_delete=models.CASCADE, related_name="spec_changes")
     at = models.DateTimeField(default=timezone.now)
     added = models.JSONField(default=list)
     removed = models.JSONField(default=list)
     changed = models.JSONField(default=list)
+    # The spec's base URL before and after, when the refetch moved it (else both empty):
+    # where calls go, and so where secrets would go once an admin confirms it.
+    base_url_before = models.CharField(max_length=2000, blank=True, default="")
+    base_url_after = models.CharField(max_length=2000, blank=True, default="")
 
     class Meta:
         ordering = ["-at", "-id"]

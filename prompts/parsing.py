@@ -16,7 +16,7 @@ any failure, whatever its type, into a SpecError the snapshot keeps.
 import json
 import re
 import time
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 from urllib.parse import urljoin
 
 import yaml
@@ -69,6 +69,7 @@ class Operation(TypedDict):
     tags: list[str]
     response: Shape  # the success answer's shape ({} when the spec does not say)
     aliases: dict[str, list[str]]  # x-ensemble-aliases: a word of the operation -> words that mean it
+    base_url: NotRequired[str]  # only when the operation or its path declares its own `servers`
 
 
 class SpecError(Exception):
@@ -301,12 +302,18 @@ def _base_url(document: dict, spec_url: str | None) -> str:
         if host:
             return f"{schemes[0]}://{host}{base_path}"
         return urljoin(spec_url or "", base_path or "/")
-    servers = document.get("servers") or []
+    return _server_url(document.get("servers"), spec_url)
+
+
+def _server_url(servers, spec_url: str | None) -> str:
+    """The first of an OpenAPI 3 `servers` list, its variables at their defaults, a
+    relative URL resolved against the document's own URL."""
+    servers = servers if isinstance(servers, list) else []
     url = servers[0].get("url", "") if servers and isinstance(servers[0], dict) else ""
     if isinstance(url, str) and "{" in url:
         variables = servers[0].get("variables") or {}
-        for name, spec in variables.items():
-            url = url.replace("{" + name + "}", str((spec or {}).get("default", "")))
+        for name, spec in (variables.items() if isinstance(variables, dict) else []):
+            url = url.replace("{" + name + "}", str((spec or {}).get("default", "") if isinstance(spec, dict) else ""))
     if not url or not re.match(r"^https?://", str(url)):
         return urljoin(spec_url or "", str(url or "/"))
     return str(url)
@@ -426,7 +433,7 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
             summary = _one_line(operation.get("summary") or operation.get("description"))[:500]
             description = _one_line(operation.get("description"))[:1000]
             tags = operation.get("tags") if isinstance(operation.get("tags"), list) else []
-            operations.append({
+            parsed_operation = {
                 "operation_id": op_id,
                 "method": method.upper(),
                 "path": path,
@@ -438,7 +445,13 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
                 "tags": [str(t)[:100] for t in tags[:20] if isinstance(t, (str, int))],
                 "response": _success_response(operation, resolver, swagger2),
                 "aliases": {**document_aliases, **_aliases(operation)},
-            })
+            }
+            # OpenAPI 3 lets an operation (or its path) name its own servers; only then does
+            # it carry a base URL of its own (prompts.endpoints.effective_base_url reads it).
+            own_servers = None if swagger2 else (operation.get("servers") or path_item.get("servers"))
+            if isinstance(own_servers, list) and own_servers:
+                parsed_operation["base_url"] = _server_url(own_servers, spec_url)
+            operations.append(parsed_operation)
     info = document.get("info") or {}
     return {
         "title": _one_line(info.get("title")) or "Untitled API",

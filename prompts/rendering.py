@@ -9,6 +9,8 @@ English and JSON-like text); no tokenizer model is downloaded.
 
 from dataclasses import dataclass
 
+from .endpoints import effective_base_url
+
 # The operations the assistant may use: prompts.policies decides (re-exported for importers).
 from .policies import offered_operations
 
@@ -82,7 +84,7 @@ def _render(services: list[tuple], detail: Detail) -> str:
         header = f"## {service.name} (service id: {service.id})"
         if detail.service_descriptions and service.description:
             header += f"\n{' '.join(service.description.split())[:400]}"
-        header += f"\nBase URL: {snapshot.base_url}"
+        header += f"\nBase URL: {effective_base_url(service, snapshot)}"
         ops = "\n".join(_render_operation(op, detail) for op in offered_operations(service, snapshot))
         blocks.append(f"{header}\nOperations:\n{ops or '- (this service publishes no operations)'}")
     return "\n\n".join(blocks)

@@ -27,13 +27,28 @@ def _normalised(name: str, raw, resolver: _Resolver, spec_url: str) -> dict | No
     elif kind == "basic":  # Swagger 2.0
         result.update({"type": "http", "scheme": "basic"})
     elif kind == "oauth2":
-        flows = scheme.get("flows") if isinstance(scheme.get("flows"), dict) else {}
-        client = flows.get("clientCredentials") if isinstance(flows.get("clientCredentials"), dict) else None
-        if client is None and scheme.get("flow") == "application":  # Swagger 2.0's name for it
-            client = scheme
-        token_url = str(client.get("tokenUrl", "")) if client else ""
-        result["token_url"] = urljoin(spec_url, token_url) if token_url and spec_url else token_url
+        declared = _oauth2_flows(scheme)
+        result["flows"] = {
+            flow: urljoin(spec_url, url) if url and spec_url else url for flow, url in declared.items()
+        }
+        # The client-credentials token endpoint, the one flow the Ensemble runs itself.
+        result["token_url"] = result["flows"].get("clientCredentials", "")
     return result
+
+
+# Swagger 2.0's names of the OAuth2 flows, by OpenAPI 3's.
+_SWAGGER2_FLOWS = {"application": "clientCredentials", "accessCode": "authorizationCode", "password": "password",
+                   "implicit": "implicit"}
+
+
+def _oauth2_flows(scheme: dict) -> dict[str, str]:
+    """{flow: tokenUrl as written ("" for implicit)} of an OAuth2 scheme."""
+    flows = scheme.get("flows") if isinstance(scheme.get("flows"), dict) else {}
+    found = {name: str(flow.get("tokenUrl", "") or "") for name, flow in flows.items()
+             if name in _SWAGGER2_FLOWS.values() and isinstance(flow, dict)}
+    if not found and scheme.get("flow") in _SWAGGER2_FLOWS:
+        found[_SWAGGER2_FLOWS[scheme["flow"]]] = str(scheme.get("tokenUrl", "") or "")
+    return found
 
 
 def schemes_of_document(document: dict, *, spec_url: str = "") -> dict[str, dict]:
@@ -54,6 +69,11 @@ def schemes_of_document(document: dict, *, spec_url: str = "") -> dict[str, dict
 _by_hash: dict[str, dict] = {}  # content hash -> schemes; one document, one answer
 
 
+def _before_flows(schemes: dict) -> bool:
+    """Stored before the OAuth2 flows were recorded: read the document again."""
+    return any(s.get("type") == "oauth2" and "flows" not in s for s in schemes.values())
+
+
 def security_schemes(snapshot) -> dict[str, dict]:
     """The schemes of a snapshot's document (cached per process by content hash)."""
     if not snapshot or not snapshot.content_hash:
@@ -63,12 +83,12 @@ def security_schemes(snapshot) -> dict[str, dict]:
         return found
     if snapshot.__dict__.get("security_schemes_json"):
         found = json.loads(snapshot.security_schemes_json)  # read at fetch time
-    else:
+    if found is None or _before_flows(found):
         document = snapshot.__dict__.get("document")  # absent when the query deferred it
         if document is None:
             document = SpecSnapshot.objects.filter(pk=snapshot.service_id).values_list("document", flat=True).first()
         if not document:
-            return {}  # not stored (yet): nothing to remember
+            return found or {}  # not stored (yet): nothing better to remember
         try:
             found = schemes_of_document(load_document(document), spec_url=snapshot.source_url)
         except SpecError:

@@ -34,9 +34,10 @@ def _describe_changes(old: list[dict], new: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def spec_change_record(*, service_id: str, old: list[dict], new: list[dict], at) -> None:
-    """Keep what a refetch changed in the operations (the snapshot's history)."""
-    SpecChange.objects.create(service_id=service_id, at=at, **_changes(old, new))
+def spec_change_record(*, service_id: str, old: list[dict], new: list[dict], at, base_url: tuple[str, str] = ("", "")) -> None:
+    """Keep what a refetch changed in the operations and the base URL (the snapshot's history)."""
+    SpecChange.objects.create(service_id=service_id, at=at, base_url_before=base_url[0], base_url_after=base_url[1],
+                              **_changes(old, new))
 
 
 def _save_new_or_theirs(snapshot: SpecSnapshot, then=None) -> SpecSnapshot:
@@ -90,6 +91,11 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
             snapshot.source_url = service.openapi_url
         return _save_new_or_theirs(snapshot)
     change = _describe_changes(snapshot.operations or [], parsed["operations"]) if snapshot.usable else ""
+    moved = (snapshot.base_url, parsed["base_url"][:2000])  # the base URL moved: calls (and secrets) would go elsewhere
+    if snapshot.usable and moved[0] != moved[1]:
+        change = "; ".join(filter(None, [f"base URL: {moved[0]} -> {moved[1]}", change]))
+    else:
+        moved = ("", "")
     previous_operations = list(snapshot.operations or [])
     snapshot.source_url = service.openapi_url
     snapshot.document = result.body.decode("utf-8", errors="replace")
@@ -109,7 +115,7 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
         # Old and new operations alike: removed ones leave the operations index.
         enqueue_operations(service.pk, previous_operations + parsed["operations"])
         if change:
-            spec_change_record(service_id=service.pk, old=previous_operations, new=parsed["operations"], at=now)
+            spec_change_record(service_id=service.pk, old=previous_operations, new=parsed["operations"], at=now, base_url=moved)
 
     return _save_new_or_theirs(snapshot, then=then)
 
@@ -126,14 +132,15 @@ def operation_policy_set(*, service, operation_id: str, policy: str, actor: str)
     with transaction.atomic():
         row = OperationPolicy.objects.select_for_update().filter(service=service, operation_id=operation_id).first()
         before = row.policy if row else None
-        if before == policy:
+        moved = row.route_change() if row else None  # deciding again for a changed operation is a change
+        if before == policy and not moved:
             return False
         OperationPolicy.objects.update_or_create(
             service=service, operation_id=operation_id, defaults={"policy": policy, "updated_at": timezone.now()}
         )
         audit_record(
             actor=actor, action="operation.policy", target_type="service", target_id=service.pk,
-            changes={operation_id or "(writes default)": [before, policy]},
+            changes={operation_id or "(writes default)": [before, policy], **({"method and path": list(moved)} if moved else {})},
         )
         snapshot = SpecSnapshot.objects.filter(service=service).only("operations_json").first()
         if snapshot is not None:

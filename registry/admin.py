@@ -30,7 +30,7 @@ class ServiceForm(forms.ModelForm):
 
     class Meta:
         model = Service
-        fields = ["id", "name", "description", "openapi_url", "tags", "read_only"]
+        fields = ["id", "name", "description", "openapi_url", "base_url_override", "tags", "read_only"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,7 +102,8 @@ class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
         return "pending"
 
     def save_model(self, request, obj, form, change):
-        data = {key: form.cleaned_data[key] for key in ("name", "description", "openapi_url", "tags", "read_only")}
+        data = {key: form.cleaned_data[key]
+                for key in ("name", "description", "openapi_url", "base_url_override", "tags", "read_only")}
         actor = actor_of_request(request)
         try:
             if change:

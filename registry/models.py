@@ -15,6 +15,12 @@ class Service(models.Model):
         default=False,
         help_text="Only the service's GET operations are offered to the assistant. Set in the admin; not part of the API.",
     )
+    base_url_override = models.CharField(
+        "base URL override", max_length=rules.URL_MAX, blank=True, validators=[rules.validate_base_url_override],
+        help_text="Calls go here instead of the spec's servers (e.g. a local or staging instance). Set in the admin or "
+                  "with manage.py service_base_url; not part of the API. The service's secrets wait until an admin "
+                  "confirms the new origin.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     # Bumped on every write; the search index stores it to tell stale documents apart.

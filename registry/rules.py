@@ -40,24 +40,39 @@ def validate_name(value: str) -> None:
         raise ValidationError("The name must not be empty.", code="blank")
 
 
-def validate_openapi_url(value: str) -> None:
+def _validate_http_url(value: str, what: str) -> None:
     try:
         parts = urlsplit(value or "")
     except ValueError:  # e.g. "http://[" : an unbalanced IPv6 bracket
-        raise ValidationError("openapi_url is not a valid URL.", code="invalid_url") from None
+        raise ValidationError(f"{what} is not a valid URL.", code="invalid_url") from None
     if not _URL_RE.fullmatch(value or ""):
         raise ValidationError(
-            "openapi_url must be an absolute http(s) URL made of URI characters (percent-encode the others).",
+            f"{what} must be an absolute http(s) URL made of URI characters (percent-encode the others).",
             code="invalid_url",
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("openapi_url must be an absolute http(s) URL with a host.", code="invalid_url")
+        raise ValidationError(f"{what} must be an absolute http(s) URL with a host.", code="invalid_url")
     if parts.username or parts.password:
-        raise ValidationError("openapi_url must not carry credentials.", code="invalid_url")
+        raise ValidationError(f"{what} must not carry credentials.", code="invalid_url")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise ValidationError("openapi_url has an invalid port.", code="invalid_url") from None
+        raise ValidationError(f"{what} has an invalid port.", code="invalid_url") from None
+
+
+def validate_openapi_url(value: str) -> None:
+    _validate_http_url(value, "openapi_url")
+
+
+def validate_base_url_override(value: str) -> None:
+    """A base-URL override: empty (none), or an absolute http(s) URL with a host, no
+    credentials, query or fragment (operation paths are appended to it)."""
+    if not value:
+        return
+    _validate_http_url(value, "The base URL")
+    parts = urlsplit(value)
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValidationError("The base URL must not carry a query or a fragment.", code="invalid_url")
 
 
 def normalise_tags(tags: list[str]) -> list[str]:

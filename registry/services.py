@@ -54,7 +54,7 @@ def _clean_tags(tags) -> list[str]:
 
 def _audited_fields(service: Service, tags: list[str]) -> dict:
     return {"name": service.name, "description": service.description, "openapi_url": service.openapi_url,
-            "tags": tags, "read_only": service.read_only}
+            "tags": tags, "read_only": service.read_only, "base_url_override": service.base_url_override}
 
 
 def _audit(service: Service, action: str, actor: str, before: dict, after: dict) -> None:
@@ -63,12 +63,13 @@ def _audit(service: Service, action: str, actor: str, before: dict, after: dict)
 
 
 def service_register(
-    *, id: str, name: str, description: str, openapi_url: str, tags=None, read_only: bool = False, actor: str = SYSTEM
+    *, id: str, name: str, description: str, openapi_url: str, tags=None, read_only: bool = False,
+    base_url_override: str = "", actor: str = SYSTEM,
 ) -> Service:
     clean_tags = _clean_tags(tags)
     now = timezone.now()
     service = Service(id=id, name=name.strip(), description=description, openapi_url=openapi_url, read_only=read_only,
-                      created_at=now, updated_at=now)
+                      base_url_override=(base_url_override or "").strip(), created_at=now, updated_at=now)
     try:
         with transaction.atomic():
             if Service.objects.filter(pk=id).exists():
@@ -86,11 +87,11 @@ def service_register(
 
 def service_update(
     *, service_id: str, name: str, description: str, openapi_url: str, tags=None, id: str | None = None,
-    read_only: bool | None = None, actor: str = SYSTEM,
+    read_only: bool | None = None, base_url_override: str | None = None, actor: str = SYSTEM,
 ) -> Service:
     """Replace a service's fields (PUT semantics: omitted tags become no tags).
     Ids are immutable: a body id that differs from the path is refused. `read_only`
-    is an admin setting outside the API: None keeps it."""
+    and `base_url_override` are admin settings outside the API: None keeps them."""
     if id is not None and id != service_id:
         raise ApplicationError(
             "SERVICE_ID_MISMATCH",
@@ -107,12 +108,35 @@ def service_update(
         service.name, service.description, service.openapi_url = name.strip(), description, openapi_url
         if read_only is not None:
             service.read_only = read_only
+        if base_url_override is not None:
+            service.base_url_override = base_url_override.strip()
         service.full_clean(validate_unique=False)
         service.revision += 1
         service.updated_at = timezone.now()
         _set_tags(service, clean_tags)
         service.save()
         _audit(service, "service.update", actor, before, _audited_fields(service, clean_tags))
+        _registry_moved()
+    return service
+
+
+def service_base_url_set(*, service_id: str, base_url: str, actor: str = SYSTEM) -> Service:
+    """Point a service's calls at `base_url` instead of its spec's servers ("" removes
+    the override). An admin setting, outside the API; audited. The service's secrets
+    follow only once an admin confirms the new origin (credentials)."""
+    with transaction.atomic():
+        service = Service.objects.select_for_update().filter(pk=service_id).first()
+        if service is None:
+            raise _not_found(service_id)
+        before = _audited_fields(service, service.tag_list)
+        service.base_url_override = (base_url or "").strip()
+        if service.base_url_override == before["base_url_override"]:
+            return service
+        service.full_clean(validate_unique=False)
+        service.revision += 1
+        service.updated_at = timezone.now()
+        service.save(update_fields=["base_url_override", "revision", "updated_at"])
+        _audit(service, "service.update", actor, before, _audited_fields(service, before["tags"]))
         _registry_moved()
     return service
 

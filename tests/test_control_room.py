@@ -45,7 +45,8 @@ def fresh(service):
     return Service.objects.prefetch_related("operation_policies").get(pk=service.pk)
 
 
-GET, POST = {"operation_id": "getScene", "method": "GET"}, {"operation_id": "createScene", "method": "POST"}
+GET = {"operation_id": "getScene", "method": "GET", "path": "/scenes/{sceneId}"}
+POST = {"operation_id": "createScene", "method": "POST", "path": "/scenes"}
 
 
 def test_one_rule_decides_the_policy_and_every_change_is_audited(scene):

@@ -8,6 +8,7 @@ from core.errors import ApplicationError
 from credentials.selectors import scheme_states
 from credentials.services import (
     credential_clear,
+    credential_confirm_origin,
     credential_set,
     credentials_rotate_key,
 )
@@ -17,7 +18,8 @@ ACTOR = "command:service_credential"
 
 
 class Command(BaseCommand):
-    help = "Set, list or clear the secrets the Ensemble sends to a service; re-encrypt them all with the first key."
+    help = ("Set, list or clear the secrets the Ensemble sends to a service, confirm the origin they go to, "
+            "re-encrypt them all with the first key.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -32,6 +34,11 @@ class Command(BaseCommand):
         clear = sub.add_parser("clear", help="Remove the secret for a scheme.")
         clear.add_argument("service_id")
         clear.add_argument("scheme")
+        confirm = sub.add_parser("confirm-origin", help=(
+            "Let the service's secrets (or one scheme's) go to the origins the service now uses; "
+            "until then a secret is held back from any origin nobody confirmed."))
+        confirm.add_argument("service_id")
+        confirm.add_argument("scheme", nargs="?")
         sub.add_parser("rotate-key", help="Re-encrypt every secret with the first key of ENSEMBLE_CREDENTIALS_KEYS.")
 
     def _service(self, service_id: str) -> Service:
@@ -46,6 +53,8 @@ class Command(BaseCommand):
                 self._set(options)
             elif action == "list":
                 self._list(options["service_id"])
+            elif action == "confirm-origin":
+                self._confirm(options["service_id"], options["scheme"])
             elif action == "clear":
                 service = self._service(options["service_id"])
                 if not credential_clear(service=service, scheme=options["scheme"], actor=ACTOR):
@@ -67,8 +76,21 @@ class Command(BaseCommand):
                 raise CommandError(f"The environment variable {options['value_env']} is not set.")
         else:
             value = sys.stdin.read()
-        credential_set(service=service, scheme=options["scheme"], value=value, actor=ACTOR)
-        self.stdout.write(f"Stored the secret of {service.id} for {options['scheme']} (encrypted).")
+        credential = credential_set(service=service, scheme=options["scheme"], value=value, actor=ACTOR)
+        bound = ", ".join(credential.origins) or "no origin yet (the service has no usable spec or override)"
+        self.stdout.write(f"Stored the secret of {service.id} for {options['scheme']} (encrypted), for {bound}.")
+        if credential.pending_origins:
+            self.stdout.write(f"It also goes to {', '.join(credential.pending_origins)}, which nobody confirmed: it is "
+                              f"held back until `manage.py service_credential confirm-origin {service.id} "
+                              f"{options['scheme']}`.")
+
+    def _confirm(self, service_id, scheme):
+        service = self._service(service_id)
+        confirmed = credential_confirm_origin(service=service, scheme=scheme, actor=ACTOR)
+        if not confirmed:
+            self.stdout.write(f"{service.id} holds no secrets: nothing to confirm.")
+        for credential in confirmed:
+            self.stdout.write(f"{service.id}\t{credential.scheme}\tconfirmed for {', '.join(credential.origins)}")
 
     def _list(self, service_id):
         services = [self._service(service_id)] if service_id else Service.objects.select_related("spec").order_by("id")
@@ -77,4 +99,5 @@ class Command(BaseCommand):
                 c = state.credential
                 used = f"{c.last_used_at:%Y-%m-%d %H:%M}" if c and c.last_used_at else "never used"
                 failed = f"\tlast failure {c.last_failure_at:%Y-%m-%d %H:%M}: {c.last_failure}" if c and c.last_failure_at else ""
-                self.stdout.write(f"{service.id}\t{state.name}\t{state.state}\t{used}\t{state.description}{failed}")
+                origin = f"\t{state.origin_text}" if c else ""
+                self.stdout.write(f"{service.id}\t{state.name}\t{state.state}{origin}\t{used}\t{state.description}{failed}")
