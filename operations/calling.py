@@ -15,6 +15,7 @@ from credentials.selectors import operation_credentials
 from credentials.services import credential_outcome_record
 from outbound.auth import REDACTED, CredentialError, authorized_request, redact_text
 from outbound.http import OutboundError, encode_body
+from prompts.endpoints import effective_base_url
 
 from .arguments import ArgumentError, check_argument_safety, stored_arguments, validate_arguments
 from .tools import Tool
@@ -73,7 +74,7 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
             query[param["name"]] = value if not isinstance(value, (dict,)) else json.dumps(value)
         elif param["in"] == "header":
             headers[param["name"]] = str(value)
-    url = tool.snapshot.base_url.rstrip("/") + path
+    url = effective_base_url(tool.service, tool.snapshot, op).rstrip("/") + path
     if current_request_id():
         # The service can tie its own logs to this interaction.
         headers.setdefault(REQUEST_ID_HEADER, current_request_id())

@@ -283,8 +283,6 @@ def test_a_base_url_override_holds_the_secrets_and_the_spec_host_gets_none_of_th
     assert not any(own.received(v) for v in secrets.values())
 
 
-@pytest.mark.xfail(strict=True, reason="operations/calling.py still builds the URL from tool.snapshot.base_url; "
-                                       "it must use prompts.endpoints.effective_base_url (then remove this mark)")
 def test_a_confirmed_base_url_override_receives_the_calls(stack):
     foreign = stack.foreign
     stack.register("pointed-too", stack.own.publish("/pointed-too/spec.json", vault_spec(stack.own.base)))
