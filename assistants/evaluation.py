@@ -103,10 +103,10 @@ class RoutingRow:
 
 def read_cases(path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        return [json.loads(row) for row in handle if row.strip()]
 
 
-def evaluate(cases: list[dict], tools, *, vocabulary=None) -> list[RoutingRow]:
+def evaluate(cases: list[dict], tools, *, vocabulary=None, index: bool = True) -> list[RoutingRow]:
     rows = []
     assistant = LocalAssistant()
     for case in cases:
@@ -123,7 +123,7 @@ def evaluate(cases: list[dict], tools, *, vocabulary=None) -> list[RoutingRow]:
             return answered_from_spec(tool, arguments)
 
         result = assistant.run(user_input=case["input"], system_prompt="", tools=tools, execute=execute,
-                               vocabulary=vocabulary)
+                               vocabulary=vocabulary, index=index)
         row.answer = result.text
         rows.append(row)
     return rows
@@ -165,14 +165,14 @@ def format_totals(rows: list[RoutingRow]) -> str:
 
 
 def format_table(rows: list[RoutingRow]) -> str:
-    lines = []
+    out = []
     for i, r in enumerate(rows, 1):
         calls = " > ".join(r.calls) or "-"
         detail = "" if r.verdict == "ok" or not r.expected else f"  (gold: {' > '.join(r.expected)})"
-        lines.append(f"{i:>3} {r.verdict:<11} {r.input[:60]:<60} {calls[:120]}{detail}")
+        out.append(f"{i:>3} {r.verdict:<11} {r.input[:60]:<60} {calls[:120]}{detail}")
         if r.calls and not r.chain_given and r.arguments:
-            lines[-1] += f" {json.dumps(r.arguments[-1], ensure_ascii=False)[:120]}"
+            out[-1] += f" {json.dumps(r.arguments[-1], ensure_ascii=False)[:120]}"
         elif not r.calls:
-            lines[-1] += f"  {r.answer[:120]}"
-    lines.append(format_totals(rows))
-    return "\n".join(lines)
+            out[-1] += f"  {r.answer[:120]}"
+    out.append(format_totals(rows))
+    return "\n".join(out)

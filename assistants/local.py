@@ -64,9 +64,10 @@ def scope_vocabulary(tools):
 class LocalAssistant:
     model_name = "local-grounding-v3"
 
-    def run(self, *, user_input: str, system_prompt: str, tools: list, execute, vocabulary=None) -> AssistantResult:
+    def run(self, *, user_input: str, system_prompt: str, tools: list, execute, vocabulary=None,
+            index: bool = True) -> AssistantResult:
         vocabulary = vocabulary if vocabulary is not None else scope_vocabulary(tools)
-        planned = make_plan(tools, user_input, vocabulary=vocabulary)
+        planned = make_plan(tools, user_input, vocabulary=vocabulary, index=index)
         if not planned.steps:
             return AssistantResult(text=planned.message, model=self.model_name)
         return AssistantResult(text=run_plan(planned, execute), model=self.model_name)

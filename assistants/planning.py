@@ -163,6 +163,8 @@ def _object_of_making(before: str, word: str) -> bool:
 class Scope:
     """What planning reads of the tools in scope, built once per tool list."""
 
+    index = True  # whether the operations index may rank (not for tools made from a spec file)
+
     def __init__(self, tools):
         self.tools = tools
         self.reads = [t for t in tools if t.operation["method"] == "GET"]
@@ -201,10 +203,12 @@ _COMMAND_VERBS = {"turn", "increase", "decrease", "raise", "lower", "enable", "d
 # --- planning -------------------------------------------------------------------------------------
 
 
-def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY) -> Plan:
+def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool = True) -> Plan:
     """The calls that serve `text`, in order, or the message why none is made. Aliases
-    (`vocabulary`) are read as the API's words first."""
+    (`vocabulary`) are read as the API's words first; `index` off ranks in-process only
+    (operations.ranking.rank_tools)."""
     scope = Scope.of(tools)
+    scope.index = index
     readers = readers or Readers(tools)
     text = vocabulary.rewrite(text)
     text = numbers_as_digits(text, after=scope.heads)
@@ -213,7 +217,8 @@ def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY) -> Plan:
         return told
     steps: list[Step] = []
     unserved = []
-    for clause, (choice, message) in _commands(scope, text, readers):
+    for clause in _commands(scope, text, readers):
+        choice, message = _choose_target(scope, clause, readers, steps)
         if choice is None:
             if not steps:
                 return Plan([], message)
@@ -232,7 +237,7 @@ def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY) -> Plan:
 
 
 # What a narrated event may go in: a required free-text field of the body.
-_TEXT_FIELDS = re.compile(r"^(?:description|text|content|details|note|notes|summary|body|message|event|what|action)$", re.I)
+_TEXT_FIELDS = re.compile(r"^(?:description|text|content|details|note|notes|summary|body|message|event|what)$", re.I)
 _QUESTION_START = re.compile(r"^\s*(?:who|what|which|when|where|why|how|is|are|was|were|do|does|did|has|have|can|could|"
                              r"would|will|should|shall|may)\b", re.I)
 
@@ -253,7 +258,8 @@ def _statement(scope: Scope, text: str) -> Plan | None:
     subject = mention_at(stripped, subject_at, heads=scope.heads, verbs=scope.verbs)
     if not subject.name or re.search(r"\d", subject.name) or subject.start > len(first.group(0)) + (len(subject.head or "") + 1):
         return None  # the sentence does not start with a named thing
-    rest = stripped[subject.end:].strip(" ,")
+    name_end = next((end for start, end, _ in names if start == subject_at or start >= subject.start), subject.end)
+    rest = stripped[max(name_end, subject.start):].strip(" ,")  # after the name: "phoned …", not what describes it
     verb = re.match(r"([a-z]+)\b", rest)
     if not verb or verb.group(1) in ("is", "was", "are", "were", "has", "had", "have", "be", "been") or not (
             verb.group(1).endswith(("s", "ed")) or verb.group(1) in _IRREGULAR_PAST):
@@ -285,8 +291,8 @@ def _statement(scope: Scope, text: str) -> Plan | None:
 _IRREGULAR_PAST = {"ran", "went", "came", "took", "gave", "fell", "sat", "stood", "left", "told", "saw", "found", "said"}
 
 
-def _commands(scope: Scope, text: str, readers) -> list[tuple[str, tuple]]:
-    """The request's commands with the operation each asks for. A part after the first
+def _commands(scope: Scope, text: str, readers) -> list[str]:
+    """The request's commands. A part after the first
     that names none of its operation's things and not its verb ("… and record as comment
     that …") belongs to the part before it, which is then read with it."""
     spans = clause_spans(text, scope.verbs)
@@ -298,11 +304,7 @@ def _commands(scope: Scope, text: str, readers) -> list[tuple[str, tuple]]:
             merged[-1][1] = end
         else:
             merged.append([start, end])
-    commands = []
-    for start, end in merged:
-        clause = text[start:end].strip()
-        commands.append((clause, _choose_target(scope, clause, readers)))
-    return commands
+    return [text[start:end].strip() for start, end in merged]
 
 
 def _convincing(tool, clause: str) -> bool:
@@ -312,12 +314,12 @@ def _convincing(tool, clause: str) -> bool:
     return bool(operation_words(tool).resources & request.words) or bool(_own_verbs(tool) & words)
 
 
-def _choose_target(scope: Scope, clause: str, readers):
+def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ()):
     """The operation a clause asks for: the lexical ranking (the Typesense index, or
     in-process) picks the candidates of a large registry and adds a little; each
     candidate's BM25 score lets an operation be chosen by its spec's words when the
     request names none of its nouns; the request's reading decides."""
-    ranked = rank_tools(scope.tools, clause)
+    ranked = rank_tools(scope.tools, clause, index=scope.index)
     best = max((score for score, _ in ranked), default=0) or 1
     candidates = scope.tools
     if len(candidates) > CANDIDATES:
@@ -328,7 +330,7 @@ def _choose_target(scope: Scope, clause: str, readers):
     request = read_request(clause)
     mark_head(request, candidates)
     asked = {t.name for t in candidates if _write_asked(t, request) is None}
-    lookups = _lookups_for(scope, clause)
+    lookups = _lookups_for(scope, clause, earlier)
     choice, message = choose(candidates, clause, priors, readers, lexical=lexical, lookups=lookups,
                              allowed=lambda tool: tool.name in asked)
     if choice is not None or len(asked) == len(candidates):
@@ -341,31 +343,43 @@ def _choose_target(scope: Scope, clause: str, readers):
     return None, message
 
 
-def _lookups_for(scope: Scope, clause: str):
+def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
     """For choosing: the inputs of an operation a plan could find from this clause's
     words. What the operation acts on can be found when the clause says which one (a
     name, "my", "the first", "the newest", "all", "now playing"); what it sits in only
     where the clause names its kind ("my first playlist"); a thing no read yields, never."""
-    says_which = bool(re.search(r"[\"“]|(?:^|\s)'|\b(?:my|our|first|second|third|last|newest|latest|oldest|all|every|"
+    says_which = bool(re.search(r"[\"“]|(?:^|\s)'|\b(?:my|our|first|second|third|last|newest|latest|oldest|"
                                 r"current|currently|now|recent|recently|top)\b", clause, re.I)) or bool(
         names_in(clause))
+    # "all the items" picks many: it finds what an operation takes many of, not one of them.
+    says_all = bool(re.search(r"\b(?:all|every|each)\b", clause, re.I))
     said = {stem(w) for w in re.findall(r"[A-Za-z]+", clause)}
+    pronoun = bool(re.search(r"\b(?:it|them)\b", clause, re.I))
+    owner_named = bool(re.search(r"\b(?:of|for|from|by)\s+(?:the\s+)?[A-Z\"'“]", clause))  # "… of Ada Lovelace"
 
     def lookups(tool, request):
-        found = set()
+        found = {}
         for need in needs_of(tool):
+            if pronoun and any(_best_output(step.tool, need) is not None for step in earlier):
+                found[need.label] = -1.5  # "… to it": what an earlier command made or found
+                continue
             if not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
                 continue
             if _is_container(need, tool) and _implicit_source(scope, need, tool) is not None:
-                found.add(need.label)
-            elif says_which and (need.entity in said or not _is_container(need, tool)):
-                found.add(need.label)
-        return frozenset(found)
+                found[need.label] = 0.5
+            elif (says_which or says_all and need.many) and (
+                    need.entity in said or not _is_container(need, tool)
+                    or owner_named and tool.operation["method"] == "GET"):
+                found[need.label] = 0.5
+        return found
 
     return lookups
 
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# A question about something (not "could you …?", which asks for it).
+_ASKS_ABOUT = re.compile(r"^\s*(?:what|who|which|when|where|why|how|is|are|was|were|do|does|did|has|have|had|"
+                         r"would it|will it|should i|should we|if)\b", re.I)
 
 
 def _own_verbs(tool) -> set[str]:
@@ -383,6 +397,10 @@ def _write_asked(tool, request) -> str | None:
     op = tool.operation
     if op["method"] not in WRITES:
         return None
+    if _ASKS_ABOUT.match(request.text) and "?" in request.text:
+        # "What would cancelling order 12 change?" asks about a write; it does not ask for one.
+        return (f"You asked about {op['operation_id']} on {tool.service.name} ({op['method']} {op['path']}), not for "
+                "it: I called nothing. Say it as a request (\"cancel …\") and I will.")
     said = set(request.tokens)
     own = _own_verbs(tool)
     own_said = bool(own & said)  # "follow …", not "my following artist"
@@ -416,6 +434,7 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
     steps: list[Step] = []
     takes: dict[str, Take] = {}
     stop_words = operation_words(tool).resources
+    given = read_request(clause).ids  # ids the clause writes out: used as they are, never looked up
     for need in _in_mention_order(needs, clause, scope, tool):
         _drop(arguments, need.label)
         mention = _mention_for(need, clause, scope, tool, stop_words, taken={t.what for t in takes.values()},
@@ -434,7 +453,7 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
             return _ask(tool, need)
         if not _findable(mention):
             return _ask(tool, need)
-        found = _resolve(scope, need, mention, tool, earlier + steps, depth=0)
+        found = _resolve(scope, need, mention, tool, earlier + steps, depth=0, given_ids=given)
         if isinstance(found, str):
             return found
         new_steps, take = found
@@ -590,6 +609,14 @@ def _mention_for(need: Need, clause: str, scope: Scope, tool, stop_words, taken,
         if mention.text not in taken:
             return mention
     if _is_container(need, tool):
+        if tool.operation["method"] != "GET":
+            return None  # a write's container is never guessed from an owner: its kind must be named
+        # What the things read sit in, named as their owner: "the open orders of Ada Lovelace".
+        for match in re.finditer(r"[A-Za-z]+", clause):
+            if stem(match.group(0)) in stop_words - {need.entity}:
+                owner = mention_at(clause, match.start(), heads=scope.heads, stop_words=set(), verbs=scope.verbs).owner
+                if owner is not None and owner.text not in taken:
+                    return owner
         return None
     # The verb's object: the first name, or the first noun after the verb.
     first_word = re.match(r"\s*[A-Za-z]+", clause)
@@ -627,7 +654,10 @@ def _head_of_chain(mention: Mention, scope: Scope) -> Mention:
 
 def _findable(mention: Mention) -> bool:
     """Whether the words say which one: a name, "my", "the first", "the newest", "all",
-    what describes it ("now playing"), or whose it is. "the item" alone does not."""
+    what describes it ("now playing"), or whose it is. "the item" alone does not, and
+    "a new list" is made, not found."""
+    if "new" in mention.words:
+        return False
     described = [w for w in mention.words if w != mention.head]
     return bool(mention.name or mention.by or mention.ordinal or mention.newest or mention.oldest or mention.every
                 or mention.count or mention.mine or mention.owner or described)
@@ -663,7 +693,8 @@ def _fits(output: Output, need: Need, tool) -> float:
     return 0.0
 
 
-def _resolve(scope: Scope, need: Need, mention: Mention, target, earlier: list[Step], depth: int):
+def _resolve(scope: Scope, need: Need, mention: Mention, target, earlier: list[Step], depth: int,
+             given_ids: dict | None = None):
     """([lookup steps], Take) that find the thing `mention` names for `need`, or what to
     say when none can. Step indexes in the result are relative to its first step."""
     if depth > MAX_DEPTH:
@@ -676,7 +707,7 @@ def _resolve(scope: Scope, need: Need, mention: Mention, target, earlier: list[S
         if output is None:
             continue
         fit = _fits(output, need, tool)
-        score, arguments, inner = _producer_score(scope, tool, need, mention, output, depth)
+        score, arguments, inner = _producer_score(scope, tool, need, mention, output, depth, given_ids or {})
         if score is None:
             continue
         # The plainest answer first: "items[].track.id" before "items[].album.tracks.items[].id".
@@ -692,7 +723,7 @@ def _resolve(scope: Scope, need: Need, mention: Mention, target, earlier: list[S
                 searched=bool(mention.name) and any(_FREE_TEXT.match(k) for k in arguments if isinstance(k, str)))
     steps, takes = [], {}
     for label, (inner_need, inner_mention) in inner.items():
-        found = _resolve(scope, inner_need, inner_mention, tool, earlier, depth + 1)
+        found = _resolve(scope, inner_need, inner_mention, tool, earlier, depth + 1, given_ids)
         if isinstance(found, str):
             return found
         inner_steps, take = found
@@ -713,7 +744,8 @@ def _chain_words(mention: Mention) -> set[str]:
     return words
 
 
-def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Output, depth: int):
+def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Output, depth: int,
+                    given_ids: dict | None = None):
     """(score, arguments, {label: (need, mention)} of lookups it needs itself) of reading
     `tool` to find what `mention` names; score None when it cannot be called from these
     words."""
@@ -759,6 +791,9 @@ def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Ou
         inner_need = next((n for n in needs_of(tool) if n.label == pname), None)
         if inner_need is None:
             return None, {}, {}  # a required input the words cannot fill
+        if inner_need.entity in given_ids:
+            arguments[pname] = given_ids[inner_need.entity]  # "… on account AC12…": given, not looked up
+            continue
         owner = mention.owner
         if owner is None or depth >= MAX_DEPTH:
             return None, {}, {}
@@ -831,6 +866,9 @@ def take_value(take: Take, answer, *, target_writes: bool, made_up: bool = False
     elif pick.name and pick.searched:
         exact = [i for i in items if i["label"].strip().lower() == pick.name.strip().lower()]
         chosen = exact or items
+        if target_writes and len(exact) > 1 and not made_up and not (pick.ordinal or pick.every or pick.count):
+            labels = ", ".join(f"{i['label']} ({i['value']})" for i in exact[:5])
+            raise LookupProblem(f"found {len(exact)} named {pick.name!r} ({labels}); say which one")
     if pick.newest or pick.oldest:
         dated = [i for i in chosen if i["date"]]
         if dated:

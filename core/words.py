@@ -90,7 +90,7 @@ def numbers_as_digits(text: str, after: set[str] | None = None) -> str:
         spelled = match.group(0)
         if after is not None:
             before = re.findall(r"[A-Za-z#]+", text[: match.start()])[-1:]
-            if not before or (stem(before[0]) not in after and before[0].lower() not in ("number", "id", "no", "#")):
+            if not before or (stem(before[0]) not in after and before[0].lower() not in _BEFORE_NUMBERS):
                 return spelled
         if spelled.lower() == "one":
             before = re.findall(r"[A-Za-z#]+", text[: match.start()])[-1:]
@@ -101,6 +101,10 @@ def numbers_as_digits(text: str, after: set[str] | None = None) -> str:
 
     return _NUMBER_WORD.sub(digits, text)
 
+
+# Words after which a spelled-out number is a number whatever the reader knows: "number
+# twelve", "from five to ten", "set it to twenty".
+_BEFORE_NUMBERS = {"number", "id", "no", "#", "to", "through", "thru", "until", "till", "and", "from", "between", "at"}
 
 _NOT_BEFORE_ONE = {"a", "an", "the", "this", "that", "which", "each", "every", "any", "no", "new", "other", "another",
                    "same", "only", "last", "next", "latest", "newest", "oldest", "right", "wrong", "good", "best",

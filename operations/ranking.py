@@ -14,11 +14,12 @@ from prompts.vocabulary import operation_terms
 from .tools import Tool, ToolList
 
 
-def rank_tools(tools: list[Tool], text: str) -> list[tuple[float, Tool]]:
+def rank_tools(tools: list[Tool], text: str, *, index: bool = True) -> list[tuple[float, Tool]]:
     """Tools relevant to `text`, best first, with a score (0: not relevant). Ranked by a
     Typesense search over the operations index; in-process word overlap when the index
-    is behind or Typesense does not answer."""
-    found = search_operations(text)
+    is behind, Typesense does not answer, or `index` is off (tools made from a spec file
+    that no index holds)."""
+    found = search_operations(text) if index else None
     if found is not None:
         # Only the hits (at most 250) are sorted; the rest keep catalogue order at score 0.
         position = tools.position if isinstance(tools, ToolList) else ToolList(tools).position

@@ -5,6 +5,8 @@ comment-like fields from the request itself."""
 import re
 from typing import NamedTuple
 
+from core.words import split_identifier
+
 from .reading import Request, entity_of, operation_words, read_request
 from .words import MOVE, VERB_WORDS, first_group, split_words, stem
 
@@ -99,7 +101,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
         item_fields = items.get("properties") or {}
         id_field = next((k for k, v in item_fields.items() if entity_of(k) and v.get("type") == "integer"), None)
         order_field = next((k for k, v in item_fields.items() if k != id_field and v.get("type") == "integer"
-                            and re.search(r"sequence|order|position|rank|index", k, re.I)), None)
+                            and re.search(r"order|position|rank|index|place|seq", k, re.I)), None)
         if id_field and order_field and len(request.numbers) > 1:
             state["numbers"].clear()
             moves = re.findall(MOVE, text, re.I)
@@ -185,12 +187,12 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
                                r"(?=,?\s+(?:because|since|as|for|so)\b|[.;—–]|$)", text)
         if apposition:
             return apposition.group(1).strip()
-    if lname in ("description", "text", "content", "line", "dialogue", "message"):
+    if lname in _TEXTS:
         # "action 19 shld say exits through the trapdoor, not stage left": its text
         wish = re.search(r"\b(?:should|shld|must|needs?\s+to)\s+(?:now\s+)?(?:say|read)\s*:?\s+" + _NEW_VALUE, text, re.I)
         if wish:
             return first_group(wish)
-    if lname in ("text", "content", "line", "dialogue", "message"):
+    if lname in _TEXTS and lname not in ("description", "summary"):
         says = re.search(r"\b(?:says|saying|reads|reading)\s*[:,]?\s+(.+?)(?:\s+[—–-]\s+|[;]|$)", text)
         if says:
             return says.group(1).strip()
@@ -200,6 +202,10 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     if lname in ("description", "text", "content", "summary") and state["kind"] == "create":
         return _statement(text)
     return None
+
+
+# Inputs that hold what something says: its text.
+_TEXTS = {"description", "text", "content", "message", "body", "words", "utterance", "transcript", "speech"}
 
 
 def _named_items(name: str, items: dict, text: str, state: dict) -> list[dict] | None:
@@ -277,12 +283,19 @@ _NEW_VALUE = (r"(?:\"([^\"]+)\"|'([^']+)'|((?:[^,;'\"]|(?<=\w)'(?=\w))+?)"
               r"(?=[,;]|\s[-–—]\s|\s+(?:and\s+)?not\s|\.\s|\.?$))")
 
 
+def _said_as(name: str) -> str:
+    """A pattern for an input's name as a user writes it: "MaxSize" as "max size",
+    "max_size" or "MaxSize"."""
+    parts = [re.escape(p) for p in split_identifier(name)]
+    return r"[\s_-]*".join(parts) if len(parts) > 1 else re.escape(name)
+
+
 def _changed_to(name: str, text: str) -> str | None:
     """ "change the name of character 10 to Rosalind", "the name -> Rosalind", "its name
     should be Rosalind", "fix the name: it's 'Rosalind' not 'Rosalnd'" -> "Rosalind" for `name`."""
-    field = rf"\b{re.escape(name)}\b"
+    field = rf"\b{_said_as(name)}\b"
     changed = (re.search(field + _OF_WHAT + _BECOMES + _NEW_VALUE, text, re.I)
-               or re.search(rf"\bnew\s+{re.escape(name)}\s*:?\s+" + _NEW_VALUE, text, re.I))  # "w/ new name Benedikt"
+               or re.search(rf"\bnew\s+{_said_as(name)}\s*:?\s+" + _NEW_VALUE, text, re.I))  # "w/ new name Benedikt"
     if changed is None:  # a correction: the new value, then the old one after "not"
         changed = re.search(field + r"(?:[^\"']|(?<=\w)'(?=\w))*?(?:\"([^\"]+)\"|'([^']+)')\s*,?\s*(?:and\s+)?"
                             r"(?:not|instead\s+of|rather\s+than)\s", text, re.I)

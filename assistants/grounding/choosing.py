@@ -69,7 +69,8 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
     reader = current_reader(tool, arguments, missing + defaulted, readers)
     # Read first, a missing input costs half: the resource may not have it either.
     unfound = [m for m in missing if m not in looked_up]
-    penalty = missing_weight * len(unfound) * (0.5 if reader else 1.0) + 0.5 * (len(missing) - len(unfound))
+    costs = looked_up if isinstance(looked_up, dict) else dict.fromkeys(looked_up, 0.5)
+    penalty = missing_weight * len(unfound) * (0.5 if reader else 1.0) + sum(costs[m] for m in missing if m in costs)
     from_current, missing = (missing + defaulted, []) if reader else ([], missing)
     resource_hits = request.words & info.resources
     score = 3.0 * len(resource_hits) + 0.5 * len(request.words & info.other) + prior

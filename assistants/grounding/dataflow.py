@@ -11,7 +11,7 @@ from functools import lru_cache
 from core.words import split_identifier, stem
 
 # The last word of an input's name that says it identifies something.
-_ID_WORDS = {"id", "ids", "uri", "uris", "sid", "sids", "uuid", "guid", "slug"}
+_ID_WORDS = {"id", "ids", "uri", "uris", "sid", "sids", "uid", "uids", "uuid", "guid", "slug"}
 # Container names that say nothing of what they hold.
 _GENERIC = {"item", "items", "data", "result", "results", "record", "records", "entry", "entries", "element",
             "elements", "value", "values", "object", "objects", "list", "content", "contents", "page", "node",
@@ -57,7 +57,7 @@ def identifier_word(name: str) -> str | None:
         return None
     last = parts[-1]
     if last in _ID_WORDS:
-        return {"ids": "id", "uris": "uri", "sids": "sid"}.get(last, last)
+        return {"ids": "id", "uris": "uri", "sids": "sid", "uids": "uid"}.get(last, last)
     return None
 
 

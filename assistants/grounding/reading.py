@@ -11,8 +11,8 @@ from prompts.vocabulary import operation_fields
 
 from .dataflow import entity_from_name, identifier_word, needs_of
 from .words import (
-    ACTION_VERBS,
     ARROW,
+    COMMAND_VERBS,
     DELIVERED,
     DELIVERY_VERBS,
     DETERMINERS,
@@ -159,7 +159,7 @@ _WONDERING = re.compile(r"^\s*(?:did|does|has|have)\b.*\?\s*$", re.I | re.S)
 
 def _imperative(sentence: str) -> bool:
     words = [w for w in split_words(sentence) if w not in ("please", "now", "then", "and", "so", "just", "pls")]
-    return bool(words) and (verb_form(words[0]) in ACTION_VERBS or words[0] in FOREIGN_VERBS)
+    return bool(words) and (verb_form(words[0]) in COMMAND_VERBS or words[0] in FOREIGN_VERBS)
 
 
 def _asks_nothing(sentence: str) -> bool:
@@ -491,7 +491,7 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
         content[0] and request.tokens[content[0] - 1] in DETERMINERS) else None  # "the schedule" is a noun
     # The first verb asked, ours or not ("In general, explain …"); after a determiner a
     # verb word is a noun ("the rate").
-    asked = next((w for i, w in enumerate(request.tokens) if (w in FOREIGN_VERBS or w in ACTION_VERBS)
+    asked = next((w for i, w in enumerate(request.tokens) if (w in FOREIGN_VERBS or w in COMMAND_VERBS)
                   and not (i and request.tokens[i - 1] in DETERMINERS)), None)
     for verb in (lead, asked):
         if verb in FOREIGN_VERBS and not _named_in(verb, scope):

@@ -36,11 +36,11 @@ def parse_aliases(text: str) -> dict[str, list[str]]:
     """An admin's aliases, one line a word: "performer: actor, cast member" (the API's
     word, a colon, the words users say for it); blank lines and # comments ignored."""
     aliases: dict[str, list[str]] = {}
-    for line in (text or "").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line or ":" not in line:
+    for row in (text or "").splitlines():
+        row = row.split("#", 1)[0].strip()
+        if not row or ":" not in row:
             continue
-        word, _, others = line.partition(":")
+        word, _, others = row.partition(":")
         word = word.strip().lower()
         said = [o.strip().lower() for o in others.split(",") if o.strip()]
         if word and said:
@@ -51,14 +51,14 @@ def parse_aliases(text: str) -> dict[str, list[str]]:
 def alias_problems(text: str) -> list[str]:
     """What is wrong with an admin's aliases, line by line (for the admin form)."""
     problems = []
-    for number, line in enumerate((text or "").splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
+    for number, row in enumerate((text or "").splitlines(), 1):
+        row = row.split("#", 1)[0].strip()
+        if not row:
             continue
-        word, colon, others = line.partition(":")
+        word, colon, others = row.partition(":")
         if not colon or not word.strip() or not [o for o in others.split(",") if o.strip()]:
-            problems.append(f"line {number}: write the API's word, a colon, then the words users say for it "
-                            "(\"performer: actor, cast member\").")
+            problems.append(f"row {number}: write the API's word, a colon, then the words users say for it "
+                            "(\"customer: client, buyer\").")
     return problems
 
 

@@ -23,7 +23,7 @@ VERBS = {
                "assign", "compose", "draft", "insert", "file", "jot", "enter", "submit", "allocate", "issue", "store",
                "capture", "reserve", "save", "append"},
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
-               "order", "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
+               "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
                "attach", "annotate", "mark", "flag", "swap", "switch", "alter", "become", "reword", "redo", "shift",
                "relabel", "retitle", "increase", "decrease", "raise", "lower", "enable", "disable"},
     "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge", "discard", "scrap", "trash",
@@ -54,7 +54,7 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     # "line 38 should now read 'X'", "its context should become …", "the name -> Marisol": a change
     (r"(?:should|must|needs? to|has to|ought to)\s+(?:now\s+)?(?:read|say|be|become|carry|have|hold|contain)", "become"),
     (r"is\s+to\s+(?:read|say|become)|now\s+(?:reads|says)|(?:now\s+)?goes\s+by|is\s+now\s+called", "become"),
-    (r"re-?arrange|re-?organi[sz]e|re-?sequence|re-?number|re-?shuffle|shuffle", "reorder"),
+    (r"re-?arrange|re-?organi[sz]e|re-?seq\w*|re-?number|re-?shuffle|shuffle", "reorder"),
     ("put in", "add"),
     # "need a sequence number for action 45": something to be made (not "a look", "a list";
     # not "action 58 needs a new description", a change)
@@ -76,7 +76,7 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
 )]
 # "5 goes to position 1", "9 becomes sequence 3", "2 to 4", "7 → 1": an item and its new place.
 MOVE = (r"#?(\d+)\s*(?:goes\s+to|go\s+to|moves\s+to|move\s+to|becomes|become|is\s+now|to|->|→)\s*"
-        r"(?:position|sequence|place|slot|spot|number|no\.?|#)?\s*(\d+)\b")
+        r"(?:position|seq\w*|place|slot|spot|number|no\.?|#)?\s*(\d+)\b")
 # Moves that name the place: two of them make a reordering ("3 -> position 4, 4 -> position 3").
 PLACED = re.compile(r"#?\d+\s*(?:->|→|goes\s+to|moves\s+to|to)\s*(?:position|place|slot|spot)\s*#?\d+", re.I)
 # "the name -> Marisol": the arrow says what a field becomes.
@@ -108,7 +108,7 @@ DETERMINERS = {"the", "a", "an", "this", "that", "its", "his", "her", "their", "
 # Words that only quantify: they make a listing, they are not the request's main verb.
 QUANTIFIERS = {"all", "every", "which", "what", "exist", "available"}
 # Words that mean the same resource or action in requests and in specs.
-SYNONYMS = {"position": "reorder", "slot": "reorder", "order": "reorder", "reorder": "reorder",
+SYNONYMS = {
             "note": "comment", "remark": "comment", "complete": "full", "whole": "full", "entire": "full"}
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic|previous|prior)",
@@ -119,7 +119,7 @@ GENERIC_NOUNS = {"id", "by", "number", "all", "detail", "details", "item", "elem
 
 VERB_WORDS = set().union(*VERBS.values())
 # Verbs that ask for an act, not only quantify ("all", "which").
-ACTION_VERBS = VERB_WORDS - QUANTIFIERS
+COMMAND_VERBS = VERB_WORDS - QUANTIFIERS
 _IRREGULAR = {"made": "make", "written": "write", "wrote": "write", "shown": "show", "seen": "see", "got": "get",
               "gotten": "get", "sold": "sell", "bought": "buy", "paid": "pay", "sent": "send", "kept": "keep",
               "told": "tell", "found": "find", "began": "begin", "begun": "begin", "redone": "redo", "given": "give",
