@@ -36,7 +36,7 @@ def plan(tools: list, user_input: str, vocabulary=None):
     if len(tools) > CANDIDATES:
         tools = [tool for score, tool in ranked[:CANDIDATES] if score > 0] or [tool for _, tool in ranked[:CANDIDATES]]
     priors = {tool.name: PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
-    return choose(tools, user_input, priors, readers)
+    return choose(tools, user_input, priors, readers, synonyms=vocabulary.words)
 
 
 def describe_missing(missing: list[str]) -> str:

@@ -164,6 +164,7 @@ class Scope:
     """What planning reads of the tools in scope, built once per tool list."""
 
     index = True  # whether the operations index may rank (not for tools made from a spec file)
+    synonyms: dict = {}  # the scope's one-word aliases, for this plan (grounding.vocabulary)
 
     def __init__(self, tools):
         self.tools = tools
@@ -209,6 +210,7 @@ def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool =
     (operations.ranking.rank_tools)."""
     scope = Scope.of(tools)
     scope.index = index
+    scope.synonyms = vocabulary.words
     readers = readers or Readers(tools)
     text = vocabulary.rewrite(text)
     text = numbers_as_digits(text, after=scope.heads)
@@ -255,7 +257,7 @@ def _statement(scope: Scope, text: str) -> Plan | None:
     if not names and not first:
         return None
     subject_at = names[0][0] if names else first.start(1)
-    subject = mention_at(stripped, subject_at, heads=scope.heads, verbs=scope.verbs)
+    subject = _mention(scope, stripped, subject_at)
     if not subject.name or re.search(r"\d", subject.name) or subject.start > len(first.group(0)) + (len(subject.head or "") + 1):
         return None  # the sentence does not start with a named thing
     name_end = next((end for start, end, _ in names if start == subject_at or start >= subject.start), subject.end)
@@ -327,17 +329,17 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
     priors = {tool.name: PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
     index = LexicalIndex.of(scope.tools)
     lexical = dict(zip((t.name for t in index.tools), index.scores(clause), strict=True))
-    request = read_request(clause)
+    request = read_request(clause, scope.synonyms)
     mark_head(request, candidates)
     asked = {t.name for t in candidates if _write_asked(t, request) is None}
     lookups = _lookups_for(scope, clause, earlier)
     choice, message = choose(candidates, clause, priors, readers, lexical=lexical, lookups=lookups,
-                             allowed=lambda tool: tool.name in asked)
+                             allowed=lambda tool: tool.name in asked, synonyms=scope.synonyms)
     if choice is not None or len(asked) == len(candidates):
         return choice, message
     # Nothing the request asks for: if its words point at a write it does not ask for in so
     # many words, name that write and ask rather than guess.
-    doubtful, _ = choose(candidates, clause, priors, readers, lexical=lexical, lookups=lookups)
+    doubtful, _ = choose(candidates, clause, priors, readers, lexical=lexical, lookups=lookups, synonyms=scope.synonyms)
     if doubtful is not None:
         return None, _write_asked(doubtful.tool, request) or message
     return None, message
@@ -353,7 +355,7 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
         names_in(clause))
     # "all the items" picks many: it finds what an operation takes many of, not one of them.
     says_all = bool(re.search(r"\b(?:all|every|each)\b", clause, re.I))
-    said = {stem(w) for w in re.findall(r"[A-Za-z]+", clause)}
+    said = {scope.synonyms.get(stem(w), stem(w)) for w in re.findall(r"[A-Za-z]+", clause)}
     pronoun = bool(re.search(r"\b(?:it|them)\b", clause, re.I))
     owner_named = bool(re.search(r"\b(?:of|for|from|by)\s+(?:the\s+)?[A-Z\"'“]", clause))  # "… of Ada Lovelace"
 
@@ -401,7 +403,7 @@ def _write_asked(tool, request) -> str | None:
         # "What would cancelling order 12 change?" asks about a write; it does not ask for one.
         return (f"You asked about {op['operation_id']} on {tool.service.name} ({op['method']} {op['path']}), not for "
                 "it: I called nothing. Say it as a request (\"cancel …\") and I will.")
-    said = set(request.tokens)
+    said = set(request.tokens) | {request.synonyms.get(t, t) for t in request.tokens}
     own = _own_verbs(tool)
     own_said = bool(own & said)  # "follow …", not "my following artist"
     kinds = request.kinds
@@ -537,6 +539,18 @@ def _named_not_id(value, need: Need) -> bool:
     return value is not None and value != [] and not looks_like_id(value, need)
 
 
+def _mention(scope: Scope, clause: str, index: int, stop_words=frozenset()) -> Mention:
+    """The mention at `index`, its words read as the API's own (one-word aliases)."""
+    mention = mention_at(clause, index, heads=scope.heads | set(scope.synonyms), stop_words=set(stop_words),
+                         verbs=scope.verbs)
+    part = mention
+    while part is not None:
+        part.head = scope.synonyms.get(part.head, part.head) if part.head else part.head
+        part.words = [scope.synonyms.get(w, w) for w in part.words]
+        part = part.owner
+    return mention
+
+
 def _mention_position(need: Need, clause: str, scope: Scope, tool) -> int | None:
     """Where the clause names the thing a need identifies: its word ("playlist"), else
     None (the thing the verb acts on)."""
@@ -544,7 +558,7 @@ def _mention_position(need: Need, clause: str, scope: Scope, tool) -> int | None
         return None
     for match in re.finditer(r"[A-Za-z]+", clause):
         word = stem(match.group(0))
-        if word == need.entity or verb_form(word) == need.entity:
+        if scope.synonyms.get(word, word) == need.entity or verb_form(word) == need.entity:
             return match.start()
     return None
 
@@ -604,8 +618,7 @@ def _mention_for(need: Need, clause: str, scope: Scope, tool, stop_words, taken,
     is found only where the clause names it."""
     position = _mention_position(need, clause, scope, tool)
     if position is not None:
-        mention = mention_at(clause, position, heads=scope.heads, stop_words=stop_words - {need.entity},
-                             verbs=scope.verbs)
+        mention = _mention(scope, clause, position, stop_words - {need.entity})
         if mention.text not in taken:
             return mention
     if _is_container(need, tool):
@@ -613,8 +626,8 @@ def _mention_for(need: Need, clause: str, scope: Scope, tool, stop_words, taken,
             return None  # a write's container is never guessed from an owner: its kind must be named
         # What the things read sit in, named as their owner: "the open orders of Ada Lovelace".
         for match in re.finditer(r"[A-Za-z]+", clause):
-            if stem(match.group(0)) in stop_words - {need.entity}:
-                owner = mention_at(clause, match.start(), heads=scope.heads, stop_words=set(), verbs=scope.verbs).owner
+            if scope.synonyms.get(stem(match.group(0)), stem(match.group(0))) in stop_words - {need.entity}:
+                owner = _mention(scope, clause, match.start()).owner
                 if owner is not None and owner.text not in taken:
                     return owner
         return None
@@ -632,14 +645,14 @@ def _mention_for(need: Need, clause: str, scope: Scope, tool, stop_words, taken,
         if name in values or re.search(r"\b(?:to|as|into|named|called|titled|name|say|says|read|reads)$", before):
             continue
         if name_start >= start:
-            mention = mention_at(clause, name_start, heads=scope.heads, stop_words=stop_words, verbs=scope.verbs)
+            mention = _mention(scope, clause, name_start, stop_words)
             if mention.text not in taken:
                 return mention
     for match in re.finditer(r"[A-Za-z]+", rest):
         word = match.group(0).lower()
         if word in ("me", "the", "a", "an", "my", "some", "all", "every", "to", "please", "up", "down", "us"):
             continue
-        mention = mention_at(clause, start + match.start(), heads=scope.heads, stop_words=stop_words, verbs=scope.verbs)
+        mention = _mention(scope, clause, start + match.start(), stop_words)
         if mention.text in taken or (mention.head in stop_words and not mention.name):
             return None
         if mention.head in _PRONOUNS:

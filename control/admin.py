@@ -6,6 +6,7 @@ depends on the order apps load."""
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
+from assistants import admin as assistants_admin
 from credentials import admin as credentials_admin
 from prompts import admin as prompts_admin
 from prompts.models import OperationPolicy
@@ -76,7 +77,7 @@ class ServiceAdmin(_base):
     list_select_related = [*(_base.list_select_related or []), *prompts_admin.SERVICE_SELECT_RELATED]
     readonly_fields = [*_base.readonly_fields, *prompts_admin.SERVICE_READONLY_FIELDS, credentials_admin.credentials_needed]
     actions = [*_base.actions, *prompts_admin.SERVICE_ACTIONS]
-    inlines = [*_base.inlines, credentials_admin.CredentialInline, OperationsPanel]
+    inlines = [*_base.inlines, credentials_admin.CredentialInline, assistants_admin.VocabularyInline, OperationsPanel]
 
 
 admin.site.register(Service, ServiceAdmin)

@@ -103,7 +103,7 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
         # that operation is meant, not one that only reads the things named.
         score += 3.0 if lead == info.verb else -2.0
     if info.verb and info.verb not in OP_VERBS and info.verb not in VERB_WORDS and info.kind not in ("get", "list") \
-            and info.verb not in request.tokens:
+            and info.verb not in request.tokens and info.verb not in {request.synonyms.get(t, t) for t in request.tokens}:
         score -= 2.5  # "follow-artists", "pause-playback": named by a verb the request does not say
     if info.verb in request.tokens and info.verb not in ("get", "list"):
         score += 2.0  # the request uses the operation's own verb: "reorder", "patch"
@@ -133,16 +133,16 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
 def _lead_verb(request: Request) -> str | None:
     """The command's first word, when it is a verb in its plain form ("Follow …")."""
     words = [w for w in request.tokens if w not in ("please", "pls", "now", "then", "just", "kindly")]
-    return words[0] if words and words[0].isalpha() else None
+    return request.synonyms.get(words[0], words[0]) if words and words[0].isalpha() else None
 
 
 def choose(tools, text: str, priors: dict | None = None, readers: Readers | None = None,
-           lexical: dict | None = None, lookups=None, allowed=None) -> tuple[Choice | None, str]:
+           lexical: dict | None = None, lookups=None, allowed=None, synonyms: dict | None = None) -> tuple[Choice | None, str]:
     """The best operation for `text` and why nothing was chosen, if so. `lexical` holds
     each tool's BM25 score by name; `lookups(tool, request)`, when given, names the
     inputs a plan can look up from the request's words (they may be missing);
     `allowed(tool)`, when given, says which may be chosen (all are read alike)."""
-    request = read_request(text)
+    request = read_request(text, synonyms)
     if request.injection:
         return None, "The request asks me to ignore my instructions; I called nothing."
     if "delete" in request.kinds and ({"all", "every"} & set(split_words(text))) and not request.ids:

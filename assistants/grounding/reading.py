@@ -62,6 +62,7 @@ class Request:
     several: set[str] = field(default_factory=set)  # entities given with more than one id ("action 5 … action 2")
     object_words: list[str] = field(default_factory=list)  # what the main verb acts on ("costume" in "add a new costume")
     command: str = ""  # the part that says what to do, without context and carried values
+    synonyms: dict = field(default_factory=dict)  # generic synonyms and the scope's one-word aliases
     # Set by mark_head when the request asks for something no operation in scope knows:
     # its object ("costume", "props") or, with no verb of ours, its own verb ("translate").
     foreign: str | None = None
@@ -229,7 +230,10 @@ def _ids_after_their_nouns(bare: str) -> str:
                   bare, flags=re.I)
 
 
-def read_request(text: str) -> Request:
+def read_request(text: str, synonyms: dict | None = None) -> Request:
+    """What `text` asks, read once. `synonyms` are the scope's one-word aliases (alias ->
+    the API's word), read where words are compared."""
+    synonyms = {**SYNONYMS, **synonyms} if synonyms else SYNONYMS
     # Quoted texts, but not the old value a correction names: "'Bartholomew' not 'Bartholemew'".
     quoted = [m.group(1) or m.group(2) for m in re.finditer(r"\"([^\"]+)\"|(?:(?<=[\s:(])|^)'(.+?)'(?=[\s.,;:!?)]|$)", text)
               if not re.search(r"\b(?:not|instead of|rather than)\s*$", text[: m.start()], re.I)]
@@ -243,8 +247,8 @@ def read_request(text: str) -> Request:
             continue  # "sequences 10 to 20": a range, not sequence 10
         if entity.lower() in _NOT_ENTITIES:
             continue  # "set it to 20", "up to 5": a value, not the id of a thing
-        ids.setdefault(stem(entity), int(number))
-        seen.setdefault(stem(entity), set()).add(int(number))
+        ids.setdefault(synonyms.get(stem(entity), stem(entity)), int(number))
+        seen.setdefault(synonyms.get(stem(entity), stem(entity)), set()).add(int(number))
     for match in _STRING_ID.finditer(bare):  # "call CA42f…", "track 4aawyAB9vmqN3uQ7FjRGTy"
         entity, token = match.groups()
         if entity.lower() not in _NOT_ENTITIES and stem(entity) not in ids and looks_like_token_id(token):
@@ -296,19 +300,20 @@ def read_request(text: str) -> Request:
         main = "create"  # "open a new session": something new is made, whatever the verb (not "the new act")
     raw = WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", spoken))
     return Request(
-        text=text, words=content_words(spoken), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
+        text=text, words=content_words(spoken, synonyms), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
         named=first_group(named),
         titled=first_group(renamed or titled),
         author=(author or author_label).group(1).strip() if (author or author_label) else None,
         injection=bool(INJECTION.search(text)),
-        order=[SYNONYMS.get(w, w) for w in tokens if w not in STOP and not w.isdigit()],
+        order=[synonyms.get(w, w) for w in tokens if w not in STOP and not w.isdigit()],
         main_kind=main,
-        plural={SYNONYMS.get(stem(w), stem(w)) for w in raw if stem(w) != w.lower()},
+        plural={synonyms.get(stem(w), stem(w)) for w in raw if stem(w) != w.lower()},
         proper=proper.group(1) if proper else None,
         tokens=tokens,
         several={entity for entity, numbers in seen.items() if len(numbers) > 1},
         object_words=_object_of(command, main),
         command=command,
+        synonyms=synonyms,
     )
 
 
@@ -411,7 +416,7 @@ def _edits(a: str, b: str) -> int:
     return row[-1]
 
 
-def _wanted(tokens: list[str], known: set[str], making: bool) -> str | None:
+def _wanted(tokens: list[str], known: set[str], making: bool, synonyms: dict = SYNONYMS) -> str | None:
     """The resource a request wants, named after "as a" or, when it makes something, after
     "new": "character 17 gets a new line", "jot that down as an action" make a line and
     an action, not a character; "read script 37 as one whole story" reads a story."""
@@ -419,7 +424,7 @@ def _wanted(tokens: list[str], known: set[str], making: bool) -> str | None:
         if word == "as" or (making and word == "new"):
             following = tokens[i + 1: i + 4] if word == "as" and tokens[i + 1: i + 2] in (["a"], ["an"], ["one"]) else (
                 tokens[i + 1: i + 3])
-            wanted = next((SYNONYMS.get(w, w) for w in following if SYNONYMS.get(w, w) in known), None)
+            wanted = next((synonyms.get(w, w) for w in following if synonyms.get(w, w) in known), None)
             if wanted:
                 return wanted
     return None
@@ -443,7 +448,7 @@ def mark_head(request: Request, tools) -> None:
         request.ids = {fixes.get(w, w): n for w, n in request.ids.items()}
         request.plural = {fixes.get(w, w) for w in request.plural}
     request.head = next((w for w in request.order if w in known), None)
-    wanted = _wanted(request.tokens, known, "create" in request.kinds)
+    wanted = _wanted(request.tokens, known, "create" in request.kinds, request.synonyms)
     request.head = wanted or request.head
     if "id" in request.ids and request.head and request.head not in request.ids:
         request.ids[request.head] = request.ids.pop("id")  # "the action itself: id 30"
@@ -483,7 +488,7 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
     - a listing of things no operation knows ("list all the props");
     - with no id given, a thing no operation knows ("tell me a joke about actors")."""
     def knows(word):
-        word = SYNONYMS.get(word, word)
+        word = request.synonyms.get(word, word)
         return word in scope or word in vocabulary or word in GENERIC_NOUNS or bool(_known_word(word, scope))
 
     content = [i for i, w in enumerate(request.tokens) if w not in _FILLER and len(w) > 1]

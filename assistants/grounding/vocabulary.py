@@ -8,14 +8,20 @@ An alias is not applied when it is itself a word of some operation in scope: a w
 API uses is read as that API means it."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.words import split_words, stem
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    rules: tuple[tuple[re.Pattern, str], ...]  # alias pattern -> the API's word
+    """Aliases of several words are written as the API's word in the request's text
+    ("the cast member 4" -> "the performer 4"); a one-word alias is read as the API's
+    word (`words`) where the reading compares words, and the text keeps it, so the
+    patterns that read values ("goes to position 2") still see what was written."""
+
+    rules: tuple[tuple[re.Pattern, str], ...]  # alias of several words -> the API's word
+    words: dict = field(default_factory=dict)  # one-word alias (stemmed) -> the API's word
 
     def rewrite(self, text: str) -> str:
         for pattern, word in self.rules:
@@ -78,10 +84,13 @@ def vocabulary_for(tools, service_aliases: dict[str, dict[str, list[str]]]) -> V
         for word, said in aliases.items():
             for alias in said:
                 declared.setdefault(alias, word)
-    rules = []
+    rules, words = [], {}
     for alias, word in sorted(declared.items(), key=lambda item: -len(item[0])):
         if alias == word or (" " not in alias and stem(alias) in own_words):
             continue  # the API's own word, read as the API means it
+        if " " not in alias.strip():
+            words[stem(alias)] = stem(word)
+            continue
         pattern = re.compile(r"\b" + r"[\s-]+".join(re.escape(part) for part in alias.split()) + r"(?:s|es)?\b", re.I)
         rules.append((pattern, word))
-    return Vocabulary(tuple(rules))
+    return Vocabulary(tuple(rules), words)

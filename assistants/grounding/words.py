@@ -148,8 +148,9 @@ def verb_form(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> set[str]:
-    return {SYNONYMS.get(w, w) for w in split_words(text) if w not in STOP and not w.isdigit() and len(w) > 1}
+def content_words(text: str, synonyms: dict | None = None) -> set[str]:
+    synonyms = synonyms or SYNONYMS
+    return {synonyms.get(w, w) for w in split_words(text) if w not in STOP and not w.isdigit() and len(w) > 1}
 
 
 def first_group(match) -> str | None:

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from assistants.services import vocabulary_set
 from prompts.services import spec_refresh
 from registry import services
 from registry.models import Service
@@ -8,6 +9,12 @@ DEMO = [
     ("character-service", "Character Service", "Keeps the characters of a story.", "character", ["core", "demo"]),
     ("action-service", "Action Service", "Records the actions characters perform.", "action", ["core", "demo"]),
 ]
+# The words users say for the demo services' things: data an admin edits on each
+# service's page (the offline assistant reads them; its code knows no service's words).
+VOCABULARY = {
+    "character-service": "character: person, role, figure",
+    "action-service": "action: beat, stage direction, stage business",
+}
 
 
 class Command(BaseCommand):
@@ -23,6 +30,7 @@ class Command(BaseCommand):
                 service = services.service_update(service_id=service_id, **fields, actor="command:seed_demo")
             else:
                 service = services.service_register(id=service_id, **fields, actor="command:seed_demo")
+            vocabulary_set(service=service, aliases=VOCABULARY.get(service_id, ""), actor="command:seed_demo")
             snapshot = spec_refresh(service=service)
             state = snapshot.error or f"{len(snapshot.operations)} operations"
             self.stdout.write(f"{service_id}: {state}")
