@@ -2,7 +2,8 @@
 approvals, the playground. Thin views over prompts.services (policy writes),
 interactions.approvals (decisions), interactions.services (runs) and control.selectors
 (reads); routed under /admin/control/ by the URL configuration, each behind the admin's
-login."""
+login and the control room's permissions (control/permissions.py: a page needs its view
+permission, what it changes or sends its own as well; anything else is 403)."""
 
 from django.contrib import admin, messages
 from django.http import Http404
@@ -22,6 +23,7 @@ from prompts.services import operation_policy_set
 from registry.models import Service
 
 from . import selectors
+from .permissions import CHANGE_POLICIES, DECIDE_APPROVALS, RUN_PLAYGROUND, VIEW_APPROVALS, VIEW_OPERATIONS, require
 
 POLICIES = OperationPolicy.Policy.choices
 
@@ -39,9 +41,11 @@ def _service(service_id: str) -> Service:
 
 def service_operations(request, service_id):
     """The operations of a service with their policies (editable) and health."""
+    require(request.user, VIEW_OPERATIONS)
     service = _service(service_id)
     rows = selectors.operations_table(service)
     if request.method == "POST":
+        require(request.user, CHANGE_POLICIES)
         actor = actor_of_request(request)
         changed = []
         known = set(OperationPolicy.Policy.values)
@@ -62,13 +66,15 @@ def service_operations(request, service_id):
     history = spec_history(service)
     return TemplateResponse(request, "admin/control/service_operations.html", _context(
         request, f"Operations of {service.name}", service=service, rows=rows, history=history,
-        writes_default=writes_default(service), editable=True,
+        writes_default=writes_default(service), editable=request.user.has_perm(CHANGE_POLICIES),
     ))
 
 
 def pending_approvals(request):
     """Pending calls, approve or reject with a reason; the latest decisions below."""
+    require(request.user, VIEW_APPROVALS)
     if request.method == "POST":
+        require(request.user, DECIDE_APPROVALS)
         actor = actor_of_request(request)
         try:
             approval_id = int(request.POST.get("approval", ""))
@@ -91,21 +97,24 @@ def pending_approvals(request):
     approval_services.approvals_expire()
     pending, decided = approvals_pending(), approvals_decided()
     return TemplateResponse(request, "admin/control/approvals.html", _context(
-        request, "Pending approvals", pending=pending, decided=decided,
+        request, "Pending approvals", pending=pending, decided=decided, can_decide=request.user.has_perm(DECIDE_APPROVALS),
     ))
 
 
 def playground(request, service_id=None):
     """Type a request; a dry run shows what the assistant would call (nothing is sent),
     a real run sends it and shows the result and its log entry."""
+    require(request.user, VIEW_OPERATIONS)
     service = _service(service_id) if service_id else None
     scope = [service.pk] if service else None
-    context = _context(request, f"Playground: {service.name}" if service else "Playground: all services", service=service)
+    context = _context(request, f"Playground: {service.name}" if service else "Playground: all services", service=service,
+                       can_run=request.user.has_perm(RUN_PLAYGROUND))
     user_input = request.POST.get("user_input", "") if request.method == "POST" else ""
     context["user_input"] = user_input
     if request.method == "POST":
         try:
             if "run" in request.POST:
+                require(request.user, RUN_PLAYGROUND)
                 log, result = interaction_handle(user_input=user_input, requested_by=actor_of_request(request), service_ids=scope)
                 context.update(run=True, log=log, calls=list(log.calls.all()), held=list(log.approvals.all()),
                                log_url=reverse("admin:interactions_interactionlog_change", args=[log.pk]))

@@ -88,6 +88,14 @@ class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
         # The id is the service's identity: set once, never changed.
         return [*self.readonly_fields, "id"] if obj else self.readonly_fields
 
+    def get_fields(self, request, obj=None):
+        # Who may only view the service sees every field read-only; `tags` is the form's
+        # text for a relation, so a reader gets it as the list's column shows it.
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields = ["tag_column" if name == "tags" else name for name in fields]
+        return fields
+
     @admin.display(description="tags")
     def tag_column(self, obj):
         return ", ".join(obj.tag_list)

@@ -6,6 +6,7 @@ register = template.Library()
 
 
 @register.simple_tag
-def control_overview():
-    """The control room's overview for the admin index (a fixed number of queries)."""
-    return overview()
+def control_overview(user):
+    """The control room's overview for the admin index, the parts `user` may see (a fixed
+    number of queries)."""
+    return overview(user)
