@@ -86,7 +86,9 @@ class PendingApprovalAdmin(admin.ModelAdmin):
     search_fields = ["reference", "service_id", "operation_id"]
     show_full_result_count = False
     list_select_related = False
-    readonly_fields = [f.name for f in PendingApproval._meta.fields]
+    # The encrypted arguments are never shown, not even as ciphertext.
+    readonly_fields = [f.name for f in PendingApproval._meta.fields if f.name != "sealed_arguments"]
+    exclude = ["sealed_arguments"]
 
     def has_add_permission(self, request):
         return False
