@@ -268,6 +268,10 @@ ENSEMBLE_PROMPT_TOKEN_BUDGET = env_int("ENSEMBLE_PROMPT_TOKEN_BUDGET", 12_000, m
 # finds the others. Pages of tools/list hold ENSEMBLE_MCP_PAGE_SIZE tools.
 ENSEMBLE_MCP_MAX_LISTED_OPERATIONS = env_int("ENSEMBLE_MCP_MAX_LISTED_OPERATIONS", 100, minimum=1)
 ENSEMBLE_MCP_PAGE_SIZE = env_int("ENSEMBLE_MCP_PAGE_SIZE", 50, minimum=1)
+# Web origins (scheme://host[:port], or scheme://host:* for any port) whose pages may call
+# /mcp from a browser. None by default: a request with any Origin header is refused (403),
+# against DNS rebinding; clients that send no Origin (SDKs, servers) are served.
+ENSEMBLE_MCP_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("ENSEMBLE_MCP_ALLOWED_ORIGINS", [])]
 
 # "json" (one object per line, for log collectors) or "plain" (for a terminal).
 ENSEMBLE_LOG_FORMAT = env_str("ENSEMBLE_LOG_FORMAT", "json")
