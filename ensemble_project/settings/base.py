@@ -228,13 +228,26 @@ ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
 ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)
 # Arguments the assistant sends to one operation (JSON size); larger ones are refused.
 ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES = env_int("ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES", 256 * 1024, minimum=1024)
-# Bulkhead: requests in flight to one service per process (the rest fail at once), so a
-# slow service holds at most this many web threads of a worker.
-ENSEMBLE_OUTBOUND_MAX_CONCURRENT = env_int("ENSEMBLE_OUTBOUND_MAX_CONCURRENT", 2, minimum=1)
-# The longest a request waits for a free slot of its service before it is refused (BUSY):
-# it waits about twice the service's usual answer time, a quarter second when the
-# service is failing or not heard from yet, never more than this.
-ENSEMBLE_OUTBOUND_QUEUE_SECONDS = env_float("ENSEMBLE_OUTBOUND_QUEUE_SECONDS", 2.0)
+# Adaptive concurrency limit per service and worker process (outbound/http.py): it starts
+# at the floor, grows by one for each answer in the service's usual time while the limit
+# is in use, shrinks (x0.9) when answers slow down to twice the usual and halves on a
+# timeout or connection failure; never below the floor nor above the ceiling. A service
+# that stops answering keeps only the floor's threads of a worker.
+# (ENSEMBLE_OUTBOUND_MAX_CONCURRENT, the fixed limit before, is read as the floor.)
+ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR = env_int(
+    "ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR", env_int("ENSEMBLE_OUTBOUND_MAX_CONCURRENT", 2, minimum=1), minimum=1
+)
+ENSEMBLE_OUTBOUND_CONCURRENCY_CEILING = env_int(
+    "ENSEMBLE_OUTBOUND_CONCURRENCY_CEILING", max(16, ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR),
+    minimum=ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR,
+)
+# Threads that may wait for one service's spec fetch (prompts/tasks.py): the floor.
+ENSEMBLE_OUTBOUND_MAX_CONCURRENT = ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR
+# A request waits for a slot at most until its deadline (ENSEMBLE_HTTP_TIMEOUT_SECONDS),
+# and gives up (BUSY, not sent) when the service frees no slot for about twice its usual
+# answer time: a quarter second when it is failing or not heard from yet, never more
+# than this.
+ENSEMBLE_OUTBOUND_QUEUE_SECONDS = env_float("ENSEMBLE_OUTBOUND_QUEUE_SECONDS", 2.0, minimum=0.0)
 # Circuit breaker: this many timeouts or connection failures in a row skip the service
 # for this long.
 ENSEMBLE_OUTBOUND_BREAKER_FAILURES = env_int("ENSEMBLE_OUTBOUND_BREAKER_FAILURES", 5, minimum=1)
