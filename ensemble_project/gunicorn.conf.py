@@ -44,6 +44,14 @@ def on_starting(server):
     os.makedirs(_metrics_dir, exist_ok=True)
 
 
+def post_worker_init(worker):
+    # Commands leave the MCP SDK unloaded (mcp_gateway/views.py); a web worker loads it
+    # before its first request, so no /mcp caller waits half a second for imports.
+    from mcp_gateway.views import warm_up
+
+    warm_up()
+
+
 def child_exit(server, worker):
     # Imported here, in the master, after PROMETHEUS_MULTIPROC_DIR is set above:
     # prometheus_client chooses its value store when first imported.
