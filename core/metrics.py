@@ -84,12 +84,28 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         elapsed = time.perf_counter() - started
         operation, method = _operation(request), _method(request)
-        HTTP_REQUESTS.labels(operation, method, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(operation).observe(elapsed)
+        counter, latency = _children(operation, method, response.status_code)
+        counter.inc()
+        latency.observe(elapsed)
         # Path only: query strings may carry user text; headers (keys) are never logged.
-        access_logger.info(
-            "%s %s %s %.1fms", method, request.path, response.status_code, elapsed * 1000,
-            extra={"method": method, "path": request.path, "status": response.status_code,
-                   "operation": operation, "duration_ms": round(elapsed * 1000, 1)},
-        )
+        if access_logger.isEnabledFor(logging.INFO):
+            access_logger.info(
+                "%s %s %s %.1fms", method, request.path, response.status_code, elapsed * 1000,
+                extra={"method": method, "path": request.path, "status": response.status_code,
+                       "operation": operation, "duration_ms": round(elapsed * 1000, 1)},
+            )
         return response
+
+
+# The labelled series of each (operation, method, status), looked up once: `labels()`
+# validates and joins its values under a lock on every call. The sets are closed (see
+# above), so this stays small.
+_series: dict[tuple, tuple] = {}
+
+
+def _children(operation: str, method: str, status: int) -> tuple:
+    key = (operation, method, status)
+    found = _series.get(key)
+    if found is None:
+        found = _series[key] = (HTTP_REQUESTS.labels(operation, method, str(status)), HTTP_LATENCY.labels(operation))
+    return found

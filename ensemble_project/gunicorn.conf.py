@@ -46,10 +46,14 @@ def on_starting(server):
 
 def post_worker_init(worker):
     # Commands leave the MCP SDK unloaded (mcp_gateway/views.py); a web worker loads it
-    # before its first request, so no /mcp caller waits half a second for imports.
-    from mcp_gateway.views import warm_up
+    # before its first request, so no /mcp caller waits half a second for imports. (Only
+    # when the app it loaded is this Django project: the benchmarks run bare apps too.)
+    import sys
 
-    warm_up()
+    if "ensemble_project.wsgi" in sys.modules:
+        from mcp_gateway.views import warm_up
+
+        warm_up()
 
 
 def child_exit(server, worker):

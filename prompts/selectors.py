@@ -1,14 +1,16 @@
 """Services with their specs, and the prompts built from them."""
 
+import threading
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 
 from core.errors import ApplicationError
 from core.filters import can_be_stored
-from registry.models import Service
+from registry.models import RegistryRevision, Service
 
-from .models import SpecSnapshot, services_with_snapshots
+from .models import OperationPolicy, SpecSnapshot, services_with_snapshots
 from .rendering import render_system_prompt
 from .services import snapshot_for
 
@@ -66,5 +68,41 @@ def services_with_specs(service_ids: list[str]) -> list[ServiceSpec]:
     return pairs
 
 
+def specs_version() -> tuple:
+    """Changes whenever a prompt could: the registry's revision (every service write moves
+    it, read-only included), and the count and newest time of the spec snapshots and of
+    the operation policies. One small query, the same on every worker and instance."""
+    tables = {name: connection.ops.quote_name(model._meta.db_table)
+              for name, model in (("revision", RegistryRevision), ("spec", SpecSnapshot), ("policy", OperationPolicy))}
+    with connection.cursor() as cursor:  # on every cached read: plain SQL, no ORM compiling
+        cursor.execute(
+            f"SELECT (SELECT token FROM {tables['revision']} WHERE id = 1), "
+            f"(SELECT COUNT(*) FROM {tables['spec']}), (SELECT MAX(fetched_at) FROM {tables['spec']}), "
+            f"(SELECT COUNT(*) FROM {tables['policy']}), (SELECT MAX(updated_at) FROM {tables['policy']})"
+        )
+        return tuple(cursor.fetchone())
+
+
+# Prompts this process rendered, for one specs_version(); dropped when it moves. Only
+# answers are kept (a 400 is decided afresh), so a spec fetched later is picked up.
+_MAX_PROMPTS = 256
+_prompts: dict = {"version": None, "by_ids": {}}
+_prompts_lock = threading.Lock()
+
+
 def system_prompt_for(service_ids: list[str]) -> str:
-    return render_system_prompt(services_with_specs(service_ids), token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    """The prompt for `service_ids` (in order, repeats once): from memory while
+    specs_version() says nothing it depends on changed, else rendered."""
+    version = specs_version()
+    key = (tuple(dict.fromkeys(service_ids)), settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    with _prompts_lock:
+        if version[0] is not None and _prompts["version"] == version and key in _prompts["by_ids"]:
+            return _prompts["by_ids"][key]
+    prompt = render_system_prompt(services_with_specs(service_ids), token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    if version[0] is not None:  # no revision row (a test's flushed database): nothing to key on
+        with _prompts_lock:
+            if _prompts["version"] != version:
+                _prompts["version"], _prompts["by_ids"] = version, {}
+            if len(_prompts["by_ids"]) < _MAX_PROMPTS:
+                _prompts["by_ids"][key] = prompt
+    return prompt

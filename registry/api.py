@@ -159,7 +159,9 @@ class ServiceViewSet(viewsets.ViewSet):
         },
     )
     def list(self, request):
-        tags = ServiceFilterSet.from_request(request).form.cleaned_data["tags"]
+        # No query string (most reads): no filter to build; a FilterSet and its form cost
+        # more than the rest of a cached read.
+        tags = ServiceFilterSet.from_request(request).form.cleaned_data["tags"] if request.query_params else []
         if request.query_params.get("q", "").strip():
             return _services_search_response(request, tags)
         # Rendered from rows and kept per registry revision (selectors.service_list_body);

@@ -11,6 +11,7 @@ import json
 import threading
 from urllib.parse import quote, urlsplit
 
+import orjson
 import typesense
 from django.conf import settings
 from typesense import exceptions as ts_errors
@@ -41,8 +42,17 @@ class SearchNotFound(SearchRejected):
     pass
 
 
+def _encode(document: dict) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except TypeError:  # what orjson refuses (a lone surrogate, a key that is not text): as json does
+        return json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
 def encode_jsonl(documents: list[dict]) -> str:
-    return "\n".join(json.dumps(document, ensure_ascii=False) for document in documents)
+    """Documents as JSON lines, for an import. orjson, not json: a resync encodes every
+    row, and json.dumps was a third of its time, on the thread that also reads."""
+    return b"\n".join(_encode(document) for document in documents).decode("utf-8", "surrogatepass")
 
 
 def _translate(error: Exception) -> SearchError:
@@ -146,7 +156,7 @@ class TypesenseBackend:
         # A document without a result line counts as failed (and is retried), never as done.
         outcome: dict[str, str | None] = {doc["id"]: "Typesense returned no result for this document" for doc in documents}
         for document, line in zip(documents, text.splitlines(), strict=False):
-            result = json.loads(line)
+            result = orjson.loads(line)
             outcome[document["id"]] = None if result.get("success") else str(result.get("error", "import failed"))
         return outcome
 
