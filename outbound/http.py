@@ -16,7 +16,7 @@ Three more guards keep one slow or hostile service from hurting anyone else:
   on a small pool of resolver threads that the request waits on only until the deadline;
 - an adaptive concurrency limit per service in this process (AIMD, as Netflix's
   concurrency-limits and TCP): it starts at ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR, grows by
-  one for each answer in the service's usual time while the limit is in use, shrinks
+  one for each answer in the service's usual time while the limit is reached, shrinks
   when answers slow to twice the usual and halves on a timeout or connection failure,
   never past ENSEMBLE_OUTBOUND_CONCURRENCY_CEILING. A request over the limit waits for a
   slot until its deadline, unless the service frees none for a while (a second or four
@@ -44,6 +44,8 @@ import certifi
 import httpcore
 import httpx
 from django.conf import settings
+
+from core.observability import timing_add
 
 BLOCKED_NETWORKS = [
     ipaddress.ip_network(n)
@@ -224,7 +226,7 @@ def _client(deadline: float, timeout: float) -> httpx.Client:
 # Past the same time without an answer, only the floor's requests may be in flight.
 _QUICK_QUEUE_SECONDS, _PATIENT_QUEUE_SECONDS, _USUAL_TIMES = 0.25, 1.0, 4
 # How the limit moves (AIMD, as Netflix's concurrency-limits `AIMDLimit` and TCP do): +1
-# for an answer in the usual time while the limit was in use; times the first factor for
+# for an answer in the usual time while the limit was reached; times the first factor for
 # an answer much slower than usual, times the second for a timeout or connection failure.
 _SLOW_BACKOFF, _FAILURE_BACKOFF = 0.9, 0.5
 # "Much slower than usual": the recent average answer time over this many times the
@@ -291,7 +293,7 @@ class _Guard:
             self.usual_seconds += _LONG_RUN_WEIGHT * (took - self.usual_seconds)
         if self.recent_seconds > max(_SLOW_FACTOR * self.usual_seconds, self.usual_seconds + _SLOW_SLACK_SECONDS):
             self._set_limit(self.limit * _SLOW_BACKOFF)
-        elif 2 * in_flight >= self.limit:  # the limit was in use: it may grow
+        elif in_flight >= int(self.limit):  # the limit was reached (it held requests back): it may grow
             self._set_limit(self.limit + 1)
 
     def failed(self) -> None:
@@ -334,6 +336,7 @@ def _enter(key: str, deadline: float) -> int:
                     now = time.monotonic()
             finally:
                 guard.waiting -= 1
+                timing_add("bulkhead", time.monotonic() - waiting_since)
         if guard.open_until:  # the cool-down is over: this request is the trial
             guard.trial = True
         guard.tickets += 1
@@ -429,6 +432,7 @@ def guarded_request(method: str, url: str, *, key: str | None = None, timeout: f
     deadline = time.monotonic() + timeout
     ticket = _enter(key, deadline)
     error = None
+    sent = time.monotonic()
     try:
         return _guarded_request(method, url, timeout=timeout, deadline=deadline, **kwargs)
     except OutboundError as failure:
@@ -436,6 +440,7 @@ def guarded_request(method: str, url: str, *, key: str | None = None, timeout: f
         raise
     finally:
         _leave(key, ticket, error)
+        timing_add("outbound", time.monotonic() - sent)
 
 
 def _guarded_request(

@@ -9,12 +9,15 @@ back and cover milliseconds, so they are off: the worker's backoff handles outag
 
 import json
 import threading
+import time
 from urllib.parse import quote, urlsplit
 
 import orjson
 import typesense
 from django.conf import settings
 from typesense import exceptions as ts_errors
+
+from core.observability import timing_add
 
 _REJECTIONS = (
     ts_errors.RequestMalformed,
@@ -90,12 +93,15 @@ class TypesenseBackend:
         )
 
     def _call(self, function, *args, **kwargs):
+        started = time.perf_counter()
         try:
             return function(*args, **kwargs)
         except SearchError:
             raise
         except Exception as error:  # the client raises httpx and its own errors
             raise _translate(error) from error
+        finally:
+            timing_add("typesense", time.perf_counter() - started)
 
     # --- names -------------------------------------------------------------------
     def alias_name(self, index: str) -> str:

@@ -85,6 +85,8 @@ def _database_from_url(url: str) -> dict:
         # wait (up to `timeout`) instead of failing with "database is locked"; WAL lets
         # readers go on while one process writes. Connections are kept (each thread its
         # own) like PostgreSQL's: opening one and running the PRAGMAs cost more than a read.
+        # core.sqlite queues writers fairly for the write lock (see its docstring).
+        config["ENGINE"] = "core.sqlite"
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
@@ -118,6 +120,10 @@ STORAGES = {
 }
 
 # Request bodies: the API's JSON parser enforces this limit itself (DRF bypasses Django's).
+# A Server-Timing header on every answer: where the request's time went (queueing for a
+# thread, the database and its write lock, outbound slots and calls, Typesense). For
+# load tests; off in production (it tells clients how the server spends its time).
+ENSEMBLE_SERVER_TIMING = env_bool("ENSEMBLE_SERVER_TIMING", False)
 ENSEMBLE_MAX_BODY_BYTES = env_int("ENSEMBLE_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ENSEMBLE_MAX_BODY_BYTES
 
@@ -231,7 +237,7 @@ ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYT
 ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES = env_int("ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES", 256 * 1024, minimum=1024)
 # Adaptive concurrency limit per service and worker process (outbound/http.py): it starts
 # at the floor, grows by one for each answer in the service's usual time while the limit
-# is in use, shrinks (x0.9) when answers slow down to twice the usual and halves on a
+# is reached, shrinks (x0.9) when answers slow down to twice the usual and halves on a
 # timeout or connection failure; never below the floor nor above the ceiling. A service
 # that stops answering keeps only the floor's threads of a worker.
 # (ENSEMBLE_OUTBOUND_MAX_CONCURRENT, the fixed limit before, is read as the floor.)
