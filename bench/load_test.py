@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Load test: the production profile (gunicorn with its config, the sync worker as its
-own process, Typesense, the demo services) under 50 concurrent clients for 60 s, driven
-from this process over loopback. Prints p50/p99 per operation and every error.
+own process, Typesense, the demo services) under 50 concurrent clients for 60 s (after 10 s of
+the same load as warm-up, not counted: workers load their caches, the first requests
+import lazily), driven from this process over loopback. Prints p50/p99 per operation
+and every error.
 
-    python bench/load_test.py [--clients 50] [--seconds 60] [--databases sqlite,postgres]
+    python bench/load_test.py [--clients 50] [--seconds 60] [--warmup 10] [--databases sqlite,postgres]
 
 PostgreSQL is used when DATABASE_URL names one; `make load-test` runs the SQLite pass,
 then the PostgreSQL pass under scripts/test_postgres.sh, and prints both side by side.
@@ -120,7 +122,10 @@ def _server_timing(header: str) -> dict:
     return parts
 
 
-async def client_loop(n, client, deadline, latencies, errors, created, breakdowns):
+timeline: list = []  # (when, operation, seconds) of every answered request, for --json
+
+
+async def client_loop(n, client, deadline, latencies, errors, created, breakdowns, measure_from):
     rng = random.Random(n)
     names, weights = zip(*MIX, strict=True)
     counter = 0
@@ -164,37 +169,41 @@ async def client_loop(n, client, deadline, latencies, errors, created, breakdown
         except httpx.HTTPError as error:
             status, response = type(error).__name__, None
         took = time.perf_counter() - started
+        if operation == "registerService" and response is not None and status < 400:
+            mine.add(sid)
+        if time.monotonic() < measure_from:  # warming up: the same load, not counted
+            continue
         latencies[operation].append(took)
         if response is not None:
             parts = _server_timing(response.headers.get("server-timing", ""))
             parts["client"] = max(0.0, took - parts.get("queue", 0.0) - parts.get("app", 0.0))
             breakdowns[operation].append((took, parts))
+            timeline.append((round(time.monotonic(), 3), operation, round(took, 4), parts))
         if response is None or status >= 400:
             errors[(operation, status, response.text[:120] if response is not None else "")] += 1
-        elif operation == "registerService":
-            mine.add(sid)
 
 
-async def drive(stack, clients, seconds):
+async def drive(stack, clients, seconds, warmup):
     latencies, errors, breakdowns = defaultdict(list), defaultdict(int), defaultdict(list)
     created = [set() for _ in range(clients)]
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"X-API-KEY": stack.api_key, "X-ADMIN-API-KEY": stack.admin_key}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.port}", headers=headers, limits=limits,
                                  timeout=60) as client:
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(client_loop(n, client, deadline, latencies, errors, created, breakdowns)
+        measure_from = time.monotonic() + warmup
+        deadline = measure_from + seconds
+        await asyncio.gather(*(client_loop(n, client, deadline, latencies, errors, created, breakdowns, measure_from)
                                for n in range(clients)))
     return latencies, errors, breakdowns
 
 
-def run(database: str, database_url: str, clients: int, seconds: int) -> dict:
+def run(database: str, database_url: str, clients: int, seconds: int, warmup: int) -> dict:
     stack = Stack(database_url)
     try:
         stack.start()
-        started = time.monotonic()
         load_before = os.getloadavg()[0]
-        latencies, errors, breakdowns = asyncio.run(drive(stack, clients, seconds))
+        started = time.monotonic() + warmup
+        latencies, errors, breakdowns = asyncio.run(drive(stack, clients, seconds, warmup))
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()[0]
         # Nothing lost: once the worker has drained, the index equals the database.
@@ -211,7 +220,9 @@ def run(database: str, database_url: str, clients: int, seconds: int) -> dict:
     result = {"database": database, "requests": total, "seconds": round(elapsed, 1), "rps": round(total / elapsed, 1),
               "errors": {f"{op} {status} {text}": n for (op, status, text), n in errors.items()},
               "index_caught_up_seconds": round(caught_up, 1), "operations": {},
-              "load_average": [round(load_before, 2), round(load_after, 2)], "breakdown": {}}
+              "load_average": [round(load_before, 2), round(load_after, 2)], "breakdown": {},
+              "timeline": list(timeline)}
+    timeline.clear()
     for operation, _ in MIX:
         values = latencies.get(operation) or [float("nan")]
         result["operations"][operation] = {"count": len(latencies.get(operation, [])),
@@ -259,6 +270,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="Seconds of the same load before the measured ones (workers load their caches).")
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     args = parser.parse_args()
@@ -271,8 +284,9 @@ def main():
         else:
             print("(no PostgreSQL DATABASE_URL: skipping the PostgreSQL pass; `make load-test` provides one)")
             continue
-        print(f"== {database}: {args.clients} clients for {args.seconds} s ...", flush=True)
-        results.append(run(database, url, args.clients, args.seconds))
+        print(f"== {database}: {args.clients} clients for {args.warmup} s of warm-up, then {args.seconds} s measured ...",
+              flush=True)
+        results.append(run(database, url, args.clients, args.seconds, args.warmup))
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

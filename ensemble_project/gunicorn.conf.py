@@ -51,12 +51,16 @@ def post_worker_init(worker):
     # Commands leave the MCP SDK unloaded (mcp_gateway/views.py); a web worker loads it
     # before its first request, so no /mcp caller waits half a second for imports. (Only
     # when the app it loaded is this Django project: the benchmarks run bare apps too.)
+    import gc
     import sys
 
     if "ensemble_project.wsgi" in sys.modules:
         from mcp_gateway.views import warm_up
 
         warm_up()
+    # Everything loaded so far lives as long as the worker: keep it out of the garbage
+    # collector's full passes, which otherwise walk it all and stall the worker's threads.
+    gc.freeze()
 
 
 def child_exit(server, worker):
