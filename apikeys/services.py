@@ -89,14 +89,13 @@ def _key_from_row(row) -> ApiKey:
     if converters is None:
         columns = [field.get_col(ApiKey._meta.db_table) for field in _KEY_FIELDS]
         converters = _key_converters[connection.ops] = [
-            (column, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-            for column in columns
+            (index, column, functions) for index, column in enumerate(columns)
+            if (functions := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
         ]
-    values = []
-    for value, (column, functions) in zip(row, converters, strict=True):
+    values = list(row)
+    for index, column, functions in converters:  # only the columns that have converters
         for function in functions:
-            value = function(value, column, connection)
-        values.append(value)
+            values[index] = function(values[index], column, connection)
     return ApiKey.from_db(connection.alias, _KEY_COLUMNS, values)
 
 

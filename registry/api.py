@@ -167,7 +167,8 @@ class ServiceViewSet(viewsets.ViewSet):
         # Rendered from rows and kept per registry revision (selectors.service_list_body);
         # the bytes are those ServiceListSerializer + JSONRenderer gave (a test compares).
         listing = selectors.service_list_body(tags=tags)
-        if _etag_matches(request.headers.get("If-None-Match"), listing.etag):
+        # META, not request.headers: building the headers mapping walks the whole environ.
+        if _etag_matches(request._request.META.get("HTTP_IF_NONE_MATCH"), listing.etag):
             response = HttpResponseNotModified()
         else:
             response = HttpResponse(listing.body, content_type="application/json")

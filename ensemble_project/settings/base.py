@@ -48,14 +48,19 @@ MIDDLEWARE = [
     "core.parsers.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.sessionless.ApiAwareSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.sessionless.ApiAwareAuthenticationMiddleware",
+    "core.sessionless.ApiAwareMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Paths that never use a session, a Django user or messages (core/sessionless.py): the
+# contract's operations, /mcp, /healthz and the contract files. Anything else keeps them.
+ENSEMBLE_SESSIONLESS_PATH_PREFIXES = (
+    "/services", "/system-prompt", "/interact", "/logs", "/mcp", "/healthz", "/openapi.yml", "/openapi.json",
+)
 ROOT_URLCONF = "ensemble_project.urls"
 WSGI_APPLICATION = "ensemble_project.wsgi.application"
 ASGI_APPLICATION = "ensemble_project.asgi.application"
