@@ -27,15 +27,15 @@ def main():
     try:
         from django.conf import settings
 
-        from interactions.assistants.evaluation import read_cases
-        from interactions.assistants.openai_backend import (
+        from assistants.evaluation import read_cases
+        from assistants.openai_backend import (
             offered_tools,
             search_tool_spec,
             tool_spec,
         )
-        from interactions.selectors import assistant_scope
         from interactions.services import interaction_handle
-        from interactions.tools import rank_tools
+        from operations.ranking import rank_tools
+        from operations.scope import assistant_scope
         from prompts.rendering import estimate_tokens
         from prompts.services import spec_refresh
         from registry import services

@@ -1,7 +1,8 @@
 """Credentials on the service's admin page: an inline listing the spec's security
 schemes with their state, a write-only field to set or replace a secret (never shown
-back, not even as dots of its length) and Delete to clear it. Appended to the
-registry's ServiceAdmin from here, so the registry knows nothing of credentials."""
+back, not even as dots of its length) and Delete to clear it. Exported for the
+service page that control/admin.py composes, so the registry knows nothing of
+credentials."""
 
 from django import forms
 from django.contrib import admin
@@ -10,7 +11,6 @@ from django.utils.html import format_html
 
 from audit.services import SYSTEM, actor_of_request
 from core.errors import ApplicationError
-from registry.admin import ServiceAdmin
 
 from .models import ServiceCredential
 from .selectors import missing_schemes, scheme_states
@@ -140,8 +140,3 @@ def credentials_needed(obj):
     if missing:
         return format_html('<span style="color:#b00">operations need a secret for: {} (none set)</span>', ", ".join(missing))
     return "every scheme the operations need has a secret" if getattr(obj, "spec", None) else "-"
-
-
-# Appended, not replaced: other apps extend the service page too.
-ServiceAdmin.inlines = [*ServiceAdmin.inlines, CredentialInline]
-ServiceAdmin.readonly_fields = [*ServiceAdmin.readonly_fields, credentials_needed]

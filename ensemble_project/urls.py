@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from interactions import admin_views as control_views
 from interactions.api import InteractionViewSet
 from mcp_gateway.views import McpView
 from prompts.api import SystemPromptViewSet
@@ -13,6 +12,7 @@ from registry.api import ServiceViewSet
 from . import views
 
 urlpatterns = [
+    path("", views.landing, name="landing"),  # links to everything below; not part of the contract
     # The contract's operations (openapi3_1.yml), each an action of its app's viewset.
     # The contract's paths are verbs, not REST resources (/services/register,
     # /services/update/{id}), which a router cannot derive; explicit mappings keep every
@@ -35,8 +35,9 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="docs-schema"), name="redoc"),
     # Operations.
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),
-    path("admin/control/", include(control_views.urls())),  # the admin's control room
+    path("admin/control/", include("control.urls")),  # the admin's control room
     path("admin/", admin.site.urls),
 ]
 

@@ -1,13 +1,14 @@
-"""Views outside the contract: the spec files, the health check and the metrics."""
+"""Views outside the contract: the landing page, the spec files, the health probes and the metrics."""
 
 import json
 from functools import lru_cache
 
 import yaml
 from django.conf import settings
-from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_safe
 from drf_spectacular.utils import extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework.authentication import SessionAuthentication
@@ -17,8 +18,8 @@ from rest_framework.views import APIView
 
 from apikeys.authentication import AdminApiKeyAuthentication
 from core.metrics import exposition
-from search.backend import get_backend
-from search.outbox import backlog_summary
+
+from .health import readiness
 
 
 @lru_cache(maxsize=1)
@@ -58,22 +59,32 @@ def docs_schema(request):
     return JsonResponse(spec, json_dumps_params={"indent": 2})
 
 
-@require_GET
+@never_cache
+@require_safe
 def healthz(request):
-    """Database, Typesense and the sync backlog; 503 when the database is down."""
-    report = {"database": "ok", "typesense": "ok", "backlog": None}
-    status = 200
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        summary = backlog_summary()
-        report["backlog"] = {"pending": summary["total"], "last_error": summary["last_error"][:300]}
-    except Exception as error:  # the point of a health check is to report, not to crash
-        report["database"] = f"error: {type(error).__name__}"
-        status = 503
-    if not get_backend().healthy():
-        report["typesense"] = "unreachable"
-    return JsonResponse(report, status=status)
+    """Liveness: this process answers. Nothing else is checked (see health.py)."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
+def readyz(request):
+    """Readiness: the database, Typesense and the search sync; 503 only without a database."""
+    report = readiness()
+    return JsonResponse(report.as_dict(), status=report.http_status)
+
+
+@lru_cache(maxsize=1)
+def _landing_page() -> str:
+    info = json.loads(_spec_json())["info"]
+    return render_to_string("landing.html", {"title": info["title"], "version": info["version"]})
+
+
+@require_safe
+def landing(request):
+    """GET /: where everything is. Plain HTML, rendered once per process; not part of
+    the REST contract (a plain Django view, so the generated schema never sees it)."""
+    return HttpResponse(_landing_page(), content_type="text/html; charset=utf-8")
 
 
 class _StaffOrAdminKey(BasePermission):

@@ -1,13 +1,8 @@
 from django.contrib import admin
-from django.forms.models import BaseInlineFormSet
 
 from core.paging import CappedCountPaginator
-from prompts.models import OperationPolicy, SpecChange
-from prompts.policies import writes_default
-from registry.admin import ServiceAdmin
 
 from .admin_search import LogSearchMixin
-from .control import operations_table
 from .models import InteractionLog, PendingApproval, ServiceCall
 
 
@@ -20,6 +15,20 @@ class ServiceCallInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class ApprovalInline(admin.TabularInline):
+    """The calls of an interaction that waited for approval, and what became of them."""
+
+    model = PendingApproval
+    extra = 0
+    can_delete = False
+    fields = ["reference", "operation_id", "state", "decided_by", "decided_at", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
 
 
 class BackendFilter(admin.SimpleListFilter):
@@ -47,7 +56,7 @@ class InteractionLogAdmin(LogSearchMixin, admin.ModelAdmin):
     search_fields = ["user_input", "assistant_response"]
     show_full_result_count = False
     paginator = CappedCountPaginator
-    inlines = [ServiceCallInline]
+    inlines = [ServiceCallInline, ApprovalInline]
     readonly_fields = [f.name for f in InteractionLog._meta.fields]
 
     def get_queryset(self, request):
@@ -66,84 +75,6 @@ class InteractionLogAdmin(LogSearchMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-# --- the control room on the service page (extends registry's ServiceAdmin from above) ------
-
-
-class _PanelFormSet(BaseInlineFormSet):
-    """Shows, never saves (ServiceAdmin saves through registry.services, not formsets);
-    the admin's change message still reads what a save would have set."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
-
-    def is_valid(self):
-        return True  # nothing is taken from the post (a form posted without this panel is fine)
-
-    @property
-    def errors(self):
-        return []
-
-    def non_form_errors(self):
-        return self.error_class()
-
-
-class OperationsPanel(admin.TabularInline):
-    """The service's operations with their policy and health, and the spec's history.
-    Read-only here: policies are changed on the operations page it links to."""
-
-    model = OperationPolicy
-    template = "admin/control/operations_inline.html"
-    formset = _PanelFormSet
-    extra = 0
-    max_num = 0
-    can_delete = False
-    fields = ["operation_id", "policy"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        if obj is not None and obj.pk:
-            formset.control_service = obj
-            formset.control_rows = operations_table(obj)
-            formset.control_writes_default = writes_default(obj)
-            formset.control_history = list(SpecChange.objects.filter(service=obj).order_by("-at", "-id")[:10])
-        return formset
-
-
-def _extend_service_admin():
-    if OperationsPanel not in ServiceAdmin.inlines:
-        ServiceAdmin.inlines = [*ServiceAdmin.inlines, OperationsPanel]  # appended: other apps add theirs too
-
-
-_extend_service_admin()
-
-
-class ApprovalInline(admin.TabularInline):
-    """The calls of an interaction that waited for approval, and what became of them."""
-
-    model = PendingApproval
-    extra = 0
-    can_delete = False
-    fields = ["reference", "operation_id", "state", "decided_by", "decided_at", "reason"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-InteractionLogAdmin.inlines = [*InteractionLogAdmin.inlines, ApprovalInline]
 
 
 @admin.register(PendingApproval)

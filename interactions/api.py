@@ -1,30 +1,15 @@
-from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
-from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from audit.services import actor_of_request
 from core.errors import ApplicationError
-from core.serializers import RejectUnknownFieldsMixin, StrictCharField, TypesenseErrorResponseSerializer, error_responses
+from core.serializers import TypesenseErrorResponseSerializer, error_responses
 from search.backend import SearchError
 
-from .models import InteractionLog
 from .selectors import logs_page, logs_search, logs_sync_failure
-from .services import interaction_handle, interaction_log_rejected
-
-
-class UserInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """The user's request. `user_input` must be a non-empty string; other fields are refused."""
-
-    # Optional in the schema, as in the reference contract; a missing or empty input is
-    # refused by interactions.services.validate_user_input, which owns that rule.
-    user_input = StrictCharField(
-        required=False, allow_blank=True, trim_whitespace=False, help_text="What the user asks, in plain words."
-    )
-
-    class Meta:
-        ref_name = "UserInput"
+from .serializers import UserInputSerializer
+from .services import interaction_submit
 
 
 class ServiceResponseItemSerializer(serializers.Serializer):
@@ -124,22 +109,8 @@ class InteractionViewSet(viewsets.ViewSet):
         },
     )
     def interact(self, request):
-        raw = None
-        try:
-            data = request.data
-            raw = data.get("user_input") if isinstance(data, dict) else data
-            payload = UserInputSerializer(data=data)
-            payload.is_valid(raise_exception=True)
-            log, result = interaction_handle(
-                user_input=payload.validated_data.get("user_input"), requested_by=actor_of_request(request)
-            )
-        except (ApplicationError, serializers.ValidationError, ParseError, RequestDataTooBig) as error:
-            if getattr(error, "status_code", 400) == 400:
-                interaction_log_rejected(raw_input=raw, error=getattr(error, "message", None) or str(error))
-            raise
-        except Exception as error:  # logged, then the error handler's 500
-            interaction_log_rejected(raw_input=raw, error=f"{type(error).__name__}: {error}", outcome=InteractionLog.Outcome.FAILED)
-            raise
+        # The body is read inside the service, so a body that cannot be parsed is logged too.
+        log = interaction_submit(read_body=lambda: request.data, requested_by=actor_of_request(request))
         return Response({"assistant_response": log.assistant_response, "service_responses": log.service_responses})
 
     @extend_schema(

@@ -17,15 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from operations.arguments import ArgumentError, redact, validate_arguments
+from operations.calling import CallResult, call_tool
+from operations.tools import build_tools
 from prompts.policies import NEEDS_APPROVAL, effective_policy
 from registry.models import Service
 from search import outbox
 
 from . import metrics
-from .caller import ArgumentError, CallResult, call_tool, redact, validate_arguments
 from .models import InteractionLog, PendingApproval, ServiceCall
 from .search_index import LOGS_INDEX
-from .tools import build_tools
 
 State = PendingApproval.State
 

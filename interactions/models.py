@@ -49,6 +49,11 @@ class ServiceCall(models.Model):
     method = models.CharField(max_length=10, blank=True)
     url = models.CharField(max_length=2000, blank=True)
     request = models.JSONField(default=dict, help_text="Arguments, with secret-looking values redacted.")
+    sources = models.JSONField(
+        default=dict, blank=True,
+        help_text="Arguments a plan took from earlier calls' answers: the call's position, the place in its answer, "
+                  "which item was picked and the value.",
+    )
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     ok = models.BooleanField(default=False)
     response = models.TextField(blank=True, help_text="Truncated to ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES.")

@@ -1,24 +1,17 @@
-import gc
-import threading
-import time
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from prompts.models import OperationPolicy, SpecSnapshot
-from prompts.rendering import render_system_prompt
-from prompts.selectors import ServiceSpec, usable_service_specs
-from registry.models import RegistryRevision, Service
 from search import query
 from search.backend import get_backend
 from search.outbox import oldest_pending
 
-from .models import InteractionLog, ServiceCall
+from .models import InteractionLog, PendingApproval, ServiceCall
 from .search_index import LOGS_INDEX
-from .tools import Tool, build_tools
 
 # Beyond any real table; also keeps the OFFSET inside the databases' 64-bit integers.
 MAX_OFFSET = 10**12
@@ -111,75 +104,113 @@ def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: i
     return SearchPage(logs=[rows[i] for i in ids if i in rows], found=result.found, backlog=query.backlog(LOGS_INDEX))
 
 
-# --- what the assistant may use ------------------------------------------------------------
+# --- the health of operations and the approvals waiting (read by the control room) ------------
+
+# Durations for the percentiles are read from the newest calls only: a bound on the
+# rows one page reads, however busy the service.
+DURATION_SAMPLE = 20000
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What one interaction offers the assistant: the services with their specs, their
-    operations as tools, and the system prompt."""
+@dataclass
+class Health:
+    calls: int = 0
+    failed: int = 0
+    p50_ms: int | None = None
+    p95_ms: int | None = None
 
-    pairs: list[ServiceSpec]
-    tools: list[Tool]
-    prompt: str
-
-
-def scope_version() -> tuple:
-    """Changes whenever what the assistant may use can change: the registry's revision
-    (every service write moves it), and the count and newest time of the spec snapshots
-    and of the operation policies. One small query, for every worker and instance alike."""
-    tables = {name: connection.ops.quote_name(model._meta.db_table)
-              for name, model in (("revision", RegistryRevision), ("spec", SpecSnapshot), ("policy", OperationPolicy))}
-    with connection.cursor() as cursor:  # on every /interact: plain SQL, no ORM compiling
-        cursor.execute(
-            f"SELECT (SELECT token FROM {tables['revision']} WHERE id = 1), "
-            f"(SELECT COUNT(*) FROM {tables['spec']}), (SELECT MAX(fetched_at) FROM {tables['spec']}), "
-            f"(SELECT COUNT(*) FROM {tables['policy']}), (SELECT MAX(updated_at) FROM {tables['policy']})"
-        )
-        return tuple(cursor.fetchone())
+    @property
+    def failed_share(self) -> str:
+        return f"{100 * self.failed / self.calls:.0f}%" if self.calls else "-"
 
 
-# This process's scope for the whole registry, kept while scope_version() says nothing
-# changed: with a thousand services, loading them and their snapshots on every request
-# would cost tens of milliseconds. While some spec is not usable yet the entry is kept
-# only ENSEMBLE_SPEC_RETRY_SECONDS, so the request path goes on asking for its fetch.
-_scope: dict = {"version": None, "scope": None, "until": 0.0}
-_scope_lock = threading.Lock()
+@dataclass
+class OperationHealth:
+    """An operation's calls over the last 24 hours and 7 days, and its last failure."""
+
+    day: Health = field(default_factory=Health)
+    week: Health = field(default_factory=Health)
+    last_error: str = ""
+    last_error_at: object = None
 
 
-def assistant_scope(service_ids=None) -> Scope:
-    """The Scope of an interaction (of the whole registry, or of `service_ids` only)."""
-    if service_ids is not None:
-        return _build_scope(usable_service_specs(service_ids))
-    version = scope_version()
-    with _scope_lock:
-        if version is not None and _scope["version"] == version and time.monotonic() < _scope["until"]:
-            return _scope["scope"]
-    pairs = usable_service_specs()
-    scope = _build_scope(pairs)
-    if version[0] is not None:  # no revision row (a test's flushed database): nothing to key on
-        complete = len(pairs) == Service.objects.count()
-        with _scope_lock:
-            _scope["version"], _scope["scope"] = version, scope
-            _scope["until"] = time.monotonic() + (float("inf") if complete else settings.ENSEMBLE_SPEC_RETRY_SECONDS)
-        if len(scope.tools) >= _LONG_LIVED_TOOLS:
-            _keep_out_of_full_collections()
-    return scope
+def percentile(sorted_values: list[int], p: float) -> int | None:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return None
+    return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
 
 
-# A large scope is hundreds of thousands of objects that live until the registry changes.
-# Python's full garbage collections walk every one of them, and with 10,000 operations
-# one walk took ~150 ms in the middle of some request: the p99 of /interact
-# (bench_interact_scale). Frozen, they are skipped; still freed by reference counting.
-_LONG_LIVED_TOOLS = 1000
+def operations_health(*, service_id: str, now=None) -> dict[str, OperationHealth]:
+    """{operation_id: OperationHealth} of the operations of a service that were called
+    in the last 7 days. Three queries on ServiceCall's (service_id, operation_id,
+    created_at) index, whatever the number of calls."""
+    now = now or timezone.now()
+    week_ago, day_ago = now - timedelta(days=7), now - timedelta(days=1)
+    calls = ServiceCall.objects.filter(service_id=service_id, created_at__gte=week_ago, created_at__lte=now)
+    counts = calls.values("operation_id").annotate(
+        calls=Count("id"), failed=Count("id", filter=Q(ok=False)),
+        day_calls=Count("id", filter=Q(created_at__gte=day_ago)),
+        day_failed=Count("id", filter=Q(created_at__gte=day_ago, ok=False)),
+        last_error_id=Max("id", filter=Q(ok=False)),
+    ).order_by()
+    health: dict[str, OperationHealth] = {}
+    error_ids = {}
+    for item in counts:
+        row = health[item["operation_id"]] = OperationHealth()
+        row.week.calls, row.week.failed = item["calls"], item["failed"]
+        row.day.calls, row.day.failed = item["day_calls"], item["day_failed"]
+        if item["last_error_id"]:
+            error_ids[item["last_error_id"]] = row
+    durations: dict[str, tuple[list, list]] = {}
+    for operation_id, created_at, duration in calls.order_by("-created_at").values_list(
+        "operation_id", "created_at", "duration_ms"
+    )[:DURATION_SAMPLE]:
+        week, day = durations.setdefault(operation_id, ([], []))
+        week.append(duration)
+        if created_at >= day_ago:
+            day.append(duration)
+    for operation_id, (week, day) in durations.items():
+        row = health.setdefault(operation_id, OperationHealth())
+        week.sort()
+        day.sort()
+        row.week.p50_ms, row.week.p95_ms = percentile(week, 50), percentile(week, 95)
+        row.day.p50_ms, row.day.p95_ms = percentile(day, 50), percentile(day, 95)
+    for pk, error, status, created_at in ServiceCall.objects.filter(pk__in=error_ids).values_list(
+        "pk", "error", "status", "created_at"
+    ):
+        row = error_ids[pk]
+        row.last_error = error or f"HTTP {status}"
+        row.last_error_at = created_at
+    return health
 
 
-def _keep_out_of_full_collections() -> None:
-    gc.unfreeze()  # the previous scope's objects back in the collector's view,
-    gc.collect()  # so cycles among them are freed now (once per rebuild, not per request)
-    gc.freeze()
+def failing_operations(*, hours: int = 24, limit: int = 10) -> list[dict]:
+    """The operations with the most failed calls in the last `hours`, across services."""
+    since = timezone.now() - timedelta(hours=hours)
+    return list(
+        ServiceCall.objects.filter(created_at__gte=since)
+        .values("service_id", "operation_id")
+        .annotate(calls=Count("id"), failed=Count("id", filter=Q(ok=False)))
+        .filter(failed__gt=0)
+        .order_by("-failed", "service_id", "operation_id")[:limit]
+    )
 
 
-def _build_scope(pairs: list[ServiceSpec]) -> Scope:
-    return Scope(pairs=pairs, tools=build_tools(pairs),
-                 prompt=render_system_prompt(pairs, token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET))
+def pending_approvals_count() -> int:
+    return PendingApproval.objects.filter(state=PendingApproval.State.PENDING, expires_at__gt=timezone.now()).count()
+
+
+def approvals_pending(*, limit: int = 200) -> list[PendingApproval]:
+    """The calls waiting for a decision, oldest first."""
+    return list(PendingApproval.objects.filter(state=PendingApproval.State.PENDING).order_by("created_at", "id")[:limit])
+
+
+def approvals_decided(*, limit: int = 20) -> list[PendingApproval]:
+    """The latest decisions (approved, rejected, expired), newest first."""
+    return list(PendingApproval.objects.exclude(state=PendingApproval.State.PENDING).order_by("-decided_at", "-id")[:limit])
+
+
+def recent_operation_calls(*, limit: int) -> list[tuple[str, str]]:
+    """(service id, operationId) of the latest `limit` service calls, newest first: a
+    primary-key scan of bounded cost however large the log grows."""
+    return list(ServiceCall.objects.order_by("-id").values_list("service_id", "operation_id")[:limit])

@@ -1,23 +1,30 @@
 """Handling one user input: prompt, assistant, service calls, log."""
 
+import json
 import logging
 import re
 import time
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 
+from assistants import AssistantError, AssistantResult, get_assistant
+from assistants.evaluation import answered_from_spec
 from core.errors import ApplicationError
 from core.observability import current_request_id
+from operations.arguments import redact
+from operations.calling import CallResult, call_tool
+from operations.scope import assistant_scope
 from prompts.policies import effective_policy
 from search import outbox
 
 from . import approvals, metrics
-from .assistants import AssistantError, AssistantResult, get_assistant
-from .caller import CallResult, call_tool, redact
 from .models import InteractionLog, ServiceCall
 from .search_index import LOGS_INDEX
-from .selectors import assistant_scope
+from .serializers import UserInputSerializer
 
 logger = logging.getLogger("ensemble.interactions")
 
@@ -30,7 +37,8 @@ def storable_text(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def validate_user_input(value) -> str:
+def check_user_input(value) -> str:
+    """The user's input as it must be: a non-empty string of storable text within the limit."""
     if value is None:
         raise ApplicationError("VALIDATION_ERROR", "user_input: this field is required.")
     if not isinstance(value, str):
@@ -74,6 +82,7 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
                 log=log, position=i, service_id=c.tool.service.id, service_name=c.tool.service.name,
                 operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
                 method=c.tool.operation["method"], url=storable_text(c.url[:2000]), request=redact(c.arguments),
+                sources=_json_safe(c.sources),
                 status=c.status, ok=c.ok, response=storable_text(c.text[:limit]), response_hash=c.response_hash,
                 error=storable_text(c.error), duration_ms=c.duration_ms, created_at=log.created_at,
             )
@@ -81,6 +90,13 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
         ])
         approvals.approvals_record(log=log, calls=calls, requested_by=requested_by)
     return log
+
+
+def _json_safe(value):
+    try:
+        return json.loads(storable_text(json.dumps(value, ensure_ascii=False, default=str)))
+    except (TypeError, ValueError):
+        return {}
 
 
 def operation_execute(tool, arguments) -> CallResult:
@@ -117,16 +133,22 @@ def interaction_log_rejected(*, raw_input, error: str, outcome: str = Interactio
 
 
 def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=None) -> tuple[InteractionLog, AssistantResult]:
-    """Run one interaction and log it, whatever happens. Assistant failures are logged,
-    then raised as a 500 ErrorResponse; service failures are part of the answer. Calls
-    to operations that need approval are held, not sent (interactions.approvals)."""
-    user_input = validate_user_input(user_input)
+    """Run one interaction and log it, whatever happens: input that is not a usable
+    request is logged as rejected (400); assistant failures are logged, then raised as a
+    500 ErrorResponse; service failures are part of the answer. Calls to operations that
+    need approval are held, not sent (interactions.approvals)."""
+    try:
+        user_input = check_user_input(user_input)
+    except ApplicationError as error:
+        interaction_log_rejected(raw_input=user_input, error=error.message)
+        raise
     started = time.monotonic()
     backend = settings.ENSEMBLE_ASSISTANT_BACKEND
     calls: list[CallResult] = []
 
-    def execute(tool, arguments) -> CallResult:
+    def execute(tool, arguments, sources=None) -> CallResult:
         calls.append(call := operation_execute(tool, arguments))
+        call.sources = dict(sources or {})
         return call
 
     try:
@@ -157,16 +179,42 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
     return log, result
 
 
+def interaction_submit(*, read_body, requested_by: str = "") -> InteractionLog:
+    """POST /interact from its raw body: `read_body()` parses it (a body that cannot be
+    parsed, or is too large, is refused here), its shape is checked once (a JSON object
+    with only known fields, `user_input` a string), then interaction_handle checks the
+    text and runs it. Every refusal is logged as rejected, every failure as failed."""
+    raw = None
+    try:
+        data = read_body()
+        raw = data.get("user_input") if isinstance(data, dict) else data
+        payload = UserInputSerializer(data=data)
+        payload.is_valid(raise_exception=True)
+    except (serializers.ValidationError, ParseError, RequestDataTooBig) as error:
+        interaction_log_rejected(raw_input=raw, error=str(error))
+        raise
+    try:
+        log, _ = interaction_handle(user_input=payload.validated_data.get("user_input"), requested_by=requested_by)
+    except ApplicationError:
+        raise  # logged by interaction_handle
+    except Exception as error:  # failed before it could be logged: logged now, then the handler's 500
+        interaction_log_rejected(raw_input=raw, error=f"{type(error).__name__}: {error}", outcome=InteractionLog.Outcome.FAILED)
+        raise
+    return log
+
+
 def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[AssistantResult, list[tuple]]:
     """What the assistant would call for `user_input`, sending nothing and logging
     nothing: (its answer, [(tool, arguments, policy)]). Every chosen call is answered
     with "not sent" (a model backend then answers from that)."""
-    user_input = validate_user_input(user_input)
+    user_input = check_user_input(user_input)
     chosen = []
 
-    def execute(tool, arguments) -> CallResult:
+    def execute(tool, arguments, sources=None) -> CallResult:
+        # Nothing is sent: reads are answered as their spec describes, so a plan of several
+        # calls shows every step it would make.
         chosen.append((tool, arguments, effective_policy(tool.service, tool.operation)))
-        return CallResult(tool, arguments, ok=False, error="dry run: not sent")
+        return answered_from_spec(tool, arguments)
 
     scope = assistant_scope(service_ids)
     try:

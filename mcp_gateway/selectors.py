@@ -2,7 +2,7 @@
 operation, in the order worth listing first.
 
 The operation tools are the very tools /interact gives its assistant
-(interactions.tools.build_tools over the same services in scope): the same names, the
+(operations.tools.build_tools over the same services in scope): the same names, the
 same argument schemas, read-only services offering only GET operations.
 """
 
@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from interactions.models import ServiceCall
-
-# The services /interact works with (usable specs; a few never-fetched ones fetched now).
-from interactions.selectors import assistant_scope
-from interactions.tools import Tool, rank_tools
+from assistants.ranking import rank_for_request
+from interactions.selectors import recent_operation_calls
+from operations.scope import assistant_scope
+from operations.tools import Tool
 
 # The ensemble's own tools: (name, description, input schema). Read-only, except
 # call_operation, which is as safe as calling the operation's own tool.
@@ -73,8 +72,7 @@ def _most_used_first(tools: list[Tool]) -> list[Tool]:
     """`tools` with the most called among the latest RECENT_CALLS calls first (from any
     client: /interact's assistant or MCP), then catalogue order. The latest calls, not a
     period: a primary-key scan of bounded cost however large the log grows."""
-    recent = ServiceCall.objects.order_by("-id").values_list("service_id", "operation_id")[:RECENT_CALLS]
-    counts = Counter(recent)
+    counts = Counter(recent_operation_calls(limit=RECENT_CALLS))
     order = {id(t): i for i, t in enumerate(tools)}
     return sorted(tools, key=lambda t: (-counts[(t.service.id, t.operation["operation_id"])], order[id(t)]))
 
@@ -122,5 +120,6 @@ def tools_page(cursor: str | None) -> tuple[list[ListedTool], str | None]:
 
 
 def operations_matching(query: str, limit: int) -> list[Tool]:
-    """Operations relevant to `query`, best first: the ranking /interact uses."""
-    return [tool for score, tool in rank_tools(operation_tools(), query) if score > 0][:limit]
+    """Operations relevant to `query`, best first: the ranking /interact and the OpenAI
+    backend use (assistants.ranking)."""
+    return [tool for score, tool in rank_for_request(operation_tools(), query) if score > 0][:limit]

@@ -71,7 +71,7 @@ async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolR
 def no_header_schema(name: str) -> None:
     # Our tools declare no `Mcp-Param-*` headers, so there is nothing to check them
     # against; without this the SDK would walk every tools/list page on each 2026-07-28
-    # tools/call to look. Arguments are validated by the caller (interactions.caller).
+    # tools/call to look. Arguments are validated by the caller (operations.arguments).
     return None
 
 

@@ -1,19 +1,18 @@
 """Answering one MCP tool call. Operation calls go through the caller /interact uses
-(interactions.caller: argument validation, the outbound guard, size caps, credentials)
+(operations: argument validation, the outbound guard, size caps, credentials)
 and each one, refused or not, is written to the interaction log with the request id."""
 
 import json
 import time
 from dataclasses import dataclass
 
-import jsonschema
 from django.conf import settings
 
 from core.errors import ApplicationError
 from interactions.approvals import HeldCall
-from interactions.caller import ArgumentError, redact, validate_arguments
 from interactions.selectors import logs_page, logs_search
 from interactions.services import interaction_log_rejected, interaction_record, operation_execute, storable_text
+from operations.arguments import ArgumentError, check_against_schema, redact, validate_arguments
 from prompts.selectors import system_prompt_for
 from registry.selectors import service_list
 from search.backend import SearchError
@@ -79,17 +78,6 @@ def operation_call(*, name: str, arguments) -> ToolAnswer:
     return _json_answer({"status": call.status, "body": body}, is_error=not call.ok)
 
 
-def _check_own_arguments(schema: dict, arguments) -> dict:
-    """The own tools' arguments against their fixed schemas, named in the message as
-    the caller names an operation's ("limit: 500 is greater than the maximum of 50")."""
-    arguments = {} if arguments is None else arguments
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arguments))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(arguments)"
-        raise ArgumentError(f"{where}: {error.message}")
-    return arguments
-
-
 def _list_services(tags=None):
     return [
         {"id": s.id, "name": s.name, "description": s.description, "openapi_url": s.openapi_url, "tags": s.tag_list,
@@ -125,7 +113,7 @@ def tool_call(*, name: str, arguments) -> ToolAnswer:
     if name not in own:
         return operation_call(name=name, arguments=arguments)
     try:
-        args = _check_own_arguments(own[name], arguments)
+        args = check_against_schema(own[name], {} if arguments is None else arguments)
     except ArgumentError as problem:
         return _error(f"Invalid arguments for {name}: {problem}")
     if name == "call_operation":

@@ -4,7 +4,6 @@ from django.utils.html import format_html
 
 from core.errors import ApplicationError
 from outbound.http import breaker_status
-from registry.admin import ServiceAdmin
 
 from .models import SpecSnapshot
 from .selectors import system_prompt_for
@@ -32,7 +31,8 @@ class SpecSnapshotAdmin(admin.ModelAdmin):
         return False
 
 
-# The service page, extended with what this floor knows about each service: its spec.
+# What this floor adds to the service page (composed by control/admin.py): the spec's
+# state and the actions about specs and prompts.
 
 
 @admin.display(description="OpenAPI spec")
@@ -73,7 +73,8 @@ def preview_prompt(model_admin, request, queryset):
     return TemplateResponse(request, "admin/prompts/prompt_preview.html", context)
 
 
-ServiceAdmin.list_display = [*ServiceAdmin.list_display, spec_state]
-ServiceAdmin.list_select_related = ["spec"]  # the spec column without a query per row
-ServiceAdmin.readonly_fields = [*ServiceAdmin.readonly_fields, spec_state, spec_changes]
-ServiceAdmin.actions = [*ServiceAdmin.actions, refresh_specs, preview_prompt]
+# The pieces, by where they go on the page.
+SERVICE_COLUMNS = [spec_state]
+SERVICE_SELECT_RELATED = ["spec"]  # the spec column without a query per row
+SERVICE_READONLY_FIELDS = [spec_state, spec_changes]
+SERVICE_ACTIONS = [refresh_specs, preview_prompt]

@@ -31,11 +31,20 @@ MAX_REF_HOPS = 64
 MAX_EXPANDED_NODES = 100_000
 MAX_OPERATIONS_JSON_BYTES = 16 * 1024 * 1024
 MAX_PARSE_SECONDS = 10.0
+# What an operation answers is kept as a shape (field names and types, no text), deep
+# enough to reach `tracks.items[].artists[].id`; its nodes have a budget of their own, so
+# a huge spec keeps its operations with shallower shapes rather than failing.
+RESPONSE_DEPTH = 7
+MAX_SHAPE_NODES = 200_000
+MAX_SHAPE_PROPERTIES = 60
 
 
 # One input of an operation outside its body; "in" is "path", "query", "header" or
 # "cookie" (a keyword, hence the functional form).
 Parameter = TypedDict("Parameter", {"name": str, "in": str, "required": bool, "schema": dict, "description": str})
+# What a response looks like: {"type": …, "properties": {name: shape}} or {"type": "array",
+# "items": shape}, allOf/oneOf/anyOf merged; a `format` is kept (dates, uris).
+Shape = dict
 
 
 class Body(TypedDict):
@@ -55,6 +64,11 @@ class Operation(TypedDict):
     parameters: list[Parameter]
     body: Body | None
     security: list[list[str]]  # alternatives, each the scheme names it needs together
+    # What the assistant reads an operation by (absent in snapshots parsed before them):
+    description: str  # the description, when the summary is not all of it
+    tags: list[str]
+    response: Shape  # the success answer's shape ({} when the spec does not say)
+    aliases: dict[str, list[str]]  # x-ensemble-aliases: a word of the operation -> words that mean it
 
 
 class SpecError(Exception):
@@ -102,6 +116,7 @@ class _Resolver:
         self.document = document
         self.deadline = deadline if deadline is not None else time.monotonic() + MAX_PARSE_SECONDS
         self.expanded = 0  # schema nodes produced so far
+        self.shaped = 0  # response shape nodes produced so far
 
     def lookup(self, ref: str):
         if not isinstance(ref, str) or not ref.startswith("#"):
@@ -176,6 +191,92 @@ class _Resolver:
         return result
 
 
+    def shape(self, node, depth: int = RESPONSE_DEPTH, seen: frozenset = frozenset()) -> Shape:
+        """What a value of `node` looks like: its type, its fields' shapes (allOf, oneOf
+        and anyOf merged into one object), its items' shape; no descriptions or bounds.
+        Cycles and what lies past `depth` or the shape budget become {}."""
+        self.shaped += 1
+        if self.shaped > MAX_SHAPE_NODES or depth <= 0:
+            return {}
+        hops = 0
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not isinstance(ref, str) or ref in seen or hops > MAX_REF_HOPS:
+                return {}
+            hops += 1
+            seen, node = seen | {ref}, self.lookup(ref)
+        if not isinstance(node, dict):
+            return {}
+        result: Shape = {}
+        kind = node.get("type")
+        if isinstance(kind, list):  # OpenAPI 3.1: ["string", "null"]
+            kind = next((k for k in kind if k != "null"), None)
+        if isinstance(kind, str):
+            result["type"] = kind
+        if isinstance(node.get("format"), str):
+            result["format"] = node["format"]
+        properties = {}
+        for part in [node] + [p for c in ("allOf", "oneOf", "anyOf") for p in (node.get(c) or [])[:20] if isinstance(node.get(c), list)]:
+            part_shape = self.shape(part, depth, seen) if part is not node else None
+            if part_shape:
+                properties.update(part_shape.get("properties", {}))
+                if "items" in part_shape and "items" not in result:
+                    result["items"] = part_shape["items"]
+                result.setdefault("type", part_shape.get("type", "object"))
+        if isinstance(node.get("properties"), dict):
+            for name, sub in list(node["properties"].items())[:MAX_SHAPE_PROPERTIES]:
+                properties[str(name)] = self.shape(sub, depth - 1, seen)
+        if properties:
+            result["properties"] = dict(list(properties.items())[:MAX_SHAPE_PROPERTIES])
+            result.setdefault("type", "object")
+        if "items" in node:
+            result["items"] = self.shape(node["items"], depth - 1, seen)
+            result.setdefault("type", "array")
+        return result
+
+
+def _flag(value) -> bool:
+    """A spec's boolean, read leniently: `required: "false"` (a string, as some real
+    specs write it) is false, not true as Python's bool() would have it."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value)
+
+
+def _aliases(node) -> dict[str, list[str]]:
+    """`x-ensemble-aliases`: {word of the API: [words users say for it]}; a bad value is ignored."""
+    raw = node.get("x-ensemble-aliases") if isinstance(node, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    aliases = {}
+    for word, others in list(raw.items())[:200]:
+        others = [others] if isinstance(others, str) else others
+        if isinstance(word, str) and isinstance(others, list):
+            aliases[word.strip().lower()] = [str(o).strip().lower() for o in others[:50] if str(o).strip()]
+    return aliases
+
+
+def _success_response(operation: dict, resolver, swagger2: bool) -> Shape:
+    """The shape of the first success answer (200, 201, … , 2XX, default) with a schema."""
+    responses = operation.get("responses")
+    if not isinstance(responses, dict):
+        return {}
+    codes = sorted((str(c) for c in responses if str(c).startswith("2")), key=lambda c: (c.upper() == "2XX", c))
+    for code in codes + (["default"] if "default" in responses else []):
+        response = resolver.deref(responses.get(code) if code in responses else responses.get(int(code)) if code.isdigit() else None)
+        if not isinstance(response, dict):
+            continue
+        if swagger2:
+            schema = response.get("schema")
+        else:
+            content = response.get("content") or {}
+            media = next((content[ct] for ct in content if "json" in ct), next(iter(content.values()), None)) if isinstance(content, dict) else None
+            schema = media.get("schema") if isinstance(media, dict) else None
+        if schema:
+            return resolver.shape(schema)
+    return {}
+
+
 def _derived_operation_id(method: str, path: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "root"
     return f"{method}_{slug}"
@@ -244,7 +345,7 @@ def _form_body(fields: list[dict], consumes: list, resolver) -> dict:
         if field.get("description"):
             schema = {**schema, "description": _one_line(field["description"])[:300]}
         properties[str(field["name"])] = schema
-        if field.get("required"):
+        if _flag(field.get("required")):
             required.append(str(field["name"]))
     multipart = MULTIPART in consumes and FORM_URLENCODED not in consumes
     schema = {"type": "object", "properties": properties, **({"required": required} if required else {})}
@@ -259,6 +360,7 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
     if not isinstance(paths, dict):
         raise SpecError("'paths' is not an object.")
     global_security = document.get("security") or []
+    document_aliases = _aliases(document)
     operations, used_ids = [], set()
     for path, path_item in paths.items():
         path_item = resolver.deref(path_item)
@@ -287,7 +389,7 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
                     continue
                 location = param.get("in", "query")
                 if swagger2 and location == "body":
-                    body = {"required": bool(param.get("required")), "content_type": "application/json",
+                    body = {"required": _flag(param.get("required")), "content_type": "application/json",
                             "schema": resolver.schema(param.get("schema") or {})}
                     continue
                 if swagger2 and location == "formData":
@@ -297,7 +399,7 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
                 params[(param["name"], location)] = {
                     "name": str(param["name"]),
                     "in": location,
-                    "required": bool(param.get("required")) or location == "path",
+                    "required": _flag(param.get("required")) or location == "path",
                     "schema": schema,
                     "description": _one_line(param.get("description"))[:300],
                 }
@@ -308,16 +410,23 @@ def parse_operations(document: dict, *, spec_url: str | None = None, deadline: f
                 content = request_body.get("content") or {}
                 content_type = next((ct for ct in content if "json" in ct), next(iter(content), "application/json"))
                 media = content.get(content_type) or {}
-                body = {"required": bool(request_body.get("required")), "content_type": content_type,
+                body = {"required": _flag(request_body.get("required")), "content_type": content_type,
                         "schema": resolver.schema(media.get("schema") or {})}
+            summary = _one_line(operation.get("summary") or operation.get("description"))[:500]
+            description = _one_line(operation.get("description"))[:1000]
+            tags = operation.get("tags") if isinstance(operation.get("tags"), list) else []
             operations.append({
                 "operation_id": op_id,
                 "method": method.upper(),
                 "path": path,
-                "summary": _one_line(operation.get("summary") or operation.get("description"))[:500],
+                "summary": summary,
                 "parameters": list(params.values()),
                 "body": body,
                 "security": [list(req) for req in (operation.get("security", global_security) or []) if isinstance(req, dict)],
+                "description": "" if description == summary else description,
+                "tags": [str(t)[:100] for t in tags[:20] if isinstance(t, (str, int))],
+                "response": _success_response(operation, resolver, swagger2),
+                "aliases": {**document_aliases, **_aliases(operation)},
             })
     info = document.get("info") or {}
     return {

@@ -6,14 +6,13 @@ version combines the snapshot's fetch time and the service's revision, so a refe
 spec, a renamed service or a read-only switch each reach the index.
 """
 
+from core.words import index_words as words
 from search import outbox
 from search.backend import SearchError, get_backend
 from search.indexes import IndexDefinition
-from search.models import SyncEntry
 
 from .models import SpecSnapshot, services_with_snapshots
 from .rendering import offered_operations
-from .words import words
 
 INDEX_NAME = "operations"
 SEPARATOR = ":"
@@ -130,7 +129,7 @@ def search_operations(text: str, *, limit: int = 250) -> list[tuple[str, int]] |
     good matches share a relevance (1 = the weakest match). None when the index cannot
     be trusted now (entries still pending, or Typesense not answering): callers then
     rank in-process. Never raises for Typesense's sake."""
-    if SyncEntry.objects.filter(index=INDEX_NAME).exists():
+    if outbox.has_pending(INDEX_NAME):
         return None
     query = " ".join(sorted(words(text)))
     if not query:

@@ -8,11 +8,12 @@ from django.db import connection
 
 from core.errors import ApplicationError
 from core.filters import can_be_stored
-from registry.models import RegistryRevision, Service
+from registry.models import Service
+from registry.selectors import registry_revision
 
-from .models import OperationPolicy, SpecSnapshot, services_with_snapshots
+from .models import OperationPolicy, SpecChange, SpecSnapshot, services_with_snapshots
 from .rendering import render_system_prompt
-from .services import snapshot_for
+from .tasks import snapshot_for
 
 
 class ServiceSpec(NamedTuple):
@@ -68,22 +69,7 @@ def services_with_specs(service_ids: list[str]) -> list[ServiceSpec]:
     return pairs
 
 
-def specs_version() -> tuple:
-    """Changes whenever a prompt could: the registry's revision (every service write moves
-    it, read-only included), and the count and newest time of the spec snapshots and of
-    the operation policies. One small query, the same on every worker and instance."""
-    tables = {name: connection.ops.quote_name(model._meta.db_table)
-              for name, model in (("revision", RegistryRevision), ("spec", SpecSnapshot), ("policy", OperationPolicy))}
-    with connection.cursor() as cursor:  # on every cached read: plain SQL, no ORM compiling
-        cursor.execute(
-            f"SELECT (SELECT token FROM {tables['revision']} WHERE id = 1), "
-            f"(SELECT COUNT(*) FROM {tables['spec']}), (SELECT MAX(fetched_at) FROM {tables['spec']}), "
-            f"(SELECT COUNT(*) FROM {tables['policy']}), (SELECT MAX(updated_at) FROM {tables['policy']})"
-        )
-        return tuple(cursor.fetchone())
-
-
-# Prompts this process rendered, for one specs_version(); dropped when it moves. Only
+# Prompts this process rendered, for one version (above); dropped when it moves. Only
 # answers are kept (a 400 is decided afresh), so a spec fetched later is picked up.
 _MAX_PROMPTS = 256
 _prompts: dict = {"version": None, "by_ids": {}}
@@ -91,9 +77,10 @@ _prompts_lock = threading.Lock()
 
 
 def system_prompt_for(service_ids: list[str]) -> str:
-    """The prompt for `service_ids` (in order, repeats once): from memory while
-    specs_version() says nothing it depends on changed, else rendered."""
-    version = specs_version()
+    """The prompt for `service_ids` (in order, repeats once): from memory while nothing it
+    depends on changed (the registry's revision, moved by every service write, read-only
+    included, and specs_version()), else rendered."""
+    version = (registry_revision(), *specs_version())
     key = (tuple(dict.fromkeys(service_ids)), settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
     with _prompts_lock:
         if version[0] is not None and _prompts["version"] == version and key in _prompts["by_ids"]:
@@ -106,3 +93,38 @@ def system_prompt_for(service_ids: list[str]) -> str:
             if len(_prompts["by_ids"]) < _MAX_PROMPTS:
                 _prompts["by_ids"][key] = prompt
     return prompt
+
+
+def specs_version() -> tuple:
+    """Changes whenever what the specs offer can change: the count and newest fetch time
+    of the spec snapshots, and the count and newest change of the operation policies.
+    One small query of this app's own tables, on every /interact (plain SQL: no ORM
+    compiling on the hot path)."""
+    spec = connection.ops.quote_name(SpecSnapshot._meta.db_table)
+    policy = connection.ops.quote_name(OperationPolicy._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {spec}), (SELECT MAX(fetched_at) FROM {spec}), "
+            f"(SELECT COUNT(*) FROM {policy}), (SELECT MAX(updated_at) FROM {policy})"
+        )
+        return tuple(cursor.fetchone())
+
+
+def failing_specs(*, limit: int = 10) -> tuple[list[dict], bool]:
+    """The specs whose last fetch failed, newest failure first, and whether there are more."""
+    rows = list(SpecSnapshot.objects.exclude(error="").order_by("-error_at").values("service_id", "error", "error_at")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def service_with_spec(service_id: str) -> Service | None:
+    """One service with its snapshot (without the document) and its operation policies,
+    as the control room and an approval read it; None when there is no such service."""
+    return (
+        Service.objects.select_related("spec").defer("spec__document").prefetch_related("operation_policies")
+        .filter(pk=service_id).first()
+    )
+
+
+def spec_history(service, *, limit: int = 20) -> list:
+    """What the last refetches of a service's spec changed, newest first."""
+    return list(SpecChange.objects.filter(service=service).order_by("-at", "-id")[:limit])

@@ -1,9 +1,8 @@
-"""Fetching a service's OpenAPI document into its snapshot, and choosing the snapshot a
-request uses (never waiting on a slow fetch longer than it may)."""
+"""Fetching a service's OpenAPI document into its snapshot (the history of what changed),
+and the operation policies an admin sets."""
 
 import hashlib
 import json
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -113,43 +112,6 @@ def spec_refresh(*, service, force: bool = False) -> SpecSnapshot:
             spec_change_record(service_id=service.pk, old=previous_operations, new=parsed["operations"], at=now)
 
     return _save_new_or_theirs(snapshot, then=then)
-
-
-def snapshot_for(service, *, wait: float = 0.0) -> SpecSnapshot:
-    """The snapshot a request uses for `service`: its last good one (even while a newer
-    URL is being fetched), else whatever the last attempt left (its error), else a
-    fresh fetch, shared with every other request that needs it, awaited at most `wait`
-    seconds. A recent failure is returned as it is (ENSEMBLE_SPEC_RETRY_SECONDS), so a
-    broken spec does not cost a fetch on every request. The result may be unusable:
-    its `error` says why (or that the spec is not available yet)."""
-    from . import tasks
-
-    snapshot = _stored_snapshot(service)
-    if snapshot is not None:
-        current = snapshot.source_url == service.openapi_url
-        if snapshot.usable and current:
-            return snapshot
-        retry_after = timedelta(seconds=settings.ENSEMBLE_SPEC_RETRY_SECONDS)
-        if snapshot.error and snapshot.error_at and timezone.now() - snapshot.error_at < retry_after:
-            return snapshot
-        if snapshot.usable:  # the URL changed: keep serving the last good one meanwhile
-            tasks.fetch_shared(service.pk)
-            return snapshot
-    if tasks.fetch_shared(service.pk, wait=wait):
-        fresh = SpecSnapshot.objects.filter(service_id=service.pk).defer("document").first()
-        if fresh is not None:
-            return fresh
-    return snapshot or SpecSnapshot(
-        service=service, source_url=service.openapi_url,
-        error="The OpenAPI document is being fetched and is not available yet; retry shortly.",
-    )
-
-
-def _stored_snapshot(service) -> SpecSnapshot | None:
-    try:
-        return service.spec  # no query when the caller used select_related("spec")
-    except SpecSnapshot.DoesNotExist:
-        return None
 
 
 # --- operation policies --------------------------------------------------------------------

@@ -3,15 +3,25 @@ document after it is registered or updated (once the transaction commits) and wh
 a request needs a spec it does not have. One fetch per service at a time: requests that
 need the same spec share the fetch in flight, never start their own. If the process dies
 first, nothing is lost: the next request, `manage.py refresh_specs` or the admin action
-fetches it again."""
+fetches it again.
+
+`snapshot_for` chooses the snapshot a request uses, never waiting on a slow fetch longer
+than it may."""
 
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
+
+from registry.models import Service
+
+from .models import SpecSnapshot
+from .services import spec_refresh
 
 logger = logging.getLogger("ensemble.prompts")
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spec-fetch")
@@ -21,10 +31,6 @@ _lock = threading.Lock()
 
 
 def _fetch(service_id: str, *, background: bool = True) -> None:
-    from registry.models import Service
-
-    from .services import spec_refresh
-
     try:
         service = Service.objects.filter(pk=service_id).first()
         if service is not None:
@@ -88,3 +94,38 @@ def service_saved(sender, instance, **kwargs):
     if settings.ENSEMBLE_SPEC_FETCH_ON_WRITE:
         service_id = instance.pk
         transaction.on_commit(lambda: fetch_shared(service_id, background=True))
+
+
+def snapshot_for(service, *, wait: float = 0.0) -> SpecSnapshot:
+    """The snapshot a request uses for `service`: its last good one (even while a newer
+    URL is being fetched), else whatever the last attempt left (its error), else a
+    fresh fetch, shared with every other request that needs it, awaited at most `wait`
+    seconds. A recent failure is returned as it is (ENSEMBLE_SPEC_RETRY_SECONDS), so a
+    broken spec does not cost a fetch on every request. The result may be unusable:
+    its `error` says why (or that the spec is not available yet)."""
+    snapshot = _stored_snapshot(service)
+    if snapshot is not None:
+        current = snapshot.source_url == service.openapi_url
+        if snapshot.usable and current:
+            return snapshot
+        retry_after = timedelta(seconds=settings.ENSEMBLE_SPEC_RETRY_SECONDS)
+        if snapshot.error and snapshot.error_at and timezone.now() - snapshot.error_at < retry_after:
+            return snapshot
+        if snapshot.usable:  # the URL changed: keep serving the last good one meanwhile
+            fetch_shared(service.pk)
+            return snapshot
+    if fetch_shared(service.pk, wait=wait):
+        fresh = SpecSnapshot.objects.filter(service_id=service.pk).defer("document").first()
+        if fresh is not None:
+            return fresh
+    return snapshot or SpecSnapshot(
+        service=service, source_url=service.openapi_url,
+        error="The OpenAPI document is being fetched and is not available yet; retry shortly.",
+    )
+
+
+def _stored_snapshot(service) -> SpecSnapshot | None:
+    try:
+        return service.spec  # no query when the caller used select_related("spec")
+    except SpecSnapshot.DoesNotExist:
+        return None

@@ -10,7 +10,6 @@ from django.utils.html import format_html
 from audit.services import actor_of_request
 from core.errors import ApplicationError
 from search import outbox
-from search.models import SyncEntry
 
 from . import rules, services
 from .admin_search import ServiceSearchMixin
@@ -61,11 +60,13 @@ class TagFilter(admin.SimpleListFilter):
         return queryset.filter(tags__name=self.value()).distinct() if self.value() else queryset
 
 
-@admin.register(Service)
 class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
+    """The registry's part of the service page. Not registered here: control/admin.py
+    composes the page from this class and the pieces the floors above export (the
+    spec's state and actions, credentials, operations), so the registry imports none
+    of them and no app rewrites another's admin class."""
+
     form = ServiceForm
-    # Higher floors add their columns, fields, actions and inlines to this page from their
-    # own admin modules (prompts: the spec's state and actions), so the registry imports none of them.
     list_display = ["id", "name", "openapi_url", "tag_column", "read_only", "updated_at", "sync_state"]
     list_filter = [TagFilter, "read_only"]
     search_fields = ["id", "name", "description", "tags__name"]
@@ -77,7 +78,7 @@ class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # The sync column comes from two subqueries of the page's query, not a query per row.
-        entries = SyncEntry.objects.filter(index=SERVICES_INDEX.name, object_id=OuterRef("pk")).order_by("-attempts")
+        entries = outbox.pending_entries(SERVICES_INDEX.name).filter(object_id=OuterRef("pk")).order_by("-attempts")
         return super().get_queryset(request).prefetch_related("tags").annotate(
             _sync_attempts=Subquery(entries.values("attempts")[:1]),
             _sync_error=Subquery(entries.values("last_error")[:1]),

@@ -112,3 +112,7 @@ def services_search(*, q: str, tags: list[str] | None = None) -> ServiceSearch:
         return ServiceSearch(services=list(candidates.filter(pk__in=matching)), backlog=backlog, source="database")
     rows = candidates.in_bulk(result.ids)
     return ServiceSearch(services=[rows[i] for i in result.ids if i in rows], backlog=backlog, source="typesense")
+
+
+def service_count() -> int:
+    return Service.objects.count()

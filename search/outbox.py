@@ -38,3 +38,13 @@ def backlog_summary() -> dict:
 def oldest_pending(index: str):
     """The oldest undelivered entry of `index`, or None."""
     return SyncEntry.objects.filter(index=index).order_by("created_at", "id").first()
+
+
+def has_pending(index: str) -> bool:
+    """Whether some change of `index` is not delivered yet (the index may be behind)."""
+    return SyncEntry.objects.filter(index=index).exists()
+
+
+def pending_entries(index: str):
+    """The undelivered entries of `index`, as a queryset (for a subquery in an admin list)."""
+    return SyncEntry.objects.filter(index=index)

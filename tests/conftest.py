@@ -30,7 +30,7 @@ class TypesenseProcess:
     """The test session's Typesense; tests may stop and start it to simulate outages."""
 
     def __init__(self):
-        self.port = free_port()
+        self.port = typesense_server.free_port_pair()  # it peers on port + 1: both must be free
         self.data_dir = Path(tempfile.mkdtemp(prefix="ensemble-typesense-"))
         self.process = None
 

@@ -8,14 +8,14 @@ import itertools
 import json
 import time
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from tests.http_fixtures import LocalServer, send_body
+from tests.shared_material import SHARED, require
 
-SPECS = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "fountainai-services"
+SPECS = SHARED / "reference" / "fountainai-services"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -78,7 +78,7 @@ class FountainService(LocalServer):
                  client_id: str = "", client_secret: str = "", lifetime: float = 3600):
         super().__init__(_Handler, spec="", key=key, mode=mode, label=label or spec_file, redirect_to="", tokens={},
                          counter=itertools.count(1), client_id=client_id, client_secret=client_secret, lifetime=lifetime)
-        document = yaml.safe_load((SPECS / spec_file).read_text())
+        document = yaml.safe_load(require(SPECS / spec_file).read_text())
         document["servers"] = [{"url": self.base}]
         if mode == "apikey-query":
             document["components"]["securitySchemes"]["apiKeyAuth"] = {"type": "apiKey", "in": "query", "name": "api_key"}

@@ -8,15 +8,15 @@ schema, with the ids of the path in it."""
 import json
 import re
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 
 from prompts.parsing import parse_operations
 from tests.http_fixtures import LocalServer, send_body
+from tests.shared_material import SHARED, require
 
-SPECS = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "fountainai-services"
+SPECS = SHARED / "reference" / "fountainai-services"
 
 
 class _SpecHandler(BaseHTTPRequestHandler):
@@ -89,7 +89,7 @@ def _resources(document) -> dict:
 def start_fountainai_services() -> list[tuple[str, str, LocalServer]]:
     """(service id, title, server) for each of the nine specs, serving on loopback."""
     started = []
-    for path in sorted(SPECS.glob("*.yml")):
+    for path in sorted(require(SPECS).glob("*.yml")):
         document = yaml.safe_load(path.read_text())
         server = LocalServer(_SpecHandler, spec_text="", operations=[], api_key=f"key-of-{path.stem.lower()}",
                              resources=_resources(document))

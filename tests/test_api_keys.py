@@ -79,7 +79,8 @@ def test_management_command_creates_lists_and_revokes(client):
     listing = io.StringIO()
     call_command("apikey", "list", stdout=listing)
     line = listing.getvalue().strip()
-    assert line.startswith(raw[:12] + "\tadmin\tactive\t") and line.endswith("\tcli") and raw not in line
+    key = ApiKey.objects.get(name="cli")
+    assert line.startswith(f"{key.pk}\t{raw[:12]}\tadmin\tactive\t") and line.endswith("\tcli") and raw not in line
     call_command("apikey", "revoke", raw[:12], stdout=io.StringIO())
     assert client.get("/services", HTTP_X_API_KEY=raw).status_code == 401
 
@@ -98,3 +99,50 @@ def test_short_keys_are_refused():
 
     with pytest.raises(ApplicationError):
         api_key_create(name="weak", is_admin=False, raw_key="short")
+
+
+def _apikey(*args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("apikey", *args, stdout=out, stderr=err)
+    return out.getvalue().strip(), err.getvalue()
+
+
+def test_the_two_development_keys_can_each_be_rotated_and_revoked(settings, client):
+    """They share the prefix `ensemble-dev`: that prefix lists both with their ids, and an
+    id or a name picks one."""
+    from django.core.management.base import CommandError
+
+    settings.ENSEMBLE_API_KEY, settings.ENSEMBLE_ADMIN_API_KEY = "ensemble-dev-api-key", "ensemble-dev-admin-key"
+    api_keys_bootstrap_from_settings()
+    normal, admin = ApiKey.objects.get(is_admin=False), ApiKey.objects.get(is_admin=True)
+    with pytest.raises(CommandError) as ambiguous:
+        _apikey("rotate", "ensemble-dev")
+    message = str(ambiguous.value)
+    assert message.startswith("2 keys match 'ensemble-dev'; name one by its id")
+    assert f"{normal.pk}\tensemble-dev\tapi\tactive\tnever used\tbootstrap: ENSEMBLE_API_KEY" in message
+    assert f"{admin.pk}\tensemble-dev\tadmin\tactive\tnever used\tbootstrap: ENSEMBLE_ADMIN_API_KEY" in message
+    assert ApiKey.objects.count() == 2  # nothing was rotated
+
+    new_admin, said = _apikey("rotate", str(admin.pk), "--grace-hours", "0")
+    assert "stops working at" in said
+    assert client.get("/services", HTTP_X_API_KEY="ensemble-dev-admin-key").status_code == 401  # no grace
+    assert client.post("/services/register", service_payload(), content_type="application/json",
+                       HTTP_X_ADMIN_API_KEY=new_admin).status_code == 201
+    assert ApiKey.objects.get(prefix=new_admin[:12]).name == "bootstrap: ENSEMBLE_ADMIN_API_KEY"
+
+    # By name: the normal key's name is unique; the admin key's now names two keys.
+    _apikey("revoke", "bootstrap: ENSEMBLE_API_KEY")
+    assert client.get("/services", HTTP_X_API_KEY="ensemble-dev-api-key").status_code == 401
+    with pytest.raises(CommandError, match="2 keys match 'bootstrap: ENSEMBLE_ADMIN_API_KEY'"):
+        _apikey("revoke", "bootstrap: ENSEMBLE_ADMIN_API_KEY")
+
+
+def test_key_selection_errors_are_clear():
+    from django.core.management.base import CommandError
+
+    key, raw = api_key_create(name="ci", is_admin=False)
+    with pytest.raises(CommandError, match="No key has the id, prefix or name 'ens_nothing'"):
+        _apikey("revoke", "ens_nothing")
+    _apikey("revoke", raw[:12])  # a unique prefix still names its key
+    with pytest.raises(CommandError, match="is revoked; create a new key instead"):
+        _apikey("rotate", str(key.pk))

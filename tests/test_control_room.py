@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from control import selectors as control
 from core.errors import ApplicationError
-from interactions import approvals, control
+from interactions import approvals
 from interactions.models import InteractionLog, PendingApproval, ServiceCall
 from prompts.policies import ALLOWED, DISABLED, NEEDS_APPROVAL, WRITES_DEFAULT, effective_policy
 from prompts.services import operation_policy_set, spec_refresh

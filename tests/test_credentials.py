@@ -74,7 +74,7 @@ def test_a_key_set_with_the_command_opens_the_service_and_a_wrong_one_is_reporte
     # Neither the prompt nor the tool offer the key's parameter.
     prompt = client_api.get("/system-prompt?service_ids=character-service").json()["system_prompt"]
     assert "getCharacterById: GET /characters/{characterId}" in prompt and "X-API-KEY" not in prompt
-    from interactions.selectors import assistant_scope
+    from operations.scope import assistant_scope
 
     (tool,) = [t for t in assistant_scope().tools if t.operation["operation_id"] == "getCharacterById"]
     assert list(tool.parameters["properties"]) == ["characterId"]

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from interactions import tools as tools_module
-from interactions.assistants import openai_backend
+from assistants import openai_backend
+from operations import ranking as ranking_module
 from prompts.search_index import OPERATIONS_INDEX, search_operations
 from search.maintenance import compare_index
 from search.models import SyncEntry
@@ -27,7 +27,7 @@ def no_local_ranking(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("ranked in-process although the operations index was usable")
 
-    monkeypatch.setattr(tools_module, "rank_tools_locally", fail)
+    monkeypatch.setattr(ranking_module, "rank_tools_locally", fail)
 
 
 def test_operations_are_indexed_and_found(synced):
@@ -141,7 +141,7 @@ def test_cached_prompt_and_tools_follow_registry_changes(client_api, synced, fak
 def test_the_interaction_scope_is_kept_until_services_specs_or_policies_change(synced, file_server):
     """The scope (services, tools, prompt) is reused while nothing changed, and rebuilt on
     the next request after a policy change, a spec refetch or a registration."""
-    from interactions.selectors import assistant_scope
+    from operations.scope import assistant_scope
     from prompts.services import operation_policy_set, spec_refresh
     from registry import services
     from registry.models import Service
@@ -172,11 +172,11 @@ def test_a_large_scope_is_kept_out_of_full_collections_and_freed_when_replaced(s
     import gc
     import weakref
 
-    from interactions import selectors
+    from operations import scope as selectors
     from registry import services
     from registry.models import Service
 
-    monkeypatch.setattr(selectors, "_LONG_LIVED_TOOLS", 1)  # the demo registry counts as large
+    monkeypatch.setattr(selectors, "LONG_LIVED_TOOLS", 1)  # the demo registry counts as large
     try:
         old = selectors.assistant_scope()
         assert gc.get_freeze_count() > len(old.tools)

@@ -145,7 +145,9 @@ def made_run(tmp_path_factory):
         while True:
             assert process.poll() is None, f"run.sh exited:\n{log_path.read_text()}"
             try:
-                if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
+                # Ready as a person sees it: it answers, and run.sh printed its URLs and keys.
+                if httpx.get(server.url + "/healthz", timeout=2).status_code == 200 and \
+                        "Ctrl-C stops everything." in log_path.read_text():
                     break
             except httpx.HTTPError:
                 pass

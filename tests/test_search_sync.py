@@ -204,12 +204,13 @@ def test_enqueue_outside_a_transaction_still_records():
     assert SyncEntry.objects.filter(object_id="x").exists()
 
 
-def test_healthz_reports_database_typesense_and_backlog(client, typesense, clean_typesense):
+def test_readyz_reports_database_typesense_and_backlog(client, typesense, clean_typesense):
+    # /healthz is liveness only now; readiness (/readyz) reports what it used to (tests/test_health.py).
     register()
-    body = client.get("/healthz").json()
+    body = client.get("/readyz").json()
     assert body["database"] == "ok" and body["typesense"] == "ok" and body["backlog"]["pending"] == 1
     typesense.stop()
-    body = client.get("/healthz").json()
+    body = client.get("/readyz").json()
     assert body["typesense"] == "unreachable"
 
 

@@ -36,8 +36,10 @@ INSTALLED_APPS = [
     "registry",
     "prompts",
     "credentials",
+    "assistants",  # the assistant backends (routing_eval)
     "interactions",
     "mcp_gateway",  # /mcp: the services as MCP tools
+    "control",  # the admin's control room and the composed service page
     "demo",  # the demo services and seed_demo
 ]
 
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     "core.parsers.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Health probes, answered before CommonMiddleware checks the Host header (ensemble_project/health.py).
+    "ensemble_project.health.HealthProbeMiddleware",
     "core.sessionless.ApiAwareSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -57,9 +61,9 @@ MIDDLEWARE = [
 ]
 
 # Paths that never use a session, a Django user or messages (core/sessionless.py): the
-# contract's operations, /mcp, /healthz and the contract files. Anything else keeps them.
+# contract's operations, /mcp, the health probes and the contract files. Anything else keeps them.
 ENSEMBLE_SESSIONLESS_PATH_PREFIXES = (
-    "/services", "/system-prompt", "/interact", "/logs", "/mcp", "/healthz", "/openapi.yml", "/openapi.json",
+    "/services", "/system-prompt", "/interact", "/logs", "/mcp", "/healthz", "/readyz", "/openapi.yml", "/openapi.json",
 )
 ROOT_URLCONF = "ensemble_project.urls"
 WSGI_APPLICATION = "ensemble_project.wsgi.application"
@@ -213,6 +217,8 @@ SEARCH_SYNC_MAX_BACKOFF_SECONDS = env_int("SEARCH_SYNC_MAX_BACKOFF_SECONDS", 300
 # The worker compares each idle index's document count with the database this often, and
 # fully after every Typesense outage; differences are queued again (search/maintenance.py).
 SEARCH_SYNC_VERIFY_SECONDS = env_int("SEARCH_SYNC_VERIFY_SECONDS", 60, minimum=1)
+# host:port where `typesense_sync` serves its own metrics (empty: none); bind it to a private address.
+ENSEMBLE_WORKER_METRICS_ADDRESS = env_str("ENSEMBLE_WORKER_METRICS_ADDRESS", "")
 # GET /logs answers 502 when a log has waited this long for Typesense and Typesense is down.
 ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS = env_int("ENSEMBLE_LOGS_MAX_SYNC_LAG_SECONDS", 300, minimum=0)
 

@@ -4,7 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from apikeys.models import ApiKey
+from apikeys.selectors import api_key_line, api_key_select
 from apikeys.services import api_key_create, api_key_revoke, api_key_rotate
+from core.errors import ApplicationError
 
 ACTOR = "command:apikey"
 
@@ -18,18 +20,19 @@ class Command(BaseCommand):
         create.add_argument("--name", required=True)
         create.add_argument("--admin", action="store_true", help="An admin key (X-ADMIN-API-KEY).")
         create.add_argument("--expires-in-days", type=float, help="The key stops working after this many days.")
-        sub.add_parser("list", help="List keys (prefix, kind, state, last use).")
+        sub.add_parser("list", help="List keys (id, prefix, kind, state, last use, name).")
+        which = "The key's id (first column of `list`), prefix or name; an ambiguous one lists the candidates."
         rotate = sub.add_parser("rotate", help="Replace a key: print a new one; the old one expires after a grace period.")
-        rotate.add_argument("prefix")
+        rotate.add_argument("key", help=which)
         rotate.add_argument("--grace-hours", type=float, default=24.0, help="How long the old key keeps working (default 24).")
-        revoke = sub.add_parser("revoke", help="Revoke a key by its prefix; it stops working at once.")
-        revoke.add_argument("prefix")
+        revoke = sub.add_parser("revoke", help="Revoke a key; it stops working at once.")
+        revoke.add_argument("key", help=which)
 
-    def _one_key(self, prefix: str) -> ApiKey:
-        keys = list(ApiKey.objects.filter(prefix=prefix))
-        if len(keys) != 1:
-            raise CommandError(f"{len(keys)} keys have the prefix {prefix!r}; expected exactly one.")
-        return keys[0]
+    def _one_key(self, reference: str) -> ApiKey:
+        try:
+            return api_key_select(reference)
+        except ApplicationError as error:
+            raise CommandError(error.message) from None
 
     def handle(self, *args, action, **options):
         if action == "create":
@@ -42,19 +45,21 @@ class Command(BaseCommand):
             self.stdout.write(raw_key)
         elif action == "list":
             for key in ApiKey.objects.all():
-                used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
-                self.stdout.write(f"{key.prefix}\t{'admin' if key.is_admin else 'api'}\t{key.state}\t{used}\t{key.name}")
+                self.stdout.write(api_key_line(key))
         elif action == "rotate":
             if options["grace_hours"] < 0:
                 raise CommandError("--grace-hours must not be negative.")
-            old = self._one_key(options["prefix"])
-            new_key, raw_key = api_key_rotate(key=old, grace=timedelta(hours=options["grace_hours"]), actor=ACTOR)
+            old = self._one_key(options["key"])
+            try:
+                new_key, raw_key = api_key_rotate(key=old, grace=timedelta(hours=options["grace_hours"]), actor=ACTOR)
+            except ApplicationError as error:  # a revoked key
+                raise CommandError(error.message) from None
             self.stderr.write(
                 f"Created {new_key}; {old.prefix}… stops working at {old.expires_at:%Y-%m-%d %H:%M:%S} UTC. "
                 "Copy the new key now; it will not be shown again:"
             )
             self.stdout.write(raw_key)
         else:
-            key = self._one_key(options["prefix"])
+            key = self._one_key(options["key"])
             api_key_revoke(key=key, actor=ACTOR)
             self.stdout.write(f"Revoked {key}.")

@@ -1,6 +1,6 @@
-import os
 import signal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from prometheus_client import start_http_server
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=None)
         parser.add_argument("--poll-seconds", type=float, default=0.5)
         parser.add_argument(
-            "--metrics-address", default=os.environ.get("ENSEMBLE_WORKER_METRICS_ADDRESS", ""),
+            "--metrics-address", default=settings.ENSEMBLE_WORKER_METRICS_ADDRESS,
             help="host:port to serve this worker's Prometheus metrics on (deliveries, repairs); "
                  "default ENSEMBLE_WORKER_METRICS_ADDRESS, empty = none. Bind it to a private address.",
         )

@@ -1,0 +1,68 @@
+"""Reads for the control room: each operation's policy and health, the overview on the
+admin index. Composed from what each floor answers for (prompts: the operations and
+their policies, the failing specs; interactions: the calls and approvals; search: the
+sync backlog). A constant number of queries per page, whatever the number of services
+and logs."""
+
+from dataclasses import dataclass, field
+
+from interactions.selectors import Health, failing_operations, operations_health, pending_approvals_count
+from prompts.policies import effective_policy, policies_of
+from prompts.selectors import failing_specs
+from search.outbox import backlog_summary
+
+
+@dataclass
+class OperationRow:
+    operation_id: str
+    method: str
+    path: str
+    summary: str
+    required: list[str]
+    policy: str
+    explicit: bool  # the operation has its own policy row
+    day: Health = field(default_factory=Health)
+    week: Health = field(default_factory=Health)
+    last_error: str = ""
+    last_error_at: object = None
+
+
+def required_inputs(operation: dict) -> list[str]:
+    names = [p["name"] for p in operation.get("parameters", []) if p.get("required")]
+    body = operation.get("body")
+    if body and body.get("required"):
+        fields = (body.get("schema") or {}).get("required") or []
+        names += [f"body.{f}" for f in fields] or ["body"]
+    return names
+
+
+def operations_table(service, *, now=None) -> list[OperationRow]:
+    """One row per operation of the service's snapshot: its policy, and its calls over
+    the last 24 hours and 7 days."""
+    snapshot = getattr(service, "spec", None)
+    operations = snapshot.operations if snapshot is not None and snapshot.usable else []
+    if not operations:
+        return []
+    own = policies_of(service)
+    health = operations_health(service_id=service.pk, now=now)
+    rows = []
+    for op in operations:
+        row = OperationRow(op["operation_id"], op["method"], op["path"], op.get("summary", ""), required_inputs(op),
+                           effective_policy(service, op), op["operation_id"] in own)
+        seen = health.get(op["operation_id"])
+        if seen is not None:
+            row.day, row.week, row.last_error, row.last_error_at = seen.day, seen.week, seen.last_error, seen.last_error_at
+        rows.append(row)
+    return rows
+
+
+def overview(*, limit: int = 10) -> dict:
+    """The admin index's overview: failing specs, failing operations, the sync backlog
+    and its last error, pending approvals. A fixed number of queries."""
+    specs, more = failing_specs(limit=limit)
+    return {
+        "failing_specs": specs, "more_failing_specs": more,
+        "failing_operations": failing_operations(limit=limit),
+        "sync": backlog_summary(),
+        "pending_approvals": pending_approvals_count(),
+    }
