@@ -2,7 +2,12 @@
 authentication (X-API-KEY, or `Authorization: Bearer <key>`), failed-key counting and
 throttling as every REST operation before the SDK sees them; a refused request is the
 contract's ErrorResponse (401, 429) and no tool is listed. A request from a web page
-whose Origin is not allowed is refused first (403, mcp_gateway.origins)."""
+whose Origin is not allowed is refused first (403, mcp_gateway.origins).
+
+The MCP SDK (about half a second of imports) is loaded on the first POST, or when a web
+worker starts (`warm_up`, called by gunicorn's post_worker_init), never merely because
+the URLconf was imported: every management command that runs the system checks does
+that."""
 
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse
@@ -12,7 +17,11 @@ from rest_framework.views import APIView
 from apikeys.authentication import ApiKeyAuthentication, BearerApiKeyAuthentication
 
 from .origins import check_origin
-from .server import handle
+
+
+def warm_up() -> None:
+    """Import the MCP server and its SDK now, so the first /mcp request does not pay for it."""
+    from . import server  # noqa: F401
 
 
 def _asgi_scope(request) -> dict:
@@ -49,6 +58,8 @@ class McpView(APIView):
         super().initial(request, *args, **kwargs)
 
     def post(self, request):
+        from .server import handle  # loaded on first use (see the module's docstring)
+
         return _django_response(async_to_sync(handle)(_asgi_scope(request), request.body))
 
     def get(self, request):
