@@ -6,7 +6,17 @@ and logs."""
 
 from dataclasses import dataclass, field
 
-from interactions.selectors import Health, failing_operations, operations_health, pending_approvals_count
+from django.db.models import Prefetch, prefetch_related_objects
+
+from interactions.models import InteractionLog
+from interactions.selectors import (
+    Health,
+    approvals_decided,
+    approvals_pending,
+    failing_operations,
+    operations_health,
+    pending_approvals_count,
+)
 from prompts.policies import effective_policy, policies_of
 from prompts.selectors import failing_specs
 from search.outbox import backlog_summary
@@ -66,3 +76,11 @@ def overview(*, limit: int = 10) -> dict:
         "sync": backlog_summary(),
         "pending_approvals": pending_approvals_count(),
     }
+
+
+def approvals_page() -> tuple[list, list]:
+    """The approvals page: the calls waiting (each with the request it came from, read in
+    one query for all) and the latest decisions."""
+    pending = approvals_pending()
+    prefetch_related_objects(pending, Prefetch("log", queryset=InteractionLog.objects.only("id", "user_input")))
+    return pending, approvals_decided()
