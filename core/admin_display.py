@@ -28,7 +28,7 @@ def json_block(value, *, css_class: str = "") -> SafeString:
     height, never widens its column."""
     if value in (None, "", {}, []):
         return format_html('<span class="quiet">{}</span>', "-" if value in (None, "") else json.dumps(value))
-    return format_html('<pre class="json-block {}">{}</pre>', css_class, json_text(value))
+    return format_html('<pre class="{}">{}</pre>', f"json-block {css_class}".strip(), json_text(value))
 
 
 def shortened(text: str, length: int = 80) -> SafeString:

@@ -98,6 +98,7 @@ def _answer(number: int) -> str:
 def seed(service_id: str) -> dict:
     """An interaction of four calls (one failed), one approved and one pending approval;
     returns their ids for the test to open."""
+    import secrets
     from datetime import timedelta
 
     from django.utils import timezone
@@ -106,6 +107,7 @@ def seed(service_id: str) -> dict:
     from registry.models import Service
 
     service = Service.objects.get(pk=service_id)
+    approved_ref, pending_ref = (f"APR-{secrets.token_hex(4).upper()}" for _ in range(2))
     base = SPEC["servers"][0]["url"]
     now = timezone.now()
     log = InteractionLog.objects.create(
@@ -141,7 +143,7 @@ def seed(service_id: str) -> dict:
                           "body": {"text": "I do not think you understand what this town has cost me. " * 3,
                                    "parenthetical": "(quietly)", "revisionColour": "goldenrod", "position": "2"}}
     approved = PendingApproval.objects.create(
-        reference="APR-0000A001", log=log, position=len(calls), service_id=service.pk, service_name=service.name,
+        reference=approved_ref, log=log, position=len(calls), service_id=service.pk, service_name=service.name,
         operation_id="replaceDialogueLineKeepingAnnotationHistory", method="PUT", arguments=approval_arguments,
         requested_by="key:ensemble-dev", expires_at=now + timedelta(hours=24), state=PendingApproval.State.APPROVED,
         decided_by="user:control", decided_at=now, call=calls[1],
@@ -149,14 +151,22 @@ def seed(service_id: str) -> dict:
     responses.append({"service_name": service.name, "response": calls[1].response})
     pending_log = InteractionLog.objects.create(
         user_input="replace Margaret's second line in scene 17 of act 2 with the shorter version the script editor proposed",
-        assistant_response=f"replaceDialogueLineKeepingAnnotationHistory waits for an administrator's approval ({'APR-0000A002'}).",
+        assistant_response=f"replaceDialogueLineKeepingAnnotationHistory waits for an administrator's approval ({pending_ref}).",
         backend="local", outcome="answered", duration_ms=95,
         service_responses=[{"service_name": service.name, "response": "waits for approval"}],
     )
     pending = PendingApproval.objects.create(
-        reference="APR-0000A002", log=pending_log, position=0, service_id=service.pk, service_name=service.name,
+        reference=pending_ref, log=pending_log, position=0, service_id=service.pk, service_name=service.name,
         operation_id="replaceDialogueLineKeepingAnnotationHistory", method="PUT", arguments=approval_arguments,
         requested_by="key:ensemble-dev", expires_at=now + timedelta(hours=24),
     )
     InteractionLog.objects.filter(pk=log.pk).update(service_responses=responses)
-    return {"log": log.pk, "pending_log": pending_log.pk, "approved": approved.pk, "pending": pending.pk}
+    return {"log": log.pk, "pending_log": pending_log.pk, "approved": approved.pk, "pending": pending.pk,
+            "pending_reference": pending_ref}
+
+
+def unseed(ids: dict) -> None:
+    """Removes what `seed` wrote (the logs, with their calls and approvals)."""
+    from interactions.models import InteractionLog
+
+    InteractionLog.objects.filter(pk__in=[ids["log"], ids["pending_log"]]).delete()
