@@ -6,8 +6,18 @@ A constant number of queries per page, whatever the number of services and logs.
 
 from dataclasses import dataclass, field
 
+from django.db.models import Prefetch, prefetch_related_objects
+
 from credentials.selectors import held_services
-from interactions.selectors import Health, failing_operations, operations_health, pending_approvals_count
+from interactions.models import InteractionLog
+from interactions.selectors import (
+    Health,
+    approvals_decided,
+    approvals_pending,
+    failing_operations,
+    operations_health,
+    pending_approvals_count,
+)
 from prompts.policies import effective_policy, policies_of
 from prompts.selectors import failing_specs
 from search.outbox import backlog_summary
@@ -76,3 +86,11 @@ def overview(user, *, limit: int = 10) -> dict:
         parts["held_services"], parts["more_held_services"] = held_services(limit=limit)
     parts["shown"] = parts["show_approvals"] or parts["show_operations"] or parts["show_credentials"]
     return parts
+
+
+def approvals_page() -> tuple[list, list]:
+    """The approvals page: the calls waiting (each with the request it came from, read in
+    one query for all) and the latest decisions."""
+    pending = approvals_pending()
+    prefetch_related_objects(pending, Prefetch("log", queryset=InteractionLog.objects.only("id", "user_input")))
+    return pending, approvals_decided()

@@ -20,7 +20,9 @@ from .services import credential_clear, credential_confirm_origin, credential_se
 
 
 class CredentialForm(forms.ModelForm):
-    scheme = forms.ChoiceField(choices=[])
+    # One row per scheme of the spec: the scheme is fixed (a hidden field, still checked
+    # against the spec's schemes), shown as text by CredentialInline.scheme_column.
+    scheme = forms.ChoiceField(choices=[], widget=forms.HiddenInput)
     secret = forms.CharField(
         required=False, strip=False, widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Write-only: leave empty to keep the stored secret.",
@@ -45,10 +47,23 @@ class CredentialFormSet(BaseInlineFormSet):
         kwargs.setdefault("initial", [{"scheme": name} for name in missing])
         super().__init__(*args, instance=instance, **kwargs)
 
+    @property
+    def no_schemes_reason(self) -> str:
+        """Why there is nothing to set, for the inline's template ("" when there is)."""
+        if self.states:
+            return ""
+        if getattr(self.instance, "spec", None) is None:
+            return "Its spec has not been fetched yet: the schemes it declares show here once it is."
+        return "Its spec declares no security scheme: this service takes no credentials."
+
     def _construct_form(self, i, **kwargs):
         form = super()._construct_form(i, **kwargs)
-        # The row's scheme state (set / held / missing, its origins) for the read-only columns.
-        state = form.instance.scheme_state = next((s for s in self.states if s.name == form.instance.scheme), None)
+        # The row's scheme and what it is, for the read-only columns (a new row has only
+        # its initial scheme; an instance without a primary key is never saved as is).
+        if not form.instance.pk:
+            form.instance.scheme = form.initial.get("scheme", "")
+        state = next((s for s in self.states if s.name == form.instance.scheme), None)
+        form.instance.scheme_state = state
         # Only a held secret has a new origin to confirm.
         form.fields["confirm_origin"].disabled = not (form.instance.pk and state and state.held)
         return form
@@ -100,11 +115,18 @@ class CredentialFormSet(BaseInlineFormSet):
 
 
 class CredentialInline(admin.TabularInline):
+    """One row per security scheme of the spec (none to add: the spec says which exist);
+    a note instead of an empty table when the spec declares none."""
+
     model = ServiceCredential
     form = CredentialForm
     formset = CredentialFormSet
-    fields = ["scheme", "secret", "state", "origins_column", "confirm_origin"]
-    readonly_fields = ["state", "origins_column"]
+    template = "admin/credentials/credential_inline.html"
+    fields = ["scheme", "scheme_column", "secret", "state", "origins_column", "confirm_origin"]
+    readonly_fields = ["scheme_column", "state", "origins_column"]
+    # The row's scheme is its first column, not a caption above it; rows are the spec's schemes,
+    # so none is added or taken away in the page (Delete clears a stored secret).
+    classes = ["no-captions", "fixed-rows"]
     verbose_name = "credential"
     verbose_name_plural = "Credentials (secrets sent to this service; write-only)"
 
@@ -136,6 +158,18 @@ class CredentialInline(admin.TabularInline):
         if obj is None or not obj.pk:
             return 0
         return sum(1 for s in scheme_states(obj) if s.credential is None and s.declared)
+
+    def get_max_num(self, request, obj=None, **kwargs):
+        # The rows are the spec's schemes (and stored secrets of schemes it dropped): no more.
+        if obj is None or not obj.pk:
+            return 0
+        return len(scheme_states(obj))
+
+    @admin.display(description="scheme")
+    def scheme_column(self, obj):
+        state = getattr(obj, "scheme_state", None)
+        return format_html('<strong>{}</strong><br><span class="quiet">{}</span>', obj.scheme,
+                           state.description if state else "")
 
     @admin.display(description="state")
     def state(self, obj):

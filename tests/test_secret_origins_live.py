@@ -32,8 +32,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, SHARED, TYPESENSE_KEY, _wait_http, free_port
 from tests.admin_forms import AdminSession
+from tests.conftest import ROOT, SHARED, TYPESENSE_KEY, _wait_http, free_port
 from tests.echo_fixtures import EchoServer, notes_spec, vault_spec
 from tests.hostile_fixtures import ScriptedModel
 from tests.shared_material import require
@@ -264,7 +264,7 @@ def test_6a_7_an_approval_sends_the_call_that_was_shown_and_secret_arguments_sta
         # Held: shown with its route and the secrets redacted, kept only encrypted.
         reference = re.search(r"APR-[0-9A-F]{8}", stack.call("notes__updateNote", arguments)).group(0)
         page = admin.http.get("/admin/control/approvals/").text
-        assert reference in page and f"PUT /notes/{{noteId}}" in page and f"on {own.base}" in page
+        assert reference in page and "PUT /notes/{noteId}" in page and f"on {own.base}" in page
         assert "[redacted]" in page and password not in page and answer not in page
         ((sealed,),) = stack.db("SELECT sealed_arguments FROM interactions_pendingapproval WHERE reference = ?", reference)
         assert sealed and password.encode() not in bytes(sealed)
