@@ -17,8 +17,14 @@ class _HeaderKeyAuthentication(authentication.BaseAuthentication):
     header = ""
     admin_only = False
 
+    @property
+    def meta_name(self) -> str:
+        return "HTTP_" + self.header.upper().replace("-", "_")
+
     def raw_key(self, request) -> str | None:
-        return request.META.get("HTTP_" + self.header.upper().replace("-", "_"))
+        # The Django request's META directly: DRF's Request forwards unknown attributes
+        # through __getattr__, which costs more than the lookup on every request.
+        return getattr(request, "_request", request).META.get(self.meta_name)
 
     def authenticate(self, request):
         raw_key = self.raw_key(request)
@@ -56,7 +62,7 @@ class BearerApiKeyAuthentication(_HeaderKeyAuthentication):
     header = "Authorization"
 
     def raw_key(self, request) -> str | None:
-        scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        scheme, _, value = getattr(request, "_request", request).META.get("HTTP_AUTHORIZATION", "").partition(" ")
         return value if scheme.lower() == "bearer" else None
 
     def authenticate_header(self, request):

@@ -2,6 +2,7 @@
 commands and the authentication classes all go through these functions; every change
 leaves an audit event in the same transaction."""
 
+import weakref
 from datetime import timedelta
 
 from django.conf import settings
@@ -75,19 +76,46 @@ def api_key_rotate(*, key: ApiKey, grace: timedelta, actor: str = SYSTEM) -> tup
     return new_key, raw_key
 
 
+_KEY_FIELDS = ApiKey._meta.concrete_fields
+_KEY_COLUMNS = [field.attname for field in _KEY_FIELDS]
+_KEY_COLUMNS_SQL = ", ".join(field.column for field in _KEY_FIELDS)
+# The ORM's converters for each column (SQLite keeps datetimes as text), per database
+# connection's operations object: computed once, not per request.
+_key_converters: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _key_from_row(row) -> ApiKey:
+    converters = _key_converters.get(connection.ops)
+    if converters is None:
+        columns = [field.get_col(ApiKey._meta.db_table) for field in _KEY_FIELDS]
+        converters = _key_converters[connection.ops] = [
+            (index, column, functions) for index, column in enumerate(columns)
+            if (functions := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+        ]
+    values = list(row)
+    for index, column, functions in converters:  # only the columns that have converters
+        for function in functions:
+            values[index] = function(values[index], column, connection)
+    return ApiKey.from_db(connection.alias, _KEY_COLUMNS, values)
+
+
 def api_key_find(raw_key: str) -> ApiKey | None:
     """The active key matching `raw_key`, compared in constant time, or None."""
     if not raw_key or len(raw_key) < MIN_KEY_LENGTH or len(raw_key) > 256:
         return None
     match = None
-    # ApiKey.objects.active() in plain SQL: this runs on every request, exactly (no cache,
-    # so a revocation holds on the next request), and ORM query building cost more than
-    # the query itself.
+    # ApiKey.objects.active() in plain SQL on a cursor: this runs on every request, exactly
+    # (no cache, so a revocation holds on the next request), and ORM query building (or a
+    # raw queryset's column mapping) cost more than the query itself.
     table = connection.ops.quote_name(ApiKey._meta.db_table)
-    candidates = ApiKey.objects.raw(
-        f"SELECT * FROM {table} WHERE prefix = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > %s)",
-        [prefix_of(raw_key), connection.ops.adapt_datetimefield_value(timezone.now())],
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_KEY_COLUMNS_SQL} FROM {table} "
+            "WHERE prefix = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > %s)",
+            [prefix_of(raw_key), connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        rows = cursor.fetchall()
+    candidates = [_key_from_row(row) for row in rows]
     for candidate in candidates:
         # Compare with every candidate, so timing does not tell which one matched.
         if candidate.matches(raw_key):

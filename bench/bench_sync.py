@@ -2,7 +2,7 @@
 
 1. Resync throughput: `typesense_resync` of 100,000 interaction logs (read from the
    database, converted, imported in batches) against the Typesense client's own bulk
-   import of the same 100,000 documents prepared in memory. Target: >= 0.8.
+   import of the same 100,000 documents prepared in memory. Target: >= 0.9 (issue 27).
 2. `POST /services/register` latency with Typesense down against up (in-process test
    client, so only our code is measured). Target: <= 1.2: a request never waits on Typesense.
 
@@ -62,7 +62,7 @@ def main():
         print(f"resync of {args.logs} interaction logs (best of 2 alternating runs each)")
         print(f"  client bulk import of prepared documents (baseline): {baseline:.2f} s = {args.logs / baseline:,.0f} docs/s")
         print(f"  typesense_resync from the database (ours):           {ours:.2f} s = {args.logs / ours:,.0f} docs/s")
-        print(f"  throughput ratio ours/baseline: {baseline / ours:.2f}  (target >= 0.8)")
+        print(f"  throughput ratio ours/baseline: {baseline / ours:.2f}  (target >= 0.9)")
 
         # Register latency, Typesense up vs down.
         from rest_framework.test import APIClient

@@ -1,14 +1,24 @@
 #!/usr/bin/env python
 """Load test: the production profile (gunicorn with its config, the sync worker as its
-own process, Typesense, the demo services) under 50 concurrent clients for 60 s, driven
-from this process over loopback. Prints p50/p99 per operation and every error.
+own process, Typesense, the demo services) under 50 concurrent clients for 60 s (after 10 s of
+the same load as warm-up, not counted: workers load their caches, the first requests
+import lazily), driven from this process over loopback. Prints p50/p99 per operation
+and every error.
 
-    python bench/load_test.py [--clients 50] [--seconds 60] [--databases sqlite,postgres]
+    python bench/load_test.py [--clients 50] [--seconds 60] [--warmup 10] [--databases sqlite,postgres]
 
 PostgreSQL is used when DATABASE_URL names one; `make load-test` runs the SQLite pass,
 then the PostgreSQL pass under scripts/test_postgres.sh, and prints both side by side.
 Throttling stays on (its database counter is part of every request's cost) with a rate
-high enough that the test measures speed, not the limit."""
+high enough that the test measures speed, not the limit.
+
+Where the time goes: the server runs with ENSEMBLE_SERVER_TIMING on and the driver
+stamps each request (`X-Request-Start`), so every answer says how long it waited for a
+web thread (queue), connected to the database, spent in queries (db) and waiting for
+SQLite's write lock (lock) and held it (held), waited for an outbound slot (bulkhead), spent in outbound
+calls and in Typesense, and in the app altogether; the rest of what the client measured
+is the driver's own delay (client). The breakdown is printed per operation for the
+median request and for the slowest 1%."""
 
 import argparse
 import asyncio
@@ -52,6 +62,7 @@ class Stack:
             "ENSEMBLE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",  # the demo services
             "ENSEMBLE_THROTTLE_RATE": "1000000/minute",
             "ENSEMBLE_ACCESS_LOG": "false",
+            "ENSEMBLE_SERVER_TIMING": "true",
             "ENSEMBLE_BIND": f"127.0.0.1:{self.port}",
             "PROMETHEUS_MULTIPROC_DIR": str(self.dir / "metrics"),
         }
@@ -99,7 +110,22 @@ class Stack:
         typesense_server.stop(data_dir=self.dir / "typesense", timeout=5)
 
 
-async def client_loop(n, client, deadline, latencies, errors, created):
+PARTS = ("queue", "connect", "db", "lock", "held", "bulkhead", "outbound", "typesense", "app", "client")
+
+
+def _server_timing(header: str) -> dict:
+    parts = {}
+    for item in header.split(","):
+        name, _, duration = item.strip().partition(";dur=")
+        if duration:
+            parts[name] = float(duration) / 1000
+    return parts
+
+
+timeline: list = []  # (when, operation, seconds) of every answered request, for --json
+
+
+async def client_loop(n, client, deadline, latencies, errors, created, breakdowns, measure_from):
     rng = random.Random(n)
     names, weights = zip(*MIX, strict=True)
     counter = 0
@@ -138,36 +164,48 @@ async def client_loop(n, client, deadline, latencies, errors, created):
         method, path, extra = request
         started = time.perf_counter()
         try:
-            response = await client.request(method, path, **extra)
+            response = await client.request(method, path, headers={"X-Request-Start": f"t={time.time():.6f}"}, **extra)
             status = response.status_code
         except httpx.HTTPError as error:
             status, response = type(error).__name__, None
-        latencies[operation].append(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        if operation == "registerService" and response is not None and status < 400:
+            mine.add(sid)
+        if time.monotonic() < measure_from:  # warming up: the same load, not counted
+            continue
+        latencies[operation].append(took)
+        if response is not None:
+            parts = _server_timing(response.headers.get("server-timing", ""))
+            parts["client"] = max(0.0, took - parts.get("queue", 0.0) - parts.get("app", 0.0))
+            breakdowns[operation].append((took, parts))
+            timeline.append((round(time.monotonic(), 3), operation, round(took, 4), parts))
         if response is None or status >= 400:
             errors[(operation, status, response.text[:120] if response is not None else "")] += 1
-        elif operation == "registerService":
-            mine.add(sid)
 
 
-async def drive(stack, clients, seconds):
-    latencies, errors = defaultdict(list), defaultdict(int)
+async def drive(stack, clients, seconds, warmup):
+    latencies, errors, breakdowns = defaultdict(list), defaultdict(int), defaultdict(list)
     created = [set() for _ in range(clients)]
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"X-API-KEY": stack.api_key, "X-ADMIN-API-KEY": stack.admin_key}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.port}", headers=headers, limits=limits,
                                  timeout=60) as client:
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(client_loop(n, client, deadline, latencies, errors, created) for n in range(clients)))
-    return latencies, errors
+        measure_from = time.monotonic() + warmup
+        deadline = measure_from + seconds
+        await asyncio.gather(*(client_loop(n, client, deadline, latencies, errors, created, breakdowns, measure_from)
+                               for n in range(clients)))
+    return latencies, errors, breakdowns
 
 
-def run(database: str, database_url: str, clients: int, seconds: int) -> dict:
+def run(database: str, database_url: str, clients: int, seconds: int, warmup: int) -> dict:
     stack = Stack(database_url)
     try:
         stack.start()
-        started = time.monotonic()
-        latencies, errors = asyncio.run(drive(stack, clients, seconds))
+        load_before = os.getloadavg()[0]
+        started = time.monotonic() + warmup
+        latencies, errors, breakdowns = asyncio.run(drive(stack, clients, seconds, warmup))
         elapsed = time.monotonic() - started
+        load_after = os.getloadavg()[0]
         # Nothing lost: once the worker has drained, the index equals the database.
         deadline = time.monotonic() + 120
         while subprocess.run([sys.executable, "manage.py", "typesense_status"], cwd=ROOT, env=stack.env,
@@ -181,12 +219,23 @@ def run(database: str, database_url: str, clients: int, seconds: int) -> dict:
     total = sum(len(v) for v in latencies.values())
     result = {"database": database, "requests": total, "seconds": round(elapsed, 1), "rps": round(total / elapsed, 1),
               "errors": {f"{op} {status} {text}": n for (op, status, text), n in errors.items()},
-              "index_caught_up_seconds": round(caught_up, 1), "operations": {}}
+              "index_caught_up_seconds": round(caught_up, 1), "operations": {},
+              "load_average": [round(load_before, 2), round(load_after, 2)], "breakdown": {},
+              "timeline": list(timeline)}
+    timeline.clear()
     for operation, _ in MIX:
         values = latencies.get(operation) or [float("nan")]
         result["operations"][operation] = {"count": len(latencies.get(operation, [])),
                                            "p50_ms": round(percentile(values, 0.5) * 1000, 1),
                                            "p99_ms": round(percentile(values, 0.99) * 1000, 1)}
+        samples = sorted(breakdowns.get(operation, []), key=lambda sample: sample[0])
+        if samples:
+            slowest = samples[-max(1, len(samples) // 100):]
+            result["breakdown"][operation] = {
+                "median": {part: round(percentile([p.get(part, 0.0) for _, p in samples], 0.5) * 1000, 1) for part in PARTS},
+                "slowest_1pct": {part: round(sum(p.get(part, 0.0) for _, p in slowest) / len(slowest) * 1000, 1)
+                                 for part in PARTS},
+            }
     return result
 
 
@@ -194,7 +243,8 @@ def report(results):
     for result in results:
         print(f"\n{result['database']}: {result['requests']} requests in {result['seconds']} s = {result['rps']} req/s, "
               f"{sum(result['errors'].values())} errors; index equal to the database "
-              f"{result['index_caught_up_seconds']} s after the load")
+              f"{result['index_caught_up_seconds']} s after the load; load average {result['load_average'][0]} "
+              f"before, {result['load_average'][1]} after")
         for line, count in result["errors"].items():
             print(f"   error x{count}: {line}")
     print(f"\n{'operation':<22}" + "".join(f"{r['database'] + ' p50/p99 ms':>26}" for r in results)
@@ -205,12 +255,23 @@ def report(results):
         if len(cells) == 2 and cells[0]["p50_ms"]:
             line += f"   {cells[1]['p50_ms'] / cells[0]['p50_ms']:.2f}"
         print(line)
+    print("\np99 / p50 per operation: " + "; ".join(
+        f"{r['database']} " + ", ".join(f"{op} {c['p99_ms'] / c['p50_ms']:.1f}" for op, c in r["operations"].items()
+                                       if c["p50_ms"]) for r in results))
+    for result in results:
+        print(f"\nwhere the time went, {result['database']} (ms; median request / mean of the slowest 1%):")
+        print(f"{'operation':<22}" + "".join(f"{part:>14}" for part in PARTS))
+        for operation, parts in result["breakdown"].items():
+            print(f"{operation:<22}" + "".join(
+                f"{parts['median'][part]:>6} /{parts['slowest_1pct'][part]:>6}" for part in PARTS))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="Seconds of the same load before the measured ones (workers load their caches).")
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     args = parser.parse_args()
@@ -223,8 +284,9 @@ def main():
         else:
             print("(no PostgreSQL DATABASE_URL: skipping the PostgreSQL pass; `make load-test` provides one)")
             continue
-        print(f"== {database}: {args.clients} clients for {args.seconds} s ...", flush=True)
-        results.append(run(database, url, args.clients, args.seconds))
+        print(f"== {database}: {args.clients} clients for {args.warmup} s of warm-up, then {args.seconds} s measured ...",
+              flush=True)
+        results.append(run(database, url, args.clients, args.seconds, args.warmup))
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -15,6 +15,7 @@ from prompts.selectors import spec_history
 from registry import admin as registry_admin
 from registry.models import Service
 
+from .permissions import VIEW_OPERATIONS
 from .selectors import operations_table
 
 
@@ -49,6 +50,9 @@ class OperationsPanel(admin.TabularInline):
     can_delete = False
     fields = ["operation_id", "policy"]
     readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_OPERATIONS)  # the control room's permission, not the policy model's
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -1,15 +1,28 @@
 """Reads for the control room: each operation's policy and health, the overview on the
 admin index. Composed from what each floor answers for (prompts: the operations and
-their policies, the failing specs; interactions: the calls and approvals; search: the
-sync backlog). A constant number of queries per page, whatever the number of services
-and logs."""
+their policies, the failing specs; interactions: the calls and approvals; credentials:
+the secrets held back; search: the sync backlog), each part only for who may see it.
+A constant number of queries per page, whatever the number of services and logs."""
 
 from dataclasses import dataclass, field
 
-from interactions.selectors import Health, failing_operations, operations_health, pending_approvals_count
+from django.db.models import Prefetch, prefetch_related_objects
+
+from credentials.selectors import held_services
+from interactions.models import InteractionLog
+from interactions.selectors import (
+    Health,
+    approvals_decided,
+    approvals_pending,
+    failing_operations,
+    operations_health,
+    pending_approvals_count,
+)
 from prompts.policies import effective_policy, policies_of
 from prompts.selectors import failing_specs
 from search.outbox import backlog_summary
+
+from .permissions import VIEW_APPROVALS, VIEW_OPERATIONS, may_view_credentials
 
 
 @dataclass
@@ -56,13 +69,28 @@ def operations_table(service, *, now=None) -> list[OperationRow]:
     return rows
 
 
-def overview(*, limit: int = 10) -> dict:
-    """The admin index's overview: failing specs, failing operations, the sync backlog
-    and its last error, pending approvals. A fixed number of queries."""
-    specs, more = failing_specs(limit=limit)
-    return {
-        "failing_specs": specs, "more_failing_specs": more,
-        "failing_operations": failing_operations(limit=limit),
-        "sync": backlog_summary(),
-        "pending_approvals": pending_approvals_count(),
-    }
+def overview(user, *, limit: int = 10) -> dict:
+    """The admin index's overview, as far as `user` may see it: pending approvals (who
+    may see approvals), failing specs and operations and the sync backlog (who may see
+    operations), services whose secrets are held back (who may see credentials). Only
+    the parts shown are read; a fixed number of queries. `shown` is false when none is."""
+    parts: dict = {"show_approvals": user.has_perm(VIEW_APPROVALS), "show_operations": user.has_perm(VIEW_OPERATIONS),
+                   "show_credentials": may_view_credentials(user)}
+    if parts["show_operations"]:
+        specs, more = failing_specs(limit=limit)
+        parts.update(failing_specs=specs, more_failing_specs=more, failing_operations=failing_operations(limit=limit),
+                     sync=backlog_summary())
+    if parts["show_approvals"]:
+        parts["pending_approvals"] = pending_approvals_count()
+    if parts["show_credentials"]:
+        parts["held_services"], parts["more_held_services"] = held_services(limit=limit)
+    parts["shown"] = parts["show_approvals"] or parts["show_operations"] or parts["show_credentials"]
+    return parts
+
+
+def approvals_page() -> tuple[list, list]:
+    """The approvals page: the calls waiting (each with the request it came from, read in
+    one query for all) and the latest decisions."""
+    pending = approvals_pending()
+    prefetch_related_objects(pending, Prefetch("log", queryset=InteractionLog.objects.only("id", "user_input")))
+    return pending, approvals_decided()

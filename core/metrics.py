@@ -11,9 +11,13 @@ import logging
 import os
 import time
 
+from django.conf import settings
+from django.db import DatabaseError, connection
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from .observability import request_queue_seconds, server_timing_header, timing_add, timing_finish, timing_start
 
 access_logger = logging.getLogger("ensemble.access")
 
@@ -80,16 +84,70 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if settings.ENSEMBLE_SERVER_TIMING:
+            return self._timed(request)
         started = time.perf_counter()
         response = self.get_response(request)
-        elapsed = time.perf_counter() - started
-        operation, method = _operation(request), _method(request)
-        HTTP_REQUESTS.labels(operation, method, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(operation).observe(elapsed)
-        # Path only: query strings may carry user text; headers (keys) are never logged.
-        access_logger.info(
-            "%s %s %s %.1fms", method, request.path, response.status_code, elapsed * 1000,
-            extra={"method": method, "path": request.path, "status": response.status_code,
-                   "operation": operation, "duration_ms": round(elapsed * 1000, 1)},
-        )
+        self._count(request, response, time.perf_counter() - started)
         return response
+
+    def _timed(self, request):
+        """The same, with where the time went in a Server-Timing header (observability.py)."""
+        queued = request_queue_seconds(request, time.time())
+        started = time.perf_counter()
+        token = timing_start()
+        try:
+            if queued is not None:
+                timing_add("queue", queued)
+            connecting = time.perf_counter()
+            try:  # every operation uses the database: connect now, timed
+                connection.close_if_health_check_failed()
+                connection.ensure_connection()
+            except DatabaseError:
+                pass  # the view meets it again and answers 503
+            timing_add("connect", time.perf_counter() - connecting)
+            with connection.execute_wrapper(_timed_query):
+                response = self.get_response(request)
+        finally:
+            timings = timing_finish(token)
+        elapsed = time.perf_counter() - started
+        timings["app"] = elapsed
+        response["Server-Timing"] = server_timing_header(timings)
+        self._count(request, response, elapsed)
+        return response
+
+    def _count(self, request, response, elapsed: float) -> None:
+        operation, method = _operation(request), _method(request)
+        counter, latency = _children(operation, method, response.status_code)
+        counter.inc()
+        latency.observe(elapsed)
+        # Path only: query strings may carry user text; headers (keys) are never logged.
+        if access_logger.isEnabledFor(logging.INFO):
+            access_logger.info(
+                "%s %s %s %.1fms", method, request.path, response.status_code, elapsed * 1000,
+                extra={"method": method, "path": request.path, "status": response.status_code,
+                       "operation": operation, "duration_ms": round(elapsed * 1000, 1)},
+            )
+
+
+def _timed_query(execute, sql, params, many, context):
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        # SQLite's BEGIN IMMEDIATE is where a writer waits for the database's write lock.
+        timing_add("lock" if sql.startswith("BEGIN") else "db", time.perf_counter() - started)
+
+
+# The labelled series of each (operation, method, status), looked up once: `labels()`
+# validates and joins its values under a lock on every call. The sets are closed (see
+# above), so this stays small.
+_series: dict[tuple, tuple] = {}
+
+
+def _children(operation: str, method: str, status: int) -> tuple:
+    key = (operation, method, status)
+    found = _series.get(key)
+    if found is None:
+        found = _series[key] = (HTTP_REQUESTS.labels(operation, method, str(status)), HTTP_LATENCY.labels(operation))
+    return found

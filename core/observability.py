@@ -84,3 +84,47 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id() or "-"
         return True
+
+
+# --- where a request's time went (Server-Timing), for the load test -------------------------
+#
+# With ENSEMBLE_SERVER_TIMING on, each answer carries a `Server-Timing` header (W3C) with
+# the milliseconds the request spent waiting for a web thread (from the client's
+# `X-Request-Start: t=<unix seconds>`; on one host the clocks agree), connecting to the
+# database, in queries, for SQLite's write lock (BEGIN IMMEDIATE), for an outbound
+# slot, in outbound exchanges and in Typesense. Off by default: it tells a client how
+# the server spends its time.
+
+_timings: contextvars.ContextVar[dict | None] = contextvars.ContextVar("timings", default=None)
+
+
+def timing_add(name: str, seconds: float) -> None:
+    """Add `seconds` to this request's `name` (a no-op outside a timed request)."""
+    timings = _timings.get()
+    if timings is not None:
+        timings[name] = timings.get(name, 0.0) + seconds
+
+
+def timing_start() -> contextvars.Token:
+    return _timings.set({})
+
+
+def timing_finish(token: contextvars.Token) -> dict:
+    timings = _timings.get() or {}
+    _timings.reset(token)
+    return timings
+
+
+def request_queue_seconds(request, now: float) -> float | None:
+    """Time since the client stamped the request (X-Request-Start: t=<unix seconds>)."""
+    raw = request.META.get("HTTP_X_REQUEST_START", "")
+    try:
+        stamped = float(raw.removeprefix("t="))
+    except ValueError:
+        return None
+    waited = now - stamped
+    return waited if 0 <= waited < 3600 else None
+
+
+def server_timing_header(timings: dict) -> str:
+    return ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in timings.items())

@@ -158,10 +158,20 @@ class SchemeState:
     waiting: list[str] = field(default_factory=list)
 
     @property
+    def missing(self) -> bool:
+        """Operations need it and no secret is set."""
+        return self.needed and self.credential is None
+
+    @property
+    def held(self) -> bool:
+        """A secret is set but held back: it waits for an admin to confirm a new origin."""
+        return self.credential is not None and bool(self.waiting)
+
+    @property
     def state(self) -> str:
         if self.credential is None:
             return "missing" if self.needed else "not set"
-        if self.waiting:
+        if self.held:
             return "held"
         return "set"
 
@@ -207,9 +217,38 @@ def credential_needed_origins(service, snapshot, credential: ServiceCredential, 
 
 def missing_schemes(service) -> list[str]:
     """Schemes the service's operations need that have no secret (the admin's spec status)."""
-    return [s.name for s in scheme_states(service) if s.needed and s.credential is None]
+    return [s.name for s in scheme_states(service) if s.missing]
 
 
 def held_schemes(service) -> list[SchemeState]:
     """The service's secrets held back until an admin confirms an origin."""
-    return [s for s in scheme_states(service) if s.waiting]
+    return [s for s in scheme_states(service) if s.held]
+
+
+@dataclass(frozen=True)
+class HeldService:
+    """A service some of whose secrets wait for an admin to confirm an origin."""
+
+    service_id: str
+    schemes: list[str]
+    waiting: list[str]  # the origins nobody confirmed
+
+
+def held_services(*, limit: int = 10) -> tuple[list[HeldService], bool]:
+    """The services whose secrets are held back, for the admin index: what
+    credentials.services.credential_origins_check recorded when the service moved (one
+    query, whatever the number of services). Returns the first `limit` by id and whether
+    there are more."""
+    rows = (ServiceCredential.objects.exclude(pending_origins=[]).order_by("service_id", "scheme")
+            .values_list("service_id", "scheme", "pending_origins")[: (limit + 1) * 20])
+    found: dict[str, HeldService] = {}
+    for service_id, scheme, waiting in rows:
+        if service_id not in found:
+            if len(found) == limit + 1:
+                break
+            found[service_id] = HeldService(service_id, [], [])
+        held = found[service_id]
+        held.schemes.append(scheme)
+        held.waiting.extend(origin for origin in waiting or [] if origin not in held.waiting)
+    services = list(found.values())
+    return services[:limit], len(services) > limit

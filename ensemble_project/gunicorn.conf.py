@@ -15,15 +15,18 @@ bind = os.environ.get("ENSEMBLE_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * multiprocessing.cpu_count() + 1, 8))
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
-# A gthread worker accepts connections until it holds this many; the default (1000) lets
-# the first worker to wake take every keep-alive connection and leaves the others idle
-# (measured: one busy process out of five under 50 clients). A few per thread spreads them.
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS") or threads * 8)
+# One shared queue for every worker: a worker takes a connection only when it has a free
+# thread (worker_connections = threads) and closes it after the answer (keepalive 0,
+# "Connection: close"), so waiting requests queue in the kernel's accept queue of the
+# listening socket, first come first served by whichever worker frees a thread first.
+# With keep-alive, each connection stayed with the worker that accepted it and queued
+# behind that worker's threads while others were idle: under 50 clients the 99th
+# percentile waited 6-15 times the median (README, Deployment). A new loopback or LAN
+# connection per request costs far less than that; a proxy in front keeps its own
+# keep-alive connections to clients.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS") or threads)
 graceful_timeout = 30
-# Longer than the idle timeout of the proxy or load balancer in front (nginx 60 s, most
-# cloud balancers 60 s): the server must not close a pooled connection the proxy is
-# about to reuse (the client then sees a reset; measured under load with 5 s).
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 75)
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 0)
 # Recycle workers now and then, so a slow leak cannot grow without end.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 5000)
 max_requests_jitter = max_requests // 10
@@ -42,6 +45,22 @@ _metrics_dir = os.environ.setdefault(
 def on_starting(server):
     shutil.rmtree(_metrics_dir, ignore_errors=True)
     os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def post_worker_init(worker):
+    # Commands leave the MCP SDK unloaded (mcp_gateway/views.py); a web worker loads it
+    # before its first request, so no /mcp caller waits half a second for imports. (Only
+    # when the app it loaded is this Django project: the benchmarks run bare apps too.)
+    import gc
+    import sys
+
+    if "ensemble_project.wsgi" in sys.modules:
+        from mcp_gateway.views import warm_up
+
+        warm_up()
+    # Everything loaded so far lives as long as the worker: keep it out of the garbage
+    # collector's full passes, which otherwise walk it all and stall the worker's threads.
+    gc.freeze()
 
 
 def child_exit(server, worker):

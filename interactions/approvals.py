@@ -6,20 +6,33 @@ are validated and the call is held: nothing is sent, the interaction is logged w
 then, through the same caller and guards as any other, and its result replaces the
 waiting line in the same interaction log) or rejects it with a reason; unanswered ones
 expire after ENSEMBLE_APPROVAL_TTL_SECONDS. A decision is a conditional update from
-`pending`, so two admins approving at the same moment run the call once."""
+`pending`, so two admins approving at the same moment run the call once.
 
+An approval runs the call that was shown, or nothing: the held call records its method,
+path template and origin, the spec's hash and a digest of its arguments, and when any of
+them would differ at approval time (the spec now has DELETE where it had PUT, the
+service moved, the spec changed), the approval ends `changed` with the reason and
+nothing is sent. Secret arguments (operations.arguments.redact: `format: password`,
+`writeOnly`, a secret-looking name) are shown as [redacted] and kept Fernet-encrypted,
+like credentials, until the call is decided."""
+
+import hashlib
 import json
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from operations.arguments import ArgumentError, redact, validate_arguments
+from credentials.crypto import CredentialsKeyError, decrypt, encrypt
+from operations.arguments import ArgumentError, redact, secret_values, validate_arguments
 from operations.calling import CallResult, call_tool
 from operations.tools import build_tools
+from outbound.redaction import redact as redact_values
+from prompts.endpoints import effective_origin
 from prompts.policies import NEEDS_APPROVAL, effective_policy
 from registry.models import Service
 from search import outbox
@@ -35,9 +48,11 @@ class HeldCall(CallResult):
     """A call not sent because it waits for approval (a CallResult, so assistants and
     the log treat it like any other)."""
 
-    def __init__(self, tool, arguments, reference: str):
-        super().__init__(tool, arguments, ok=False, error=f"not sent: it waits for an administrator's approval (reference {reference})")
+    def __init__(self, tool, arguments, reference: str, *, sealed: bytes | None = None, hidden=()):
+        super().__init__(tool, arguments, ok=False, error=f"not sent: it waits for an administrator's approval (reference {reference})",
+                         hidden=list(hidden))
         self.reference = reference
+        self.sealed = sealed  # the arguments encrypted, when some are secrets
 
     def for_model(self) -> str:
         return json.dumps({"ok": False, "sent": False, "waiting_for_approval": True, "reference": self.reference,
@@ -60,14 +75,29 @@ def needs_approval(tool) -> bool:
     return effective_policy(tool.service, tool.operation) == NEEDS_APPROVAL
 
 
+def arguments_digest(arguments) -> str:
+    """SHA-256 of the arguments as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def hold(tool, arguments) -> CallResult:
     """The call the assistant asked for, held: bad arguments go back to the assistant as
-    any call's would; good ones wait for an admin."""
+    any call's would; good ones wait for an admin, their secrets encrypted."""
+    hidden = secret_values(arguments, tool.parameters)
     try:
         validate_arguments(tool, arguments)
     except ArgumentError as error:
-        return CallResult(tool, arguments, ok=False, error=f"invalid arguments: {error}")
-    return HeldCall(tool, arguments, _new_reference())
+        return CallResult(tool, arguments, ok=False, error=f"invalid arguments: {redact_values(str(error), hidden)}", hidden=hidden)
+    sealed = None
+    if redact(arguments, tool.parameters) != arguments:
+        try:
+            sealed = encrypt(json.dumps(arguments, ensure_ascii=False))
+        except ImproperlyConfigured:
+            return CallResult(tool, arguments, ok=False, hidden=hidden, error=(
+                "not sent: the call has secret arguments, which wait for approval only encrypted, and "
+                "ENSEMBLE_CREDENTIALS_KEYS is not set; an administrator must set it (or allow the operation)."))
+    return HeldCall(tool, arguments, _new_reference(), sealed=sealed, hidden=hidden)
 
 
 def with_notice(text: str, calls: list) -> str:
@@ -86,8 +116,10 @@ def approvals_record(*, log: InteractionLog, calls: list, requested_by: str) -> 
     PendingApproval.objects.bulk_create([
         PendingApproval(
             reference=c.reference, log=log, position=i, service_id=c.tool.service.id, service_name=c.tool.service.name,
-            operation_id=c.tool.operation["operation_id"], method=c.tool.operation["method"], arguments=c.arguments,
-            requested_by=requested_by[:200], created_at=log.created_at, expires_at=expires,
+            operation_id=c.tool.operation["operation_id"], method=c.tool.operation["method"], path=c.tool.operation["path"],
+            origin=effective_origin(c.tool.service, c.tool.snapshot, c.tool.operation), spec_hash=c.tool.snapshot.content_hash,
+            arguments_digest=arguments_digest(c.arguments), arguments=redact(c.arguments, c.tool.parameters),
+            sealed_arguments=c.sealed, requested_by=requested_by[:200], created_at=log.created_at, expires_at=expires,
         )
         for i, c in enumerate(calls) if isinstance(c, HeldCall)
     ])
@@ -95,7 +127,8 @@ def approvals_record(*, log: InteractionLog, calls: list, requested_by: str) -> 
 
 def _set_log_line(approval: PendingApproval, response: str, call: CallResult | None = None) -> None:
     """Replace the approval's waiting line in its interaction log (and add the service
-    call), in one transaction with its search-sync entry."""
+    call), in one transaction with its search-sync entry. The approval is decided: its
+    encrypted arguments are dropped."""
     with transaction.atomic():
         log = InteractionLog.objects.select_for_update().get(pk=approval.log_id)
         lines = list(log.service_responses)
@@ -107,11 +140,12 @@ def _set_log_line(approval: PendingApproval, response: str, call: CallResult | N
         log.service_responses = lines
         log.save(update_fields=["service_responses"])
         outbox.enqueue(LOGS_INDEX.name, [log.pk])  # the amended log reaches Typesense too
+        PendingApproval.objects.filter(pk=approval.pk).update(sealed_arguments=None)
         if call is not None:
             row = ServiceCall.objects.create(
                 log=log, position=approval.position, service_id=approval.service_id, service_name=approval.service_name,
                 operation_id=approval.operation_id, spec_hash=call.tool.snapshot.content_hash, method=approval.method,
-                url=call.url[:2000], request=redact(call.arguments), status=call.status, ok=call.ok,
+                url=call.url[:2000], request=redact(call.arguments, call.tool.parameters), status=call.status, ok=call.ok,
                 response=call.text[: settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES], response_hash=call.response_hash,
                 error=call.error, duration_ms=call.duration_ms,
             )
@@ -147,16 +181,59 @@ def _tool_for(approval: PendingApproval):
     return next((t for t in build_tools([(service, snapshot)]) if t.operation["operation_id"] == approval.operation_id), None)
 
 
+def _held_arguments(approval: PendingApproval):
+    """The arguments as they were held (decrypted when some are secrets); None when they
+    cannot be decrypted."""
+    if approval.sealed_arguments is None:
+        return approval.arguments
+    try:
+        return json.loads(decrypt(approval.sealed_arguments))
+    except (CredentialsKeyError, ValueError):
+        return None
+
+
+def call_differences(approval: PendingApproval, tool, arguments) -> list[str]:
+    """How the call that would be sent now differs from the one that was held and shown
+    (empty: it is the same call)."""
+    if not (approval.path and approval.spec_hash and approval.arguments_digest):
+        return ["it was held before calls were recorded with their route, so it cannot be checked"]
+    operation = tool.operation
+    differences = []
+    if operation["method"] != approval.method:
+        differences.append(f"the spec now has {operation['method']} for {approval.operation_id}, not {approval.method}")
+    if operation["path"] != approval.path:
+        differences.append(f"its path is now {operation['path']}, not {approval.path}")
+    origin = effective_origin(tool.service, tool.snapshot, operation)
+    if origin != approval.origin:
+        differences.append(f"it would go to {origin or '(no base URL)'}, not {approval.origin}")
+    if tool.snapshot.content_hash != approval.spec_hash:
+        differences.append("the service's spec changed since the call was held")
+    if arguments is None:
+        differences.append("its encrypted arguments cannot be decrypted with ENSEMBLE_CREDENTIALS_KEYS")
+    elif arguments_digest(arguments) != approval.arguments_digest:
+        differences.append("its arguments are not the ones that were held")
+    return differences
+
+
 def approval_approve(*, approval_id: int, actor: str) -> tuple[PendingApproval, CallResult | None]:
     """Approve and run the call. Returns the approval and the call's result (None when
-    the operation is no longer offered: then nothing is sent)."""
+    the operation is no longer offered: then nothing is sent). When the call would not
+    be the one that was held and shown, nothing is sent, the approval ends `changed`
+    with the reason, and ApplicationError (409 CALL_CHANGED) says why."""
     approval = _decide(approval_id, State.APPROVED, actor)
     tool = _tool_for(approval)
     if tool is None:
         text = f"Approved by {actor}, but {approval.operation_id} is no longer offered; nothing was sent."
         _set_log_line(approval, text)
         return approval, None
-    call = call_tool(tool, approval.arguments)
+    arguments = _held_arguments(approval)
+    differences = call_differences(approval, tool, arguments)
+    if differences:
+        why = f"the call is no longer the one that was shown ({'; '.join(differences)})"
+        PendingApproval.objects.filter(pk=approval.pk).update(state=State.CHANGED, reason=f"Not sent: {why}.")
+        _set_log_line(approval, f"{approval.operation_id} was approved by {actor} but not sent: {why}. The user may ask again.")
+        raise ApplicationError("CALL_CHANGED", f"{approval.reference} was not sent: {why}.", status=409)
+    call = call_tool(tool, arguments)
     metrics.service_call_observe(approval.service_id, ok=call.ok, status=call.status, duration_ms=call.duration_ms)
     _set_log_line(approval, call.summary(), call)
     approval.refresh_from_db()

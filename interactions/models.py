@@ -78,13 +78,16 @@ class ServiceCall(models.Model):
 class PendingApproval(models.Model):
     """A call the assistant chose that waits for an admin: nothing was sent. Decided once
     (a conditional update from `pending`); approving runs the call and adds its result to
-    the same interaction log."""
+    the same interaction log, provided it is still the call that was shown: the same
+    method, path template and origin, the same spec and the same arguments (else it
+    ends `changed`, with the reason, and nothing is sent)."""
 
     class State(models.TextChoices):
         PENDING = "pending"
         APPROVED = "approved"
         REJECTED = "rejected"
         EXPIRED = "expired"
+        CHANGED = "changed"  # approved, but the call would no longer be the one shown: not sent
 
     reference = models.CharField(max_length=20, unique=True, help_text="What the user was told, e.g. APR-3F9A2C1B.")
     log = models.ForeignKey(InteractionLog, on_delete=models.CASCADE, related_name="approvals")
@@ -93,7 +96,17 @@ class PendingApproval(models.Model):
     service_name = models.CharField(max_length=200)
     operation_id = models.CharField(max_length=200)
     method = models.CharField(max_length=10, blank=True)
-    arguments = models.JSONField(default=dict, help_text="Validated against the operation's schema when asked.")
+    # The call as it was shown, checked again when it is approved (interactions.approvals).
+    path = models.CharField(max_length=2000, blank=True, default="", help_text="The operation's path template.")
+    origin = models.CharField(max_length=300, blank=True, default="", help_text="Where the call goes (scheme://host:port).")
+    spec_hash = models.CharField(max_length=64, blank=True, default="", help_text="The spec's hash when the call was held.")
+    arguments_digest = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the arguments as held.")
+    arguments = models.JSONField(
+        default=dict, help_text="Validated against the operation's schema when asked; secret ones shown as [redacted].",
+    )
+    # The arguments, Fernet-encrypted like credentials (credentials.crypto), when some are
+    # secrets (format: password, writeOnly, a secret-looking name); cleared once decided.
+    sealed_arguments = models.BinaryField(null=True, blank=True, editable=False)
     requested_by = models.CharField(max_length=200, blank=True, help_text="The API key (or admin user) that asked.")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

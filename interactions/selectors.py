@@ -202,12 +202,14 @@ def pending_approvals_count() -> int:
 
 def approvals_pending(*, limit: int = 200) -> list[PendingApproval]:
     """The calls waiting for a decision, oldest first."""
-    return list(PendingApproval.objects.filter(state=PendingApproval.State.PENDING).order_by("created_at", "id")[:limit])
+    return list(PendingApproval.objects.filter(state=PendingApproval.State.PENDING).defer("sealed_arguments")
+                .order_by("created_at", "id")[:limit])
 
 
 def approvals_decided(*, limit: int = 20) -> list[PendingApproval]:
-    """The latest decisions (approved, rejected, expired), newest first."""
-    return list(PendingApproval.objects.exclude(state=PendingApproval.State.PENDING).order_by("-decided_at", "-id")[:limit])
+    """The latest decisions (approved, rejected, expired, changed), newest first."""
+    return list(PendingApproval.objects.exclude(state=PendingApproval.State.PENDING).defer("sealed_arguments")
+                .order_by("-decided_at", "-id")[:limit])
 
 
 def recent_operation_calls(*, limit: int) -> list[tuple[str, str]]:

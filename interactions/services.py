@@ -18,6 +18,7 @@ from core.observability import current_request_id
 from operations.arguments import redact
 from operations.calling import CallResult, call_tool
 from operations.scope import assistant_scope
+from outbound.redaction import redact as redact_values
 from prompts.policies import effective_policy
 from search import outbox
 
@@ -62,11 +63,14 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
          requested_by="") -> InteractionLog:
     # What a model or service sent may hold NUL or unpaired surrogates: stored (and answered) escaped.
     service_responses = [{"service_name": c.tool.service.name, "response": storable_text(c.summary())} for c in calls]
+    # Secret arguments (a password the spec marks so) appear in no text of the log.
+    hidden = [value for c in calls for value in c.hidden]
+    user_input, answer = redact_values(user_input, hidden), (redact_values(result.text, hidden) if result else "")
     limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
     with transaction.atomic():
         log = InteractionLog.objects.create(
             user_input=user_input,
-            assistant_response=storable_text(result.text) if result else "",
+            assistant_response=storable_text(answer),
             service_responses=service_responses,
             backend=backend,
             model=storable_text(result.model if result else "")[:200],
@@ -81,7 +85,7 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
             ServiceCall(
                 log=log, position=i, service_id=c.tool.service.id, service_name=c.tool.service.name,
                 operation_id=c.tool.operation["operation_id"], spec_hash=c.tool.snapshot.content_hash,
-                method=c.tool.operation["method"], url=storable_text(c.url[:2000]), request=redact(c.arguments),
+                method=c.tool.operation["method"], url=storable_text(c.url[:2000]), request=redact(c.arguments, c.tool.parameters),
                 sources=_json_safe(c.sources),
                 status=c.status, ok=c.ok, response=storable_text(c.text[:limit]), response_hash=c.response_hash,
                 error=storable_text(c.error), duration_ms=c.duration_ms, created_at=log.created_at,

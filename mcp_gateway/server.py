@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 
 from .selectors import CursorError, tools_page
@@ -81,11 +82,22 @@ SERVER = Server(
 )
 
 
+def transport_security(scope: dict) -> TransportSecuritySettings:
+    """The SDK's DNS-rebinding protection, on: the Origin must be one of
+    ENSEMBLE_MCP_ALLOWED_ORIGINS (or absent), as the view already checked (a second
+    guard, the SDK's own); the Host is the one Django accepted under ALLOWED_HOSTS
+    (whose patterns, such as `.example.com`, the SDK's list cannot express)."""
+    host = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"host"), "")
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=[host] if host else [],
+                                     allowed_origins=list(settings.ENSEMBLE_MCP_ALLOWED_ORIGINS))
+
+
 async def handle(scope: dict, body: bytes) -> list[dict]:
     """Serve one HTTP request (an ASGI scope and its whole body) with the SDK; returns
     the ASGI messages of the response."""
     manager = StreamableHTTPSessionManager(
         app=SERVER, stateless=True, json_response=True, max_request_body_size=settings.ENSEMBLE_MAX_BODY_BYTES,
+        security_settings=transport_security(scope),
     )
     sent: list[dict] = []
     body_given = False

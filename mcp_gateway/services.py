@@ -12,7 +12,8 @@ from core.errors import ApplicationError
 from interactions.approvals import HeldCall
 from interactions.selectors import logs_page, logs_search
 from interactions.services import interaction_log_rejected, interaction_record, operation_execute, storable_text
-from operations.arguments import ArgumentError, check_against_schema, redact, validate_arguments
+from operations.arguments import ArgumentError, check_against_schema, redact, secret_values, validate_arguments
+from outbound.redaction import redact as redact_values
 from prompts.selectors import system_prompt_for
 from registry.selectors import service_list
 from search.backend import SearchError
@@ -40,9 +41,10 @@ def _error(message: str) -> ToolAnswer:
     return ToolAnswer(message, None, True)
 
 
-def describe_call(name: str, arguments) -> str:
-    """The log's user_input for a tool call: its name and (redacted) arguments."""
-    text = f"tools/call {name} {json.dumps(redact(arguments), ensure_ascii=False, default=str)}"
+def describe_call(name: str, arguments, schema: dict | None = None) -> str:
+    """The log's user_input for a tool call: its name and its arguments, secret ones
+    (by name, and by the tool's `schema`: format password, writeOnly) redacted."""
+    text = f"tools/call {name} {json.dumps(redact(arguments, schema), ensure_ascii=False, default=str)}"
     return storable_text(text[: settings.ENSEMBLE_USER_INPUT_MAX_CHARS])
 
 
@@ -51,8 +53,8 @@ def operation_call(*, name: str, arguments) -> ToolAnswer:
     refused before anything is sent; the service's own failures are its answer."""
     started = time.monotonic()
     arguments = {} if arguments is None else arguments
-    user_input = describe_call(name, arguments)
     tool = find_operation_tool(name)
+    user_input = describe_call(name, arguments, tool.parameters if tool is not None else None)
     if tool is None:
         error = (f"Unknown tool {name!r}: no operation offered now has this name (read-only services offer only "
                  "their GET operations). search_operations finds the available ones.")
@@ -61,7 +63,8 @@ def operation_call(*, name: str, arguments) -> ToolAnswer:
     try:
         validate_arguments(tool, arguments)
     except ArgumentError as problem:
-        error = f"Invalid arguments for {name}: {problem}. Nothing was sent to the service."
+        shown = redact_values(str(problem), secret_values(arguments, tool.parameters))  # a password never in a message
+        error = f"Invalid arguments for {name}: {shown}. Nothing was sent to the service."
         interaction_log_rejected(raw_input=user_input, error=error, backend=BACKEND, started=started)
         return _error(error)
     call = operation_execute(tool, arguments)  # held when the operation needs an admin's approval

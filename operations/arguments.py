@@ -9,18 +9,108 @@ import re
 import jsonschema
 from django.conf import settings
 
+from outbound.redaction import REDACTED
+
 from .tools import Tool
 
-_SECRET_NAME = re.compile(r"pass|secret|token|api[-_]?key|authori[sz]ation|credential", re.I)
+# A name says it holds a secret when one of its words (camelCase, snake_case, kebab-case)
+# is one of these or ends with one of the longer ones ("userPassword", "authtoken"); a
+# word that merely starts so ("passengers", "tokenizer") does not.
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_SECRET_WORDS = {"pass", "pwd", "pin", "auth", "authorization", "authorisation", "credential", "credentials"}
+_SECRET_ENDINGS = ("password", "passwords", "passwd", "passphrase", "passcode", "secret", "secrets", "token", "tokens",
+                   "apikey", "privatekey")
 
 
-def redact(value):
-    """`value` with every field whose name says it holds a secret shown as [redacted]."""
+def secret_name(name) -> bool:
+    """Whether a field's name says it holds a secret ("password", "client_secret",
+    "X-API-KEY", "accessToken")."""
+    words = [w.lower() for w in _NAME_WORDS.findall(str(name))]
+    joined = [a + b for a, b in zip(words, words[1:], strict=False)]  # "api" "key" -> "apikey"
+    return any(w in _SECRET_WORDS or w.endswith(_SECRET_ENDINGS) for w in words + joined)
+
+
+def _marks_secret(schema: dict) -> bool:
+    return schema.get("format") == "password" or schema.get("writeOnly") is True
+
+
+def _parts(schema, depth: int = 8) -> list[dict]:
+    """A schema and the parts of its allOf / oneOf / anyOf (any of them may declare a field)."""
+    if not isinstance(schema, dict):
+        return []
+    found = [schema]
+    if depth > 0:
+        for combiner in ("allOf", "oneOf", "anyOf"):
+            parts = schema.get(combiner)
+            for part in parts if isinstance(parts, list) else []:
+                found += _parts(part, depth - 1)
+    return found
+
+
+def _field_schemas(schemas: list[dict], name: str) -> list[dict]:
+    found = []
+    for schema in schemas:
+        properties = schema.get("properties")
+        if isinstance(properties, dict) and name in properties:
+            found += _parts(properties[name])
+        elif isinstance(schema.get("additionalProperties"), dict):
+            found += _parts(schema["additionalProperties"])
+    return found
+
+
+def _item_schemas(schemas: list[dict]) -> list[dict]:
+    return [part for schema in schemas for part in _parts(schema.get("items"))]
+
+
+def _collect(value, found: list[str]) -> None:
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, found)
+
+
+def _redacted(value, schemas: list[dict], found: list[str]):
+    if any(_marks_secret(schema) for schema in schemas):
+        _collect(value, found)
+        return REDACTED
     if isinstance(value, dict):
-        return {k: ("[redacted]" if _SECRET_NAME.search(str(k)) else redact(v)) for k, v in value.items()}
+        result = {}
+        for key, item in value.items():
+            if secret_name(key):
+                _collect(item, found)
+                result[key] = REDACTED
+            else:
+                result[key] = _redacted(item, _field_schemas(schemas, str(key)), found)
+        return result
     if isinstance(value, list):
-        return [redact(v) for v in value]
+        items = _item_schemas(schemas)
+        return [_redacted(item, items, found) for item in value]
     return value
+
+
+def redact(value, schema: dict | None = None):
+    """`value` with every secret field shown as [redacted]: one whose name says it holds
+    a secret, and, given the operation's schema (a tool's `parameters`), one the spec
+    marks `format: password` or `writeOnly` (in properties, items, additionalProperties
+    and allOf/oneOf/anyOf parts)."""
+    return _redacted(value, _parts(schema), [])
+
+
+def secret_values(value, schema: dict | None = None) -> list[str]:
+    """The text values `redact` hides: what must be redacted, in every form, from what
+    a service answers and from the log's text (outbound.redaction)."""
+    found: list[str] = []
+    _redacted(value, _parts(schema), found)
+    return list(dict.fromkeys(found))
+
+
+def has_secrets(value, schema: dict | None = None) -> bool:
+    """Whether `redact` hides anything in `value`."""
+    return redact(value, schema) != value
 
 
 class ArgumentError(Exception):

@@ -17,7 +17,7 @@ from outbound.auth import REDACTED, CredentialError, authorized_request, redact_
 from outbound.http import OutboundError, encode_body
 from prompts.endpoints import effective_base_url
 
-from .arguments import ArgumentError, check_argument_safety, stored_arguments, validate_arguments
+from .arguments import ArgumentError, check_argument_safety, secret_values, stored_arguments, validate_arguments
 from .tools import Tool
 
 
@@ -35,6 +35,9 @@ class CallResult:
     # Arguments a plan took from earlier calls' answers: {argument: {"call": position,
     # "path": "items[].id", "picked": "the first", "value": …}} (kept in the log).
     sources: dict = field(default_factory=dict)
+    # The values of the arguments that are secrets (operations.arguments.secret_values):
+    # redacted from what is kept of this call, and from the log's text. In memory only.
+    hidden: list = field(default_factory=list, repr=False)
 
     def for_model(self) -> str:
         """What the assistant sees: a JSON envelope, so service text is data, not instructions."""
@@ -56,11 +59,15 @@ class CallResult:
 def call_tool(tool: Tool, arguments: dict) -> CallResult:
     started = time.monotonic()
     op = tool.operation
+    # Arguments the spec marks as secrets (format: password, writeOnly) or whose names say
+    # so: redacted, like credentials, from the URL, errors and the answer that are kept.
+    hidden = secret_values(arguments, tool.parameters)
     try:
         check_argument_safety(tool, arguments)  # first: the size cap also bounds schema validation
         validate_arguments(tool, arguments)
     except ArgumentError as error:
-        return CallResult(tool, stored_arguments(arguments), ok=False, error=f"invalid arguments: {error}")
+        return CallResult(tool, stored_arguments(arguments), ok=False, error=f"invalid arguments: {redact_text(str(error), hidden)}",
+                          hidden=hidden)
     stored = stored_arguments(arguments)
     path = op["path"]
     query, headers = {}, {}
@@ -75,12 +82,13 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
         elif param["in"] == "header":
             headers[param["name"]] = str(value)
     url = effective_base_url(tool.service, tool.snapshot, op).rstrip("/") + path
+    shown_url = redact_text(url, hidden)
     if current_request_id():
         # The service can tie its own logs to this interaction.
         headers.setdefault(REQUEST_ID_HEADER, current_request_id())
     needs = operation_credentials(service=tool.service, snapshot=tool.snapshot, operation=op)
     if needs.missing:
-        return CallResult(tool, stored, ok=False, url=url, error=needs.missing)
+        return CallResult(tool, stored, ok=False, url=shown_url, error=needs.missing, hidden=hidden)
     # JSON, or a form (Swagger 2 formData, OpenAPI form content), as the operation says.
     body = encode_body(op["body"].get("content_type") or "application/json", arguments.get("body")) if op.get("body") else {}
     headers.update(body.pop("headers", {}))
@@ -90,12 +98,12 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
             **body, max_bytes=settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES,
         )
     except (OutboundError, CredentialError) as error:
-        return CallResult(tool, stored, ok=False, url=url, error=getattr(error, "message", str(error)),
-                          duration_ms=int((time.monotonic() - started) * 1000))
+        return CallResult(tool, stored, ok=False, url=shown_url, error=redact_text(getattr(error, "message", str(error)), hidden),
+                          duration_ms=int((time.monotonic() - started) * 1000), hidden=hidden)
     # What is recorded shows [redacted] wherever a secret went, the query string included.
     recorded = {k: (REDACTED if k in sent.credential_params else v) for k, v in sent.params.items()}
-    url += f"?{urlencode(recorded, safe='[]')}" if recorded else ""
-    text = redact_text(result.body.decode("utf-8", errors="replace"), sent.secrets).replace("\x00", "\ufffd")  # NUL cannot be stored
+    url = redact_text(url + (f"?{urlencode(recorded, safe='[]')}" if recorded else ""), hidden)
+    text = redact_text(result.body.decode("utf-8", errors="replace"), [*sent.secrets, *hidden]).replace("\x00", "\ufffd")  # NUL cannot be stored
     refused = ""
     if needs.credentials and result.status in (401, 403):
         refused = (f"{tool.service.name} refused the credentials for {', '.join(needs.scheme_names)} "
@@ -104,4 +112,5 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
     return CallResult(
         tool, stored, ok=200 <= result.status < 300, status=result.status, url=url, text=text, error=refused,
         duration_ms=int((time.monotonic() - started) * 1000), response_hash=hashlib.sha256(result.body).hexdigest(),
+        hidden=hidden,
     )

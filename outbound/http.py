@@ -14,10 +14,16 @@ Three more guards keep one slow or hostile service from hurting anyone else:
   time is cut off at the deadline (httpx's own read timeout restarts with every byte),
   and name resolution, which the C library does with its own timeouts and retries, runs
   on a small pool of resolver threads that the request waits on only until the deadline;
-- a bulkhead: at most ENSEMBLE_OUTBOUND_MAX_CONCURRENT requests per service at once in
-  this process; as many more wait for a slot about twice as long as the service
-  usually takes to answer (a failing or unknown one: a quarter second), then fail
-  ("busy") instead of taking more web threads;
+- an adaptive concurrency limit per service in this process (AIMD, as Netflix's
+  concurrency-limits and TCP): it starts at ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR, grows by
+  one for each answer in the service's usual time while the limit is reached, shrinks
+  when answers slow to twice the usual and halves on a timeout or connection failure,
+  never past ENSEMBLE_OUTBOUND_CONCURRENCY_CEILING. A request over the limit waits for a
+  slot until its deadline, unless the service frees none for a while (a second or four
+  times its usual answer time; a quarter second when it fails or is unknown): then it
+  fails ("busy") instead of taking more web threads. While a request in flight has gone
+  unanswered that long, only the floor's requests may be in flight, so a hung service
+  keeps at most its floor of threads;
 - a circuit breaker: after ENSEMBLE_OUTBOUND_BREAKER_FAILURES failures in a row a
   service is skipped for ENSEMBLE_OUTBOUND_BREAKER_SECONDS, then one trial is let through.
 """
@@ -38,6 +44,8 @@ import certifi
 import httpcore
 import httpx
 from django.conf import settings
+
+from core.observability import timing_add
 
 BLOCKED_NETWORKS = [
     ipaddress.ip_network(n)
@@ -208,96 +216,155 @@ def _client(deadline: float, timeout: float) -> httpx.Client:
     return httpx.Client(transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False)
 
 
-# --- bulkhead and circuit breaker, per service (per host when no service is named) ---------
+# --- adaptive concurrency limit and circuit breaker, per service (per host when no service is named) ---
 
 
-# The wait for a slot of a service that fails or was never heard from.
-_QUICK_QUEUE_SECONDS = 0.25
+# A waiter gives up when its service frees no slot for a while: a service that answers
+# gets about four times its usual answer time, at least a second (a healthy service on a
+# busy host can take a few hundred milliseconds now and then), one that fails or was
+# never heard from only a quarter second; never more than ENSEMBLE_OUTBOUND_QUEUE_SECONDS.
+# Past the same time without an answer, only the floor's requests may be in flight.
+_QUICK_QUEUE_SECONDS, _PATIENT_QUEUE_SECONDS, _USUAL_TIMES = 0.25, 1.0, 4
+# How the limit moves (AIMD, as Netflix's concurrency-limits `AIMDLimit` and TCP do): +1
+# for an answer in the usual time while the limit was reached; times the first factor for
+# an answer much slower than usual, times the second for a timeout or connection failure.
+_SLOW_BACKOFF, _FAILURE_BACKOFF = 0.9, 0.5
+# "Much slower than usual": the recent average answer time over this many times the
+# long-run average, and by more than the slack (scheduler noise on a busy host is not a
+# service in trouble).
+_SLOW_FACTOR, _SLOW_SLACK_SECONDS = 2.0, 0.010
+# Weights of a new answer time in the two moving averages (recent, long-run).
+_RECENT_WEIGHT, _LONG_RUN_WEIGHT = 0.3, 0.05
+# Refusals we make before anything reaches the service: they say nothing of its speed.
+_NOT_SENT_CODES = {"INVALID_URL", "FORBIDDEN_ADDRESS", "FORBIDDEN_HOST", "DNS_FAILURE", "INVALID_REQUEST"}
+# Failures that say the service is unwell (not that we refused the request).
+_BREAKER_CODES = {"TIMEOUT", "CONNECTION_FAILED"}
+
+
+def _floor() -> int:
+    return settings.ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR
+
+
+def _ceiling() -> int:
+    return max(settings.ENSEMBLE_OUTBOUND_CONCURRENCY_CEILING, _floor())
 
 
 class _Guard:
+    """One service's limit, requests in flight and breaker, in this process."""
+
     def __init__(self):
-        self.in_flight = 0
-        self.waiting = 0  # requests waiting for one of the slots
+        self.limit = float(_floor())  # grows while the service keeps up
+        self.sent: dict[int, float] = {}  # requests in flight: ticket -> when it was let through
+        self.tickets = 0
+        self.waiting = 0  # requests waiting for a slot
+        self.freed_at = 0.0  # when a slot was last freed: waiters see the service progress
+        self.slot_freed = threading.Condition(_guards_lock)
         self.failures = 0  # in a row
         self.open_until = 0.0
         self.trial = False  # a half-open trial is under way
         self.last_error = ""
-        self.answer_seconds = 0.0  # moving average of the time its answers took; 0: none yet
+        self.recent_seconds = 0.0  # moving averages of its answer times; 0: none yet
+        self.usual_seconds = 0.0
 
-    def queue_seconds(self) -> float:
-        """How long a request waits for a free slot. A service that answers (no failure
-        since) frees a slot within about its usual answer time, so waiting twice that
-        serves ordinary concurrency; one that fails or was never heard from gets only
-        the short wait, so a hung service holds no more threads than its slots."""
+    @property
+    def in_flight(self) -> int:
+        return len(self.sent)
+
+    def stall_seconds(self) -> float:
+        """How long without a freed slot means the service is stuck."""
         wait = _QUICK_QUEUE_SECONDS
-        if self.answer_seconds and not self.failures:
-            wait = max(wait, 2 * self.answer_seconds)
+        if self.usual_seconds and not self.failures:
+            wait = max(_PATIENT_QUEUE_SECONDS, _USUAL_TIMES * self.usual_seconds)
         return min(settings.ENSEMBLE_OUTBOUND_QUEUE_SECONDS, wait)
+
+    def allowed(self, now: float) -> int:
+        """Requests that may be in flight now: the limit, or only the floor while one in
+        flight has gone unanswered past the stall time, so a service that hangs suddenly
+        does not go on taking threads at the limit it earned while healthy."""
+        if self.sent and now - min(self.sent.values()) > self.stall_seconds():
+            return _floor()
+        return max(_floor(), min(_ceiling(), int(self.limit)))
+
+    def answered(self, took: float, in_flight: int) -> None:
+        if not self.usual_seconds:
+            self.recent_seconds = self.usual_seconds = took
+        else:
+            self.recent_seconds += _RECENT_WEIGHT * (took - self.recent_seconds)
+            self.usual_seconds += _LONG_RUN_WEIGHT * (took - self.usual_seconds)
+        if self.recent_seconds > max(_SLOW_FACTOR * self.usual_seconds, self.usual_seconds + _SLOW_SLACK_SECONDS):
+            self._set_limit(self.limit * _SLOW_BACKOFF)
+        elif in_flight >= int(self.limit):  # the limit was reached (it held requests back): it may grow
+            self._set_limit(self.limit + 1)
+
+    def failed(self) -> None:
+        self._set_limit(self.limit * _FAILURE_BACKOFF)
+
+    def _set_limit(self, value: float) -> None:
+        self.limit = min(float(_ceiling()), max(float(_floor()), value))
 
 
 _guards: dict[str, _Guard] = {}
 _guards_lock = threading.Lock()
-_slot_freed = threading.Condition(_guards_lock)
 
 
-def _guard(key: str) -> _Guard:
+def _enter(key: str, deadline: float) -> int:
+    """Take a slot of `key` and return its ticket, or refuse: the breaker is open, or no
+    slot came free in time. A waiter waits at most until the request's deadline, and
+    gives up sooner when the service frees no slot for its stall time, so waiters of a
+    hung service hold their threads only that long."""
     with _guards_lock:
-        return _guards.setdefault(key, _Guard())
-
-
-def _enter(key: str) -> float:
-    """Take a slot for `key`, or refuse at once: breaker open, or too many in flight."""
-    now = time.monotonic()
-    with _guards_lock:
-        guard = _guards.setdefault(key, _Guard())
+        guard = _guards.get(key) or _guards.setdefault(key, _Guard())
+        now = time.monotonic()
         if guard.open_until > now or (guard.open_until and guard.trial):
             raise OutboundError(
                 "CIRCUIT_OPEN",
                 f"{key} failed {guard.failures} times in a row and is skipped for "
                 f"{max(1, int(guard.open_until - now))} more seconds (last error: {guard.last_error}).",
             )
-        limit = settings.ENSEMBLE_OUTBOUND_MAX_CONCURRENT
-        if guard.in_flight >= limit and guard.waiting < limit:
-            # A healthy service frees its slots within milliseconds: wait briefly for one
-            # (at most as many waiters as slots), so ordinary concurrency is served while
-            # a slow service still holds no more than its share of the threads.
+        if guard.in_flight >= guard.allowed(now):
+            waiting_since = now
             guard.waiting += 1
             try:
-                _slot_freed.wait_for(lambda: guard.in_flight < limit, timeout=guard.queue_seconds())
+                while guard.in_flight >= guard.allowed(now):
+                    until = min(deadline, max(waiting_since, guard.freed_at) + guard.stall_seconds())
+                    if now >= until:
+                        raise OutboundError(
+                            "BUSY", f"{key} already has {guard.in_flight} requests in flight (its limit now: "
+                            f"{guard.allowed(now)}); this one was not sent.",
+                        )
+                    guard.slot_freed.wait(until - now)
+                    now = time.monotonic()
             finally:
                 guard.waiting -= 1
-        if guard.in_flight >= limit:
-            raise OutboundError(
-                "BUSY", f"{key} already has {guard.in_flight} requests in flight; this one was not sent."
-            )
+                timing_add("bulkhead", time.monotonic() - waiting_since)
         if guard.open_until:  # the cool-down is over: this request is the trial
             guard.trial = True
-        guard.in_flight += 1
-    return time.monotonic()
+        guard.tickets += 1
+        guard.sent[guard.tickets] = time.monotonic()
+        return guard.tickets
 
 
-def _leave(key: str, error: "OutboundError | None", sent_at: float) -> None:
+def _leave(key: str, ticket: int, error: "OutboundError | None") -> None:
     with _guards_lock:
         guard = _guards[key]
-        guard.in_flight -= 1
-        _slot_freed.notify_all()
-        failed = error is not None and error.code in _BREAKER_CODES
-        if failed:
+        in_flight = guard.in_flight
+        sent_at = guard.sent.pop(ticket)
+        now = guard.freed_at = time.monotonic()
+        guard.slot_freed.notify()
+        if error is not None and error.code in _BREAKER_CODES:
             guard.failures += 1
             guard.last_error = error.message[:300]
+            guard.failed()
             if guard.trial or guard.failures >= settings.ENSEMBLE_OUTBOUND_BREAKER_FAILURES:
-                guard.open_until = time.monotonic() + settings.ENSEMBLE_OUTBOUND_BREAKER_SECONDS
-        else:  # answered (even refused or too large): how long its answers take
-            took = time.monotonic() - sent_at
-            guard.answer_seconds = took if not guard.answer_seconds else 0.7 * guard.answer_seconds + 0.3 * took
+                guard.open_until = now + settings.ENSEMBLE_OUTBOUND_BREAKER_SECONDS
+        elif error is None or error.code not in _NOT_SENT_CODES:
+            # Answered (even refused or too large): how long its answers take.
+            guard.answered(now - sent_at, in_flight)
             if error is None or guard.trial:
                 guard.failures, guard.open_until, guard.last_error = 0, 0.0, ""
         guard.trial = False
-
-
-# Failures that say the service is unwell (not that we refused the request).
-_BREAKER_CODES = {"TIMEOUT", "CONNECTION_FAILED"}
+        if guard.allowed(now) > guard.in_flight + 1:  # the limit grew: another waiter may go too
+            guard.slot_freed.notify()
 
 
 def breaker_status(key: str) -> str:
@@ -311,6 +378,33 @@ def breaker_status(key: str) -> str:
     if guard.open_until:
         return f"half-open: the next request is a trial ({guard.failures} failures)"
     return f"closed ({guard.failures} recent failures, {guard.in_flight} in flight)"
+
+
+@dataclass(frozen=True)
+class ConcurrencyStatus:
+    """A service's adaptive concurrency limit in this process (each worker has its own)."""
+
+    limit: int  # requests it may have in flight now
+    floor: int
+    ceiling: int
+    in_flight: int
+    waiting: int
+    usual_ms: float | None  # the long-run average of its answer times; None: not heard from
+
+    def __str__(self) -> str:
+        heard = f"answers in ~{self.usual_ms:.0f} ms" if self.usual_ms is not None else "not called yet"
+        return (f"limit {self.limit} (floor {self.floor}, ceiling {self.ceiling}); "
+                f"{self.in_flight} in flight, {self.waiting} waiting; {heard}")
+
+
+def concurrency_status(key: str) -> ConcurrencyStatus:
+    """The adaptive concurrency limit of `key` (a service id) in this worker process."""
+    with _guards_lock:
+        guard = _guards.get(key)
+        if guard is None:
+            return ConcurrencyStatus(_floor(), _floor(), _ceiling(), 0, 0, None)
+        return ConcurrencyStatus(guard.allowed(time.monotonic()), _floor(), _ceiling(), guard.in_flight,
+                                 guard.waiting, round(guard.usual_seconds * 1000, 1) if guard.usual_seconds else None)
 
 
 def encode_body(content_type: str, body) -> dict:
@@ -328,20 +422,25 @@ def encode_body(content_type: str, body) -> dict:
     return {"json": body}
 
 
-def guarded_request(method: str, url: str, *, key: str | None = None, **kwargs) -> FetchResult:
+def guarded_request(method: str, url: str, *, key: str | None = None, timeout: float | None = None,
+                    **kwargs) -> FetchResult:
     """Send a request with the address guard, a size cap and one deadline for the whole
-    exchange, through the bulkhead and circuit breaker of `key` (a service id; the
-    URL's host when none is given)."""
+    exchange (waiting for a slot included), through the adaptive concurrency limit and
+    circuit breaker of `key` (a service id; the URL's host when none is given)."""
     key = key or (urlsplit(url).hostname or url)
-    sent_at = _enter(key)
+    timeout = timeout or settings.ENSEMBLE_HTTP_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
+    ticket = _enter(key, deadline)
     error = None
+    sent = time.monotonic()
     try:
-        return _guarded_request(method, url, **kwargs)
+        return _guarded_request(method, url, timeout=timeout, deadline=deadline, **kwargs)
     except OutboundError as failure:
         error = failure
         raise
     finally:
-        _leave(key, error, sent_at)
+        _leave(key, ticket, error)
+        timing_add("outbound", time.monotonic() - sent)
 
 
 def _guarded_request(
@@ -349,7 +448,8 @@ def _guarded_request(
     url: str,
     *,
     max_bytes: int,
-    timeout: float | None = None,
+    timeout: float,
+    deadline: float,
     headers: dict | None = None,
     params=None,
     json=None,
@@ -360,8 +460,6 @@ def _guarded_request(
     """Send a request with the address guard, a size cap and an overall deadline.
     With `credentials_origin` (the request carries credentials meant for that origin),
     a redirect to any other origin is refused rather than followed with them."""
-    timeout = timeout or settings.ENSEMBLE_HTTP_TIMEOUT_SECONDS
-    deadline = time.monotonic() + timeout
     current = url
     with _client(deadline, timeout) as client:
         for _hop in range(max_redirects + 1):

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin_display import shortened
 from core.errors import ApplicationError
 from outbound.http import breaker_status
 
@@ -12,7 +14,7 @@ from .services import spec_refresh
 
 @admin.register(SpecSnapshot)
 class SpecSnapshotAdmin(admin.ModelAdmin):
-    list_display = ["service", "title", "operation_count", "fetched_at", "error", "circuit"]
+    list_display = ["service", "title", "operation_count", "fetched_at", "error_column", "circuit"]
     search_fields = ["service__id", "title", "error"]
     readonly_fields = [f.name for f in SpecSnapshot._meta.fields if f.name not in ("document", "operations_json")] + [
         "circuit"
@@ -22,6 +24,10 @@ class SpecSnapshotAdmin(admin.ModelAdmin):
     @admin.display(description="operations")
     def operation_count(self, obj):
         return len(obj.operations or [])
+
+    @admin.display(description="error", ordering="error")
+    def error_column(self, obj):
+        return format_html('<span class="error-text">{}</span>', shortened(obj.error, 120)) if obj.error else "-"
 
     @admin.display(description="circuit breaker (this process)")
     def circuit(self, obj):
@@ -43,6 +49,22 @@ def spec_state(service):
     if snapshot.error:
         return format_html('<span style="color:#b00">error: {}</span>', snapshot.error[:200])
     return f"{len(snapshot.operations)} operations, fetched {snapshot.fetched_at:%Y-%m-%d %H:%M}"
+
+
+@admin.display(description="OpenAPI spec", ordering="spec__fetched_at")
+def spec_column(service):
+    """The spec's state for the service list: short, an error whole in its tooltip."""
+    snapshot = getattr(service, "spec", None)
+    if snapshot is None or (snapshot.fetched_at is None and not snapshot.error):
+        return format_html('<span class="quiet">{}</span>', "not fetched yet")
+    state = format_html("")
+    if snapshot.fetched_at is not None:
+        state = format_html('{} operations<br><span class="quiet">fetched {}</span>', len(snapshot.operations),
+                            f"{timezone.localtime(snapshot.fetched_at):%Y-%m-%d %H:%M}")
+    if snapshot.error:
+        state = format_html('{}{}<span class="error-text">error: {}</span>', state, format_html("<br>") if state else "",
+                            shortened(snapshot.error, 60))
+    return state
 
 
 @admin.display(description="last spec change")
@@ -74,7 +96,7 @@ def preview_prompt(model_admin, request, queryset):
 
 
 # The pieces, by where they go on the page.
-SERVICE_COLUMNS = [spec_state]
+SERVICE_COLUMNS = [spec_column]
 SERVICE_SELECT_RELATED = ["spec"]  # the spec column without a query per row
 SERVICE_READONLY_FIELDS = [spec_state, spec_changes]
 SERVICE_ACTIONS = [refresh_specs, preview_prompt]

@@ -176,7 +176,7 @@ class _Resolver:
             return {}
         result = {}
         for key in ("type", "format", "enum", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                    "minLength", "maxLength", "pattern", "minItems", "maxItems", "description", "nullable", "const"):
+                    "minLength", "maxLength", "pattern", "minItems", "maxItems", "description", "nullable", "const", "writeOnly"):
             if key in node:
                 result[key] = node[key]
         if depth > 1:

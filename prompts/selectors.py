@@ -1,5 +1,6 @@
 """Services with their specs, and the prompts built from them."""
 
+import threading
 from typing import NamedTuple
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import connection
 from core.errors import ApplicationError
 from core.filters import can_be_stored
 from registry.models import Service
+from registry.selectors import registry_revision
 
 from .models import OperationPolicy, SpecChange, SpecSnapshot, services_with_snapshots
 from .rendering import render_system_prompt
@@ -67,8 +69,30 @@ def services_with_specs(service_ids: list[str]) -> list[ServiceSpec]:
     return pairs
 
 
+# Prompts this process rendered, for one version (above); dropped when it moves. Only
+# answers are kept (a 400 is decided afresh), so a spec fetched later is picked up.
+_MAX_PROMPTS = 256
+_prompts: dict = {"version": None, "by_ids": {}}
+_prompts_lock = threading.Lock()
+
+
 def system_prompt_for(service_ids: list[str]) -> str:
-    return render_system_prompt(services_with_specs(service_ids), token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    """The prompt for `service_ids` (in order, repeats once): from memory while nothing it
+    depends on changed (the registry's revision, moved by every service write, read-only
+    included, and specs_version()), else rendered."""
+    version = (registry_revision(), *specs_version())
+    key = (tuple(dict.fromkeys(service_ids)), settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    with _prompts_lock:
+        if version[0] is not None and _prompts["version"] == version and key in _prompts["by_ids"]:
+            return _prompts["by_ids"][key]
+    prompt = render_system_prompt(services_with_specs(service_ids), token_budget=settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
+    if version[0] is not None:  # no revision row (a test's flushed database): nothing to key on
+        with _prompts_lock:
+            if _prompts["version"] != version:
+                _prompts["version"], _prompts["by_ids"] = version, {}
+            if len(_prompts["by_ids"]) < _MAX_PROMPTS:
+                _prompts["by_ids"][key] = prompt
+    return prompt
 
 
 def specs_version() -> tuple:

@@ -5,9 +5,10 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from audit.services import actor_of_request
+from core.admin_display import url_column
 from core.errors import ApplicationError
 from search import outbox
 
@@ -67,7 +68,12 @@ class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
     of them and no app rewrites another's admin class."""
 
     form = ServiceForm
-    list_display = ["id", "name", "openapi_url", "tag_column", "read_only", "updated_at", "sync_state"]
+    # Narrow columns, so the list and the spec's columns the floors above add fit a
+    # 1280 px screen beside both sidebars: the name with the id below it (and read-only as
+    # a badge), the URL shortened, a few tags; the rest (when it was updated, the
+    # description, every tag) is on the change page.
+    list_display = ["service_column", "url_column", "tag_column", "sync_state"]
+    list_display_links = ["service_column"]
     list_filter = [TagFilter, "read_only"]
     search_fields = ["id", "name", "description", "tags__name"]
     readonly_fields = ["created_at", "updated_at", "revision", "sync_state"]
@@ -88,9 +94,33 @@ class ServiceAdmin(ServiceSearchMixin, admin.ModelAdmin):
         # The id is the service's identity: set once, never changed.
         return [*self.readonly_fields, "id"] if obj else self.readonly_fields
 
+    def get_fields(self, request, obj=None):
+        # Who may only view the service sees every field read-only; `tags` is the form's
+        # text for a relation, so a reader gets it as the list's column shows it.
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields = ["tag_column" if name == "tags" else name for name in fields]
+        return fields
+    @admin.display(description="service", ordering="id")
+    def service_column(self, obj):
+        badge = format_html(' <span class="badge" title="{}">read-only</span>', "Only its GET operations are offered") \
+            if obj.read_only else ""
+        return format_html('<strong>{}</strong>{}<br><span class="quiet">{}</span>', obj.name, badge, obj.id)
+
+    @admin.display(description="OpenAPI URL", ordering="openapi_url")
+    def url_column(self, obj):
+        return url_column(obj.openapi_url)
+
+    TAGS_SHOWN = 3
+
     @admin.display(description="tags")
     def tag_column(self, obj):
-        return ", ".join(obj.tag_list)
+        tags = obj.tag_list
+        shown = format_html_join("", '<span class="tag">{}</span>', ((tag,) for tag in tags[: self.TAGS_SHOWN]))
+        more = len(tags) - self.TAGS_SHOWN
+        if more > 0:
+            shown = format_html('{}<span class="tag" title="{}">+{} more</span>', shown, ", ".join(tags), more)
+        return format_html('<span class="tag-list">{}</span>', shown) if tags else "-"
 
     @admin.display(description="search sync")
     def sync_state(self, obj):

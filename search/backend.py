@@ -9,11 +9,15 @@ back and cover milliseconds, so they are off: the worker's backoff handles outag
 
 import json
 import threading
+import time
 from urllib.parse import quote, urlsplit
 
+import orjson
 import typesense
 from django.conf import settings
 from typesense import exceptions as ts_errors
+
+from core.observability import timing_add
 
 _REJECTIONS = (
     ts_errors.RequestMalformed,
@@ -41,8 +45,17 @@ class SearchNotFound(SearchRejected):
     pass
 
 
+def _encode(document: dict) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except TypeError:  # what orjson refuses (a lone surrogate, a key that is not text): as json does
+        return json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
 def encode_jsonl(documents: list[dict]) -> str:
-    return "\n".join(json.dumps(document, ensure_ascii=False) for document in documents)
+    """Documents as JSON lines, for an import. orjson, not json: a resync encodes every
+    row, and json.dumps was a third of its time, on the thread that also reads."""
+    return b"\n".join(_encode(document) for document in documents).decode("utf-8", "surrogatepass")
 
 
 def _translate(error: Exception) -> SearchError:
@@ -80,12 +93,15 @@ class TypesenseBackend:
         )
 
     def _call(self, function, *args, **kwargs):
+        started = time.perf_counter()
         try:
             return function(*args, **kwargs)
         except SearchError:
             raise
         except Exception as error:  # the client raises httpx and its own errors
             raise _translate(error) from error
+        finally:
+            timing_add("typesense", time.perf_counter() - started)
 
     # --- names -------------------------------------------------------------------
     def alias_name(self, index: str) -> str:
@@ -146,7 +162,7 @@ class TypesenseBackend:
         # A document without a result line counts as failed (and is retried), never as done.
         outcome: dict[str, str | None] = {doc["id"]: "Typesense returned no result for this document" for doc in documents}
         for document, line in zip(documents, text.splitlines(), strict=False):
-            result = json.loads(line)
+            result = orjson.loads(line)
             outcome[document["id"]] = None if result.get("success") else str(result.get("error", "import failed"))
         return outcome
 

@@ -31,6 +31,9 @@ class IndexDefinition:
     query_by: tuple[str, ...] = ()
     query_weights: tuple[int, ...] = ()
     facets: tuple[str, ...] = ()
+    # False when rows never change once written (only appear and disappear): a resync
+    # then needs no per-batch version check, its final comparison catches deletions.
+    versioned: bool = True
 
     def collection_schema(self, collection_name: str) -> dict:
         schema = {"name": collection_name, "fields": self.fields}
@@ -89,7 +92,7 @@ def row_index(
         iter_all_documents=iter_all_documents,
         iter_all_versions=iter_all_versions,
         count=lambda: queryset().count(),
-        query_by=query_by, query_weights=query_weights, facets=facets,
+        query_by=query_by, query_weights=query_weights, facets=facets, versioned=version_field is not None,
     )
 
 

@@ -83,9 +83,13 @@ def _batches_ahead(definition, batch_size):
 
 
 def _import_all(definition, backend, collection, batch_size, report, progress):
-    """Import every row, batch by batch. Each batch is fenced like a worker delivery:
-    an object whose version moved (or that was deleted) after it was read is enqueued
-    again, so writes racing with the copy are never left stale in the index."""
+    """Import every row, batch by batch, fenced like a worker delivery: an object whose
+    version moved (or that was deleted) after it was read is enqueued again, so writes
+    racing with the copy are never left stale in the index. A versioned index is fenced
+    per batch; rows that never change (the logs) can only disappear, so they are fenced
+    once, after the last batch, with one query for every id imported (a query per batch
+    was a tenth of the resync's time)."""
+    imported_unversioned: list[str] = []
     for batch, jsonl in _batches_ahead(definition, batch_size):
         outcome = backend.upsert_many(collection, batch, jsonl)
         failures = [error for error in outcome.values() if error]
@@ -93,14 +97,24 @@ def _import_all(definition, backend, collection, batch_size, report, progress):
         report.failed += len(failures)
         report.errors.extend(failures[:3])
         imported = {doc["id"]: doc["version"] for doc in batch if not outcome.get(doc["id"])}
-        current = definition.versions_between(batch[0]["id"], batch[-1]["id"])
-        moved = [object_id for object_id, version in imported.items() if current.get(object_id) != version]
-        if moved:
-            with transaction.atomic():
-                outbox.enqueue(definition.name, moved)
-            report.requeued += len(moved)
+        if definition.versioned:
+            current = definition.versions_between(batch[0]["id"], batch[-1]["id"])
+            _requeue(definition, [object_id for object_id, version in imported.items() if current.get(object_id) != version],
+                     report)
+        else:
+            imported_unversioned.extend(imported)
         if progress:
             progress(report)
+    if imported_unversioned:
+        current = definition.versions_between(imported_unversioned[0], imported_unversioned[-1])
+        _requeue(definition, [object_id for object_id in imported_unversioned if object_id not in current], report)
+
+
+def _requeue(definition, ids: list[str], report) -> None:
+    if ids:
+        with transaction.atomic():
+            outbox.enqueue(definition.name, ids)
+        report.requeued += len(ids)
 
 
 def _requeue_differences(definition, backend, collection, report) -> None:

@@ -177,3 +177,19 @@ def vault_spec(base: str, *, token_url: str = "", extra_servers: dict | None = N
         paths[path]["servers"] = [{"url": servers}]
     return {"openapi": "3.0.3", "info": {"title": "Vault", "version": "1"}, "servers": [{"url": f"{base}/api"}],
             "paths": paths, "components": {"securitySchemes": schemes}}
+
+
+def notes_spec(base: str, *, method: str = "put", path: str = "/notes/{noteId}", summary: str = "Change a note") -> dict:
+    """A notes service: updateNote takes the note's text, the owner's password
+    (`format: password`) and a recovery answer (`writeOnly`)."""
+    body = {"type": "object", "required": ["text"], "properties": {
+        "text": {"type": "string"},
+        "password": {"type": "string", "format": "password"},
+        "recovery": {"type": "string", "writeOnly": True}}}
+    operation = {"operationId": "updateNote", "summary": summary, "responses": {"200": {"description": "The note."}},
+                 "parameters": [{"name": "noteId", "in": "path", "required": True, "schema": {"type": "integer"}}]}
+    if method != "delete":
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return {"openapi": "3.0.3", "info": {"title": "Notes", "version": "1"}, "servers": [{"url": f"{base}/api"}],
+            "paths": {path: {method: operation},
+                      "/notes": {"get": {"operationId": "listNotes", "responses": {"200": {"description": "Notes."}}}}}}

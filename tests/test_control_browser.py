@@ -153,10 +153,11 @@ def test_playground_dry_run_sends_nothing_and_real_run_sends_once(running_server
     admin.fill("#user-input", "get scene sceneId=9")
     admin.click("#dry-run")
     chosen = admin.inner_text("#dry-run-result .chosen")
-    assert "getScene" in chosen and "'sceneId': 9" in chosen
+    assert "getScene" in chosen and "not sent" in chosen
+    assert json.loads(admin.inner_text("#dry-run-result .chosen .arguments")) == {"sceneId": 9}
     assert [p for _, p, _ in scene.calls("GET") if p == "/api/scenes/9"] == []
     admin.click("#real-run")
-    assert '"sceneId": 9' in admin.inner_text("#run-result .call")
+    assert json.loads(admin.inner_text("#run-result .call pre")) == {"sceneId": 9, "title": "Opening"}
     assert [p for _, p, _ in scene.calls("GET") if p == "/api/scenes/9"] == ["/api/scenes/9"]
     admin.click("#log-link")
     assert "get scene sceneId=9" in admin.content()
@@ -168,6 +169,9 @@ def test_overview_on_the_admin_index(running_server, scene, admin):
     assert admin.inner_text("#pending-count") == "1 waiting"
     assert f"{scene.id}:getScene: 1 of {len(scene.calls('GET'))} failed" in admin.inner_text("#failing-operations")
     assert "pending" in admin.inner_text("#sync-backlog")
+    # The policy changes and decisions above are the admin's recent actions.
+    recent = admin.inner_text("#recent-actions-module")
+    assert "Scene Service" in recent and "APR-" in recent
     admin.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
 
 

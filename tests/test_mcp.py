@@ -23,6 +23,7 @@ from tests.conftest import ROOT, TYPESENSE_KEY, RunningServer, _wait_http, free_
 # Short in the suite; bench/mcp_soak.py runs the same load for 30 s.
 SOAK_SECONDS = float(os.environ.get("MCP_SOAK_SECONDS", "10"))
 PAGE_SIZE, MAX_LISTED_OPERATIONS = 4, 4
+ALLOWED_ORIGIN = "https://inspector.example.com"  # a web page allowed to call /mcp (ENSEMBLE_MCP_ALLOWED_ORIGINS)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,7 @@ def mcp_server(typesense, demo, tmp_path_factory):
         "TYPESENSE_COLLECTION_PREFIX": f"mcp{port}_",
         "ENSEMBLE_MCP_PAGE_SIZE": str(PAGE_SIZE),
         "ENSEMBLE_MCP_MAX_LISTED_OPERATIONS": str(MAX_LISTED_OPERATIONS),
+        "ENSEMBLE_MCP_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
     }
     server = RunningServer(f"http://127.0.0.1:{port}", env["ENSEMBLE_API_KEY"], env["ENSEMBLE_ADMIN_API_KEY"], env, var_dir)
     server.manage("migrate", "--noinput")
@@ -345,3 +347,50 @@ def test_mcp_requests_are_throttled_like_the_rest_api(settings, api_keys):
     listed = client.post("/mcp", {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"cursor": "nonsense"}},
                          format="json", **headers)
     assert listed.status_code == 200 and listed.json()["error"]["message"].startswith("cursor:")
+
+
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+
+
+def test_mcp_refuses_web_pages_of_other_origins_against_dns_rebinding(mcp_server):
+    """A page elsewhere (its name made to resolve to this server, or any site) gets the 403
+    ErrorResponse before its key is looked at; a listed origin and clients that send no
+    Origin (SDKs, servers) are served."""
+    from tests.contract import assert_error
+
+    def post(**headers):
+        return httpx.post(mcp_server.url + "/mcp", json=PING, headers={**MCP_HEADERS, "X-API-KEY": mcp_server.api_key, **headers})
+
+    for origin in ("http://evil.example", "http://127.0.0.1:8000", "null", ALLOWED_ORIGIN + ".evil.example"):
+        body = assert_error(post(Origin=origin), None, 403, "FORBIDDEN")
+        assert "ENSEMBLE_MCP_ALLOWED_ORIGINS" in body["details"] and origin in body["message"]
+    # Refused before authentication: a page without the key learns nothing either.
+    assert httpx.post(mcp_server.url + "/mcp", json=PING, headers={**MCP_HEADERS, "Origin": "http://evil.example"}).status_code == 403
+    assert post(Origin=ALLOWED_ORIGIN).json() == {"jsonrpc": "2.0", "id": 1, "result": {}}
+    assert post().json() == {"jsonrpc": "2.0", "id": 1, "result": {}}
+
+
+@pytest.mark.django_db
+def test_the_sdks_own_dns_rebinding_protection_is_on(settings):
+    """Behind the view's check, the SDK checks Host and Origin itself (a second guard)."""
+    import asyncio
+
+    from mcp_gateway.server import handle
+
+    settings.ENSEMBLE_MCP_ALLOWED_ORIGINS = ["https://inspector.example.com"]
+    body = json.dumps(PING).encode()
+
+    def scope(**headers):
+        headers = {"host": "127.0.0.1:8000", "content-type": "application/json", "accept": "application/json, text/event-stream",
+                   "mcp-protocol-version": "2025-11-25", **headers}
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+                "path": "/mcp", "raw_path": b"/mcp", "root_path": "", "query_string": b"", "server": ("127.0.0.1", 8000),
+                "client": ("127.0.0.1", 0), "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+
+    def status(**headers):
+        messages = asyncio.run(handle(scope(**headers), body))
+        return next(m for m in messages if m["type"] == "http.response.start")["status"]
+
+    assert status() == 200 and status(origin="https://inspector.example.com") == 200
+    assert status(origin="http://evil.example") == 403

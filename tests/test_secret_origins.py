@@ -303,3 +303,48 @@ def test_policies_follow_an_operation_by_method_and_path(hosts):
     operation_policy_set(service=fresh("notes"), operation_id="updateNote", policy=ALLOWED, actor="user:bob")
     assert policy_of("updateNote") == ALLOWED  # an admin decided again, for the operation as it is now
     assert policy_of("createNote") == ALLOWED
+
+
+def test_the_service_page_shows_a_held_secret_and_where_it_goes_and_an_admin_confirms_it_there(hosts, admin_client, client_api,
+                                                                                                fake_openai):
+    from tests.admin_forms import form_data
+
+    own, foreign = hosts
+    spec_url = own.publish("/spec.json", vault_spec(own.base))
+    set_keys(register("vault", spec_url))
+    page = admin_client.get("/admin/registry/service/vault/change/").content.decode()
+    assert f"for {own.base}" in page and "held back" not in page and ">held</strong>" not in page
+    assert 'id="held-credentials">\n      none' in admin_client.get("/admin/").content.decode()
+
+    own.publish("/spec.json", vault_spec(foreign.base))
+    assert spec_refresh(service=fresh("vault"), force=True).usable
+    url = "/admin/registry/service/vault/change/"
+    page = admin_client.get(url).content.decode()
+    assert f"held back: headerKey, queryKey wait for an admin to confirm {foreign.base}" in page
+    assert page.count('<strong style="color:#b00">held</strong>') == 2
+    assert page.count(f"for {own.base}; waits for an admin to confirm {foreign.base}") == 2  # beside each secret
+    assert f"<code>{own.base}/api</code> -&gt; <code>{foreign.base}/api</code>" in page  # the spec history
+    index = admin_client.get("/admin/").content.decode()
+    assert f'href="/admin/registry/service/vault/change/">vault</a>: headerKey, queryKey wait for an admin to confirm {foreign.base}' in index
+
+    # Confirm one secret on the page: the other still holds the call (the operation needs both).
+    rows = {c.scheme: c.pk for c in ServiceCredential.objects.filter(service_id="vault")}
+    data = form_data(page, "service_form")
+    (index_of_header,) = [k.split("-")[1] for k, v in data.items() if k.endswith("-id") and k.startswith("credentials-")
+                          and v == str(rows["headerKey"])]
+    data[f"credentials-{index_of_header}-confirm_origin"] = "on"
+    data["_continue"] = "Save and continue editing"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="credential.confirm_origin", target_id="vault/headerKey")
+    assert event.actor == "user:admin" and event.changes == {"origins": [[own.base], [foreign.base]]}
+    assert "waits for an admin to confirm" in call(client_api, fake_openai, "vault__echoKeys") and foreign.calls() == []
+
+    page = admin_client.get(url).content.decode()
+    data = form_data(page, "service_form")
+    assert f"credentials-{index_of_header}-confirm_origin" not in data  # nothing to confirm there now: the box is disabled
+    data[f"credentials-{1 - int(index_of_header)}-confirm_origin"] = "on"
+    data["_continue"] = "Save and continue editing"
+    assert admin_client.post(url, data).status_code == 302
+    assert '"service": "foreign"' in call(client_api, fake_openai, "vault__echoKeys")
+    assert 'id="held-credentials">\n      none' in admin_client.get("/admin/").content.decode()

@@ -7,6 +7,10 @@ an operator does (`service_credential set --value-stdin`). The regressions of is
 3. an OAuth2 token endpoint on another origin gets no client secret until confirmed;
 4. a refetched spec with other `servers` holds the secrets back, audited, in the spec history;
 5. secrets echoed back in the usual transformations are redacted everywhere they are kept;
+6a. an approval runs the call that was shown: a held PUT whose spec now says DELETE is
+   refused, with the reason, and nothing is sent;
+7. held calls keep their secret arguments (`format: password`, `writeOnly`) encrypted, the
+   approvals page shows them redacted, and once sent they are redacted like credentials;
 9. an API whose only scheme is OAuth2 authorizationCode (the music API) is callable with
    a refresh token an admin set, refreshed at its tokenUrl and once more after a 401;
 
@@ -17,6 +21,7 @@ every Typesense document and the server's and the sync worker's logs."""
 import base64
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -27,8 +32,9 @@ import httpx
 import pytest
 import yaml
 
+from tests.admin_forms import AdminSession
 from tests.conftest import ROOT, SHARED, TYPESENSE_KEY, _wait_http, free_port
-from tests.echo_fixtures import EchoServer, vault_spec
+from tests.echo_fixtures import EchoServer, notes_spec, vault_spec
 from tests.hostile_fixtures import ScriptedModel
 from tests.shared_material import require
 
@@ -237,6 +243,59 @@ def test_5_secrets_echoed_back_in_any_usual_form_are_redacted(stack):
         for value in (secrets["headerKey"], password, secrets["bearerAuth"]):
             found = client.get("/logs", params={"q": value.split("/")[1]})  # the secret's random part
             assert found.status_code == 200 and found.json()["logs"] == [], value
+
+
+def test_6a_7_an_approval_sends_the_call_that_was_shown_and_secret_arguments_stay_secret(stack):
+    own = stack.own
+    password, answer = f"note-pw/{os.urandom(6).hex()}", f"recovery/{os.urandom(6).hex()}"
+    USED_SECRETS.extend([password, answer])
+    spec_url = own.publish("/notes/spec.json", notes_spec(own.base))
+    stack.register("notes", spec_url)
+    stack.manage("shell", "-c", (
+        "from prompts.services import operation_policy_set; from registry.models import Service; "
+        "operation_policy_set(service=Service.objects.get(pk='notes'), operation_id='updateNote', policy='needs_approval', "
+        "actor='user:setup')"))
+    stack.manage("shell", "-c", (
+        "from django.contrib.auth.models import User; User.objects.filter(username='approver').exists() or "
+        "User.objects.create_superuser('approver', 'approver@example.com', 'approver-pw-0123456789')"))
+    arguments = {"noteId": 5, "body": {"text": "Act two", "password": password, "recovery": answer}}
+    admin = AdminSession(stack, "approver", "approver-pw-0123456789")
+    try:
+        # Held: shown with its route and the secrets redacted, kept only encrypted.
+        reference = re.search(r"APR-[0-9A-F]{8}", stack.call("notes__updateNote", arguments)).group(0)
+        page = admin.http.get("/admin/control/approvals/").text
+        assert reference in page and "PUT /notes/{noteId}" in page and f"on {own.base}" in page
+        assert "[redacted]" in page and password not in page and answer not in page
+        ((sealed,),) = stack.db("SELECT sealed_arguments FROM interactions_pendingapproval WHERE reference = ?", reference)
+        assert sealed and password.encode() not in bytes(sealed)
+
+        # The spec now has DELETE under the same operationId: the approval sends nothing.
+        own.publish("/notes/spec.json", notes_spec(own.base, method="delete"))
+        stack.manage("refresh_specs", "--force", "notes")
+        own.forget()
+        (approval_id,) = stack.db("SELECT id FROM interactions_pendingapproval WHERE reference = ?", reference)[0]
+        response = admin.post("/admin/control/approvals/", {"approval": approval_id, "approve": "Approve"})
+        assert response.status_code == 302
+        message = admin.http.get("/admin/control/approvals/").text
+        assert f"{reference} was not sent" in message and "the spec now has DELETE for updateNote, not PUT" in message
+        assert own.calls("/api/") == []
+        assert stack.db("SELECT state, sealed_arguments FROM interactions_pendingapproval WHERE reference = ?", reference) == [
+            ("changed", None)]
+
+        # Back to PUT: a new request waits, is approved, and the service gets the real values once.
+        own.publish("/notes/spec.json", notes_spec(own.base))
+        stack.manage("refresh_specs", "--force", "notes")
+        reference = re.search(r"APR-[0-9A-F]{8}", stack.call("notes__updateNote", arguments)).group(0)
+        (approval_id,) = stack.db("SELECT id FROM interactions_pendingapproval WHERE reference = ?", reference)[0]
+        assert admin.post("/admin/control/approvals/", {"approval": approval_id, "approve": "Approve"}).status_code == 302
+        (sent,) = own.calls("/api/")
+        assert (sent["method"], sent["path"], json.loads(sent["body"])) == ("PUT", "/api/notes/5", arguments["body"])
+        with stack.client() as client:
+            logged = client.get("/logs", params={"limit": 20}).text
+        assert reference in logged and "[redacted]" in logged and password not in logged.replace("\\/", "/")
+        # The last test looks for both values everywhere (database file, logs, Typesense, server log).
+    finally:
+        admin.close()
 
 
 def test_9_the_music_api_is_callable_with_a_refresh_token_an_admin_set(stack):

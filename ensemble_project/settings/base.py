@@ -52,14 +52,19 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Health probes, answered before CommonMiddleware checks the Host header (ensemble_project/health.py).
     "ensemble_project.health.HealthProbeMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.sessionless.ApiAwareSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.sessionless.ApiAwareAuthenticationMiddleware",
+    "core.sessionless.ApiAwareMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Paths that never use a session, a Django user or messages (core/sessionless.py): the
+# contract's operations, /mcp, the health probes and the contract files. Anything else keeps them.
+ENSEMBLE_SESSIONLESS_PATH_PREFIXES = (
+    "/services", "/system-prompt", "/interact", "/logs", "/mcp", "/healthz", "/readyz", "/openapi.yml", "/openapi.json",
+)
 ROOT_URLCONF = "ensemble_project.urls"
 WSGI_APPLICATION = "ensemble_project.wsgi.application"
 ASGI_APPLICATION = "ensemble_project.asgi.application"
@@ -89,13 +94,20 @@ def _database_from_url(url: str) -> dict:
         # wait (up to `timeout`) instead of failing with "database is locked"; WAL lets
         # readers go on while one process writes. Connections are kept (each thread its
         # own) like PostgreSQL's: opening one and running the PRAGMAs cost more than a read.
+        # core.sqlite queues writers fairly for the write lock (see its docstring).
+        config["ENGINE"] = "core.sqlite"
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     else:
-        config["CONN_HEALTH_CHECKS"] = True
+        # Off by default: a health check is one more round trip (a SELECT 1) at the start
+        # of every request, 2 ms median under the load test. Without it a connection that
+        # broke (a database restart) fails its next request with the 503 and is closed at
+        # the end of it (Django closes a connection that had an error and is unusable), so
+        # each thread's next request reconnects.
+        config["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", False)
     return config
 
 
@@ -122,6 +134,10 @@ STORAGES = {
 }
 
 # Request bodies: the API's JSON parser enforces this limit itself (DRF bypasses Django's).
+# A Server-Timing header on every answer: where the request's time went (queueing for a
+# thread, the database and its write lock, outbound slots and calls, Typesense). For
+# load tests; off in production (it tells clients how the server spends its time).
+ENSEMBLE_SERVER_TIMING = env_bool("ENSEMBLE_SERVER_TIMING", False)
 ENSEMBLE_MAX_BODY_BYTES = env_int("ENSEMBLE_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ENSEMBLE_MAX_BODY_BYTES
 
@@ -141,6 +157,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.RememberingContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "core.schema.EnsembleAutoSchema",
@@ -234,13 +251,26 @@ ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
 ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)
 # Arguments the assistant sends to one operation (JSON size); larger ones are refused.
 ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES = env_int("ENSEMBLE_SERVICE_ARGUMENTS_MAX_BYTES", 256 * 1024, minimum=1024)
-# Bulkhead: requests in flight to one service per process (the rest fail at once), so a
-# slow service holds at most this many web threads of a worker.
-ENSEMBLE_OUTBOUND_MAX_CONCURRENT = env_int("ENSEMBLE_OUTBOUND_MAX_CONCURRENT", 2, minimum=1)
-# The longest a request waits for a free slot of its service before it is refused (BUSY):
-# it waits about twice the service's usual answer time, a quarter second when the
-# service is failing or not heard from yet, never more than this.
-ENSEMBLE_OUTBOUND_QUEUE_SECONDS = env_float("ENSEMBLE_OUTBOUND_QUEUE_SECONDS", 2.0)
+# Adaptive concurrency limit per service and worker process (outbound/http.py): it starts
+# at the floor, grows by one for each answer in the service's usual time while the limit
+# is reached, shrinks (x0.9) when answers slow down to twice the usual and halves on a
+# timeout or connection failure; never below the floor nor above the ceiling. A service
+# that stops answering keeps only the floor's threads of a worker.
+# (ENSEMBLE_OUTBOUND_MAX_CONCURRENT, the fixed limit before, is read as the floor.)
+ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR = env_int(
+    "ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR", env_int("ENSEMBLE_OUTBOUND_MAX_CONCURRENT", 2, minimum=1), minimum=1
+)
+ENSEMBLE_OUTBOUND_CONCURRENCY_CEILING = env_int(
+    "ENSEMBLE_OUTBOUND_CONCURRENCY_CEILING", max(16, ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR),
+    minimum=ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR,
+)
+# Threads that may wait for one service's spec fetch (prompts/tasks.py): the floor.
+ENSEMBLE_OUTBOUND_MAX_CONCURRENT = ENSEMBLE_OUTBOUND_CONCURRENCY_FLOOR
+# A request waits for a slot at most until its deadline (ENSEMBLE_HTTP_TIMEOUT_SECONDS),
+# and gives up (BUSY, not sent) when the service frees no slot for about twice its usual
+# answer time: a quarter second when it is failing or not heard from yet, never more
+# than this.
+ENSEMBLE_OUTBOUND_QUEUE_SECONDS = env_float("ENSEMBLE_OUTBOUND_QUEUE_SECONDS", 2.0, minimum=0.0)
 # Circuit breaker: this many timeouts or connection failures in a row skip the service
 # for this long.
 ENSEMBLE_OUTBOUND_BREAKER_FAILURES = env_int("ENSEMBLE_OUTBOUND_BREAKER_FAILURES", 5, minimum=1)
@@ -268,6 +298,10 @@ ENSEMBLE_PROMPT_TOKEN_BUDGET = env_int("ENSEMBLE_PROMPT_TOKEN_BUDGET", 12_000, m
 # finds the others. Pages of tools/list hold ENSEMBLE_MCP_PAGE_SIZE tools.
 ENSEMBLE_MCP_MAX_LISTED_OPERATIONS = env_int("ENSEMBLE_MCP_MAX_LISTED_OPERATIONS", 100, minimum=1)
 ENSEMBLE_MCP_PAGE_SIZE = env_int("ENSEMBLE_MCP_PAGE_SIZE", 50, minimum=1)
+# Web origins (scheme://host[:port], or scheme://host:* for any port) whose pages may call
+# /mcp from a browser. None by default: a request with any Origin header is refused (403),
+# against DNS rebinding; clients that send no Origin (SDKs, servers) are served.
+ENSEMBLE_MCP_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("ENSEMBLE_MCP_ALLOWED_ORIGINS", [])]
 
 # "json" (one object per line, for log collectors) or "plain" (for a terminal).
 ENSEMBLE_LOG_FORMAT = env_str("ENSEMBLE_LOG_FORMAT", "json")

@@ -8,6 +8,9 @@ from prompts.parsing import SpecError
 
 
 class Command(BaseCommand):
+    # It reads one document and touches no model or URL: the system checks (which import
+    # the URLconf and every view) would be most of its run time.
+    requires_system_checks = []
     help = ("Parse an OpenAPI document (file or URL) the way registration does and print its version, "
             "operations, warnings and prompt size in tokens.")
 
