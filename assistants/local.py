@@ -65,7 +65,7 @@ class LocalAssistant:
     model_name = "local-grounding-v3"
 
     def run(self, *, user_input: str, system_prompt: str, tools: list, execute, vocabulary=None,
-            index: bool = True) -> AssistantResult:
+            index: bool = True, history: tuple = ()) -> AssistantResult:
         vocabulary = vocabulary if vocabulary is not None else scope_vocabulary(tools)
         planned = make_plan(tools, user_input, vocabulary=vocabulary, index=index)
         if not planned.steps:

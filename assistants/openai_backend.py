@@ -117,7 +117,7 @@ class OpenAIAssistant:
             settings.OPENAI_MAX_RETRIES,
         )
 
-    def run(self, *, user_input: str, system_prompt: str, tools: list, execute) -> AssistantResult:
+    def run(self, *, user_input: str, system_prompt: str, tools: list, execute, history: tuple = ()) -> AssistantResult:
         all_tools = tools
         tools, specs, searchable = first_round_specs(all_tools, user_input)
         by_name = {tool.name: tool for tool in tools}
