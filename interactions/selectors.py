@@ -109,6 +109,15 @@ def logs_search(*, q: str = "", service_id: str = "", conversation_id: str = "",
     return SearchPage(logs=[rows[i] for i in ids if i in rows], found=result.found, backlog=query.backlog(LOGS_INDEX))
 
 
+def logs_prunable(*, older_than):
+    """The logs `retention_prune` deletes (interactions.services.logs_prune): those before
+    `older_than` outside conversations, and every log of a conversation whose latest turn
+    started before it."""
+    return InteractionLog.objects.filter(
+        Q(conversation__isnull=True, created_at__lt=older_than) | Q(conversation__last_turn_at__lt=older_than)
+    )
+
+
 # --- a conversation's earlier turns, as the assistants get them --------------------------
 
 _TURN_OUTCOMES = (InteractionLog.Outcome.ANSWERED, InteractionLog.Outcome.LIMIT_REACHED)

@@ -261,20 +261,38 @@ def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[Assistant
 
 
 def logs_prune(*, older_than, batch_size: int = 1000) -> int:
-    """Delete interaction logs (and their service calls) created before `older_than`.
+    """Delete interaction logs (and their service calls) created before `older_than`,
+    and whole conversations whose latest turn started before it: a conversation goes
+    with all its logs, in one transaction, or stays whole (its early turns are kept while
+    it is still in use).
 
     Batches keep each transaction short; each batch's deletions are enqueued for the
     search worker in the same transaction, so Typesense drops exactly what the database
     dropped, even if the command is interrupted. Returns the number of logs deleted."""
     deleted = 0
-    while True:
+    while True:  # logs outside conversations
         with transaction.atomic():
             ids = list(
-                InteractionLog.objects.filter(created_at__lt=older_than).order_by("id").values_list("id", flat=True)[:batch_size]
+                InteractionLog.objects.filter(created_at__lt=older_than, conversation__isnull=True)
+                .order_by("id").values_list("id", flat=True)[:batch_size]
             )
             if not ids:
-                return deleted
-            ServiceCall.objects.filter(log_id__in=ids).delete()
-            InteractionLog.objects.filter(id__in=ids).delete()
-            outbox.enqueue(LOGS_INDEX.name, ids)
+                break
+            _logs_delete(ids)
         deleted += len(ids)
+    while True:  # whole conversations, a few at a time (each at most its turns and refusals)
+        with transaction.atomic():
+            conversations = list(Conversation.objects.filter(last_turn_at__lt=older_than).order_by("last_turn_at", "id")
+                                 .values_list("id", flat=True)[: max(1, batch_size // 20)])
+            if not conversations:
+                return deleted
+            ids = list(InteractionLog.objects.filter(conversation_id__in=conversations).values_list("id", flat=True))
+            _logs_delete(ids)
+            Conversation.objects.filter(id__in=conversations).delete()
+        deleted += len(ids)
+
+
+def _logs_delete(ids: list[int]) -> None:
+    ServiceCall.objects.filter(log_id__in=ids).delete()
+    InteractionLog.objects.filter(id__in=ids).delete()
+    outbox.enqueue(LOGS_INDEX.name, ids)
