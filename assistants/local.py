@@ -67,10 +67,17 @@ class LocalAssistant:
     def run(self, *, user_input: str, system_prompt: str, tools: list, execute, vocabulary=None,
             index: bool = True, history: tuple = ()) -> AssistantResult:
         vocabulary = vocabulary if vocabulary is not None else scope_vocabulary(tools)
-        planned = make_plan(tools, user_input, vocabulary=vocabulary, index=index)
+        planned = make_plan(tools, user_input, vocabulary=vocabulary, index=index, history=history)
         if not planned.steps:
             return AssistantResult(text=planned.message, model=self.model_name)
-        return AssistantResult(text=run_plan(planned, execute), model=self.model_name)
+        return AssistantResult(text=_read_as(planned) + run_plan(planned, execute), model=self.model_name)
+
+
+def _read_as(planned: Plan) -> str:
+    """What the answer says first when the request referred to earlier turns."""
+    if not planned.read_as:
+        return ""
+    return "I read " + ", ".join(f"“{said}” as {meant}" for said, meant in planned.read_as) + ". "
 
 
 def run_plan(planned: Plan, execute) -> str:

@@ -34,6 +34,7 @@ from .grounding.dataflow import (
 )
 from .grounding.mentions import Mention, mention_at, names_in
 from .grounding.reading import mark_head, operation_words, read_request
+from .grounding.references import resolve as resolve_references
 from .grounding.vocabulary import EMPTY
 from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, verb_form
 from .ranking import CANDIDATES, PRIOR_WEIGHT
@@ -100,6 +101,7 @@ class Plan:
     steps: list[Step]
     message: str = ""  # when nothing will be called: why, or the question to ask
     unserved: list[str] = field(default_factory=list)  # clauses no operation serves
+    read_as: tuple = ()  # (what the request said, the earlier thing it was read as)
 
     @property
     def targets(self) -> list[Step]:
@@ -204,16 +206,30 @@ _COMMAND_VERBS = {"turn", "increase", "decrease", "raise", "lower", "enable", "d
 # --- planning -------------------------------------------------------------------------------------
 
 
-def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool = True) -> Plan:
+def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool = True, history=()) -> Plan:
     """The calls that serve `text`, in order, or the message why none is made. Aliases
     (`vocabulary`) are read as the API's words first; `index` off ranks in-process only
-    (operations.ranking.rank_tools)."""
+    (operations.ranking.rank_tools). `history` (assistants.Turn, oldest first) is what the
+    conversation said and did before: references to it ("she", "the second one") are read
+    as the things they mean, or asked about when they could mean several."""
     scope = Scope.of(tools)
     scope.index = index
     scope.synonyms = vocabulary.words
     readers = readers or Readers(tools)
     text = vocabulary.rewrite(text)
     text = numbers_as_digits(text, after=scope.heads)
+    read_as: tuple = ()
+    if history:
+        resolved = resolve_references(text, history, tools, scope.synonyms)
+        if resolved.question:
+            return Plan([], resolved.question)
+        text, read_as = resolved.text, resolved.read_as
+    planned = _plan_text(scope, text, readers)
+    planned.read_as = read_as
+    return planned
+
+
+def _plan_text(scope: Scope, text: str, readers) -> Plan:
     told = _statement(scope, text)
     if told is not None:
         return told
@@ -252,6 +268,9 @@ def _statement(scope: Scope, text: str) -> Plan | None:
     stripped = text.strip()
     if "?" in stripped or _QUESTION_START.match(stripped) or _is_command(stripped, scope.verbs):
         return None
+    by_id = _SUBJECT_BY_ID.match(stripped)  # "character 7 opens the window" (an id, not a name)
+    if by_id and stem(by_id.group(1).lower()) in scope.heads:
+        return _statement_by_id(scope, stem(by_id.group(1).lower()), by_id.group(2), by_id.group(3))
     names = names_in(stripped)
     first = re.match(r"\s*(?:the|a|an)?\s*([A-Za-z]+)?\s*", stripped)
     if not names and not first:
@@ -262,22 +281,9 @@ def _statement(scope: Scope, text: str) -> Plan | None:
         return None  # the sentence does not start with a named thing
     name_end = next((end for start, end, _ in names if start == subject_at or start >= subject.start), subject.end)
     rest = stripped[max(name_end, subject.start):].strip(" ,")  # after the name: "phoned …", not what describes it
-    verb = re.match(r"([a-z]+)\b", rest)
-    if not verb or verb.group(1) in ("is", "was", "are", "were", "has", "had", "have", "be", "been") or not (
-            verb.group(1).endswith(("s", "ed")) or verb.group(1) in _IRREGULAR_PAST):
+    if not _narrates(rest):
         return None  # "X is a …" describes; "X, please …" asks
-    fits = []
-    for tool in scope.tools:
-        op = tool.operation
-        body = (tool.parameters.get("properties") or {}).get("body") or {}
-        required = set(body.get("required") or [])
-        if op["method"] != "POST" or not required:
-            continue
-        texts = [f for f in required if _TEXT_FIELDS.match(f) and ((body.get("properties") or {}).get(f) or {}).get("type") in (None, "string")]
-        ids = [n for n in needs_of(tool) if n.label.startswith("body.") and n.name in required
-               and (subject.head is None or n.entity == subject.head)]
-        if len(texts) == 1 and len(ids) == 1 and required <= {texts[0], ids[0].name}:
-            fits.append((tool, texts[0], ids[0]))
+    fits = _statement_operations(scope, subject.head)
     if len(fits) != 1:
         return None
     tool, text_field, need = fits[0]
@@ -288,6 +294,52 @@ def _statement(scope: Scope, text: str) -> Plan | None:
     event = rest.rstrip(" .!")
     target = Step(tool, {"body": {text_field: event}}, {need.label: take}, target=True)
     return Plan(steps + [target])
+
+
+_SUBJECT_BY_ID = re.compile(r"\s*(?:the\s+)?([A-Za-z][A-Za-z-]*)\s+(?:#|no\.\s*|number\s+|id\s+)?(\d+)\s*,?\s+([a-z].*)$")
+
+
+def _statement_operations(scope: Scope, head: str | None) -> list:
+    """The operations that record a statement about a thing of kind `head` (any kind when
+    None): a create whose body takes exactly the thing's id and one text field."""
+    fits = []
+    for tool in scope.tools:
+        op = tool.operation
+        body = (tool.parameters.get("properties") or {}).get("body") or {}
+        required = set(body.get("required") or [])
+        if op["method"] != "POST" or not required:
+            continue
+        texts = [f for f in required if _TEXT_FIELDS.match(f) and ((body.get("properties") or {}).get(f) or {}).get("type") in (None, "string")]
+        ids = [n for n in needs_of(tool) if n.label.startswith("body.") and n.name in required
+               and (head is None or n.entity == head)]
+        if len(texts) == 1 and len(ids) == 1 and required <= {texts[0], ids[0].name}:
+            fits.append((tool, texts[0], ids[0]))
+    return fits
+
+
+def _statement_by_id(scope: Scope, head: str, value: str, rest: str) -> Plan | None:
+    """"character 7 opens the window": the statement's thing is given by its id (as a
+    conversation's "she" is read), so it is recorded without a lookup."""
+    if not _narrates(rest) or re.match(r"(?:needs|wants|gets|requires|should|must|deserves)\b", rest):
+        return None  # "character 9 needs a new line …" asks for something
+    said = read_request(rest, scope.synonyms)
+    if said.kinds & {"create", "update", "delete"} or {stem(w) for w in re.findall(r"[a-z]+", rest)} & scope.heads:
+        return None  # it names a change or another thing of the API: a request, read as one
+    fits = _statement_operations(scope, head)
+    if len(fits) != 1:
+        return None
+    tool, text_field, need = fits[0]
+    kind = (need.schema or {}).get("type")
+    identifier = int(value) if kind in ("integer", "number") else value
+    return Plan([Step(tool, {"body": {need.name: identifier, text_field: rest.rstrip(" .!")}}, target=True)])
+
+
+def _narrates(rest: str) -> bool:
+    """Whether what follows a statement's subject starts with a verb that narrates
+    ("opens", "moved", "ran"), not one that describes ("is") or a request ("please")."""
+    verb = re.match(r"([a-z]+)\b", rest)
+    return bool(verb) and verb.group(1) not in ("is", "was", "are", "were", "has", "had", "have", "be", "been") and (
+        verb.group(1).endswith(("s", "ed")) or verb.group(1) in _IRREGULAR_PAST)
 
 
 _IRREGULAR_PAST = {"ran", "went", "came", "took", "gave", "fell", "sat", "stood", "left", "told", "saw", "found", "said"}

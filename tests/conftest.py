@@ -240,11 +240,14 @@ def demo_services(db):
     server = make_server(0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
+    from assistants.services import vocabulary_set
+    from demo.management.commands.seed_demo import VOCABULARY
     from registry import services
 
     for service_id, name, prefix in (("character-service", "Character Service", "character"), ("action-service", "Action Service", "action")):
         service = services.service_register(id=service_id, name=name, description=f"The demo {prefix} service.",
                                             openapi_url=f"{base}/{prefix}/openapi.yml", tags=["demo"])
+        vocabulary_set(service=service, aliases=VOCABULARY[service_id], actor="test")  # as `seed_demo` sets it
         assert spec_refresh(service=service).usable
     yield base
     server.shutdown()

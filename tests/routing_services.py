@@ -40,6 +40,10 @@ class _SpecHandler(BaseHTTPRequestHandler):
                 if required and not (isinstance(body, dict) and all(k in body for k in required)):
                     return send_body(self, 400, json.dumps({"error": f"missing {required}"}).encode())
                 server.requests.append((op["operation_id"], self.path, body))
+                answer = server.answers.get(op["operation_id"])
+                if answer is not None:  # answers="examples": what the spec says the operation returns
+                    return send_body(self, 201 if self.command == "POST" else 200,
+                                     json.dumps(answer(body) if callable(answer) else answer).encode())
                 resource = server.resources.get(op["operation_id"])
                 if resource is not None:
                     names = re.findall(r"{([^}]+)}", op["path"])
@@ -86,16 +90,69 @@ def _resources(document) -> dict:
     return found
 
 
-def start_fountainai_services() -> list[tuple[str, str, LocalServer]]:
-    """(service id, title, server) for each of the nine specs, serving on loopback."""
+def _numbered(value, number: int):
+    """An example answer with its integer ids set to `number` (items of a list differ)."""
+    if isinstance(value, dict):
+        return {k: (number if isinstance(v, int) and k.lower().endswith("id") else _numbered(v, number)) for k, v in value.items()}
+    return value
+
+
+def _example_answers(document) -> dict:
+    """operationId -> what it answers, for lists (three items, ids 11, 12, 13) and creates
+    (the body sent, with a new id), from the spec's response schemas."""
+    found = {}
+    for item in document["paths"].values():
+        for method in ("get", "post"):
+            op = item.get(method) or {}
+            for status in ("200", "201", 200, 201):
+                content = ((op.get("responses") or {}).get(status) or {}).get("content") or {}
+                schema = (content.get("application/json") or {}).get("schema")
+                if schema is None or "operationId" not in op:
+                    continue
+                value = _example(schema, document)
+                if method == "get" and isinstance(value, list) and value and isinstance(value[0], dict):
+                    found[op["operationId"]] = [_numbered(value[0], n) for n in (11, 12, 13)]
+                elif method == "post" and isinstance(value, dict):
+                    made = _numbered(value, 101)
+                    found[op["operationId"]] = lambda body, made=made: {
+                        **made, **{k: v for k, v in (body or {}).items() if k in made}}
+                break
+    return found
+
+
+def start_fountainai_services(answers: str = "") -> list[tuple[str, str, LocalServer]]:
+    """(service id, title, server) for each of the nine specs, serving on loopback.
+    `answers="examples"`: lists and creates answer as their response schemas say (else
+    `{"ok": true}`)."""
     started = []
     for path in sorted(require(SPECS).glob("*.yml")):
         document = yaml.safe_load(path.read_text())
         server = LocalServer(_SpecHandler, spec_text="", operations=[], api_key=f"key-of-{path.stem.lower()}",
-                             resources=_resources(document))
+                             resources=_resources(document),
+                             answers=_example_answers(document) if answers == "examples" else {})
         base = f"http://127.0.0.1:{server.httpd.server_address[1]}"
         document["servers"] = [{"url": base}]
         server.httpd.spec_text = yaml.safe_dump(document, sort_keys=False)
         server.httpd.operations = parse_operations(document)["operations"]
         started.append((path.stem.lower(), document["info"]["title"], server))
     return started
+
+
+def register_fountainai_services(started, aliases: dict | None = None) -> None:
+    """Register the started services, fetch their specs, set each one's key (the real
+    services require it) and the aliases an admin would set on their pages."""
+    from assistants.services import vocabulary_set
+    from credentials.services import credential_set
+    from prompts.security import security_schemes
+    from prompts.services import spec_refresh
+    from registry import services
+
+    for service_id, title, server in started:
+        service = services.service_register(id=service_id, name=title, description=title,
+                                            openapi_url=f"http://127.0.0.1:{server.httpd.server_address[1]}/openapi.yml")
+        snapshot = spec_refresh(service=service)
+        assert snapshot.usable
+        for scheme in security_schemes(snapshot):
+            credential_set(service=service, scheme=scheme, value=server.httpd.api_key)
+        if aliases and service_id in aliases:
+            vocabulary_set(service=service, aliases=aliases[service_id])

@@ -177,7 +177,8 @@ def test_credentials_rows_are_the_specs_schemes(screenplay, scene, admin_client)
     assert 'name="credentials-TOTAL_FORMS" value="0"' in group
     form = {"name": "Scene Service", "description": "Renamed in the admin.", "openapi_url": scene.spec_url, "tags": "",
             "credentials-TOTAL_FORMS": "0", "credentials-INITIAL_FORMS": "0", "operation_policies-TOTAL_FORMS": "0",
-            "operation_policies-INITIAL_FORMS": "0", "_save": "Save"}
+            "operation_policies-INITIAL_FORMS": "0", "vocabulary-TOTAL_FORMS": "0", "vocabulary-INITIAL_FORMS": "0",
+            "_save": "Save"}
     assert admin_client.post("/admin/registry/service/scene/change/", form).status_code == 302
     assert Service.objects.get(pk="scene").description == "Renamed in the admin."
 

@@ -9,15 +9,12 @@ import pytest
 from django.core.management import call_command
 
 from assistants.evaluation import evaluate, read_cases, totals
-from assistants.services import vocabulary_set
-from credentials.services import credential_set
 from interactions.models import ServiceCall
 from interactions.services import interaction_handle
 from operations.scope import assistant_scope
-from prompts.security import security_schemes
 from search.models import SyncEntry
 from search.worker import Worker
-from tests.routing_services import start_fountainai_services
+from tests.routing_services import register_fountainai_services, start_fountainai_services
 from tests.shared_material import SHARED
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,20 +25,8 @@ ALIASES = Path(__file__).resolve().parent / "routing" / "fountainai_aliases.json
 
 @pytest.fixture
 def fountainai(db, clean_typesense):
-    from prompts.services import spec_refresh
-    from registry import services
-
     started = start_fountainai_services()
-    aliases = json.loads(ALIASES.read_text())  # what an admin sets on each service's page
-    for service_id, title, server in started:
-        service = services.service_register(id=service_id, name=title, description=title,
-                                            openapi_url=f"http://127.0.0.1:{server.httpd.server_address[1]}/openapi.yml")
-        snapshot = spec_refresh(service=service)
-        assert snapshot.usable
-        for scheme in security_schemes(snapshot):  # the real services require their key
-            credential_set(service=service, scheme=scheme, value=server.httpd.api_key)
-        if service_id in aliases:
-            vocabulary_set(service=service, aliases=aliases[service_id])
+    register_fountainai_services(started, aliases=json.loads(ALIASES.read_text()))  # as an admin sets them
     Worker().drain()
     assert not SyncEntry.objects.exists()
     yield {service_id: server for service_id, _, server in started}

@@ -327,6 +327,19 @@ def _explicit(name: str, schema: dict, text: str):
     return None
 
 
+def _id_filter(name: str, schema: dict, request: Request, state: dict):
+    """An optional id a read filters by, when the request names that thing by its id:
+    "the actions of character 7" reads listActions(characterId=7). Only a read's own
+    parameters (never a body) take it: a filter narrows what is read, it changes nothing."""
+    entity = entity_of(name) or state["id_entities"].get(name)
+    if not entity or entity == state.get("own_entity") or entity not in request.ids:
+        return None
+    value = request.ids[entity]
+    if schema.get("type") in ("integer", "number"):
+        return value if isinstance(value, int) else None
+    return str(value) if schema.get("type") in (None, "string") else None
+
+
 def fill_arguments(tool, text: str, request: Request | None = None) -> Filled:
     """Arguments for `tool` read from `text`, and what is missing or defaulted. A body
     whose schema has required fields is always sent with them."""
@@ -338,12 +351,16 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> Filled:
     if "body" in properties and body_schema.get("required") and "body" not in required:
         required.append("body")
     state = {"quoted": list(request.quoted), "numbers": set(request.numbers), "kind": operation_words(tool).kind,
-             "id_entities": operation_words(tool).id_params}
+             "id_entities": operation_words(tool).id_params, "own_entity": operation_words(tool).primary}
     arguments, missing, pending, defaulted, evidenced = {}, [], [], [], []
+
+    reads = tool.operation.get("method") == "GET"
 
     def one(name, sub, target, label, is_required):
         if not is_required:  # optional inputs only when the request sets them explicitly
             value = _explicit(name, sub, text)
+            if value is None and reads and target is arguments:
+                value = _id_filter(name, sub, request, state)
             if value is not None:
                 target[name] = value
                 evidenced.append(label)

@@ -198,6 +198,7 @@ def _unused_reference(choice: Choice, request: Request, tools) -> str | None:
         elif isinstance(value, int):
             used.add(value)
         elif isinstance(value, str) and value.strip() != request.text.strip():  # "context 'character 13'"
+            used.add(value)  # a string id, as it is
             used.update(int(n) for n in re.findall(r"\d+", value))
     known = set().union(*(operation_words(t).resources for t in tools))
 

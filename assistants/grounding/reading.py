@@ -363,6 +363,10 @@ def operation_words(tool) -> OperationWords:
         entity = entity_of(name)
         if entity and schema.get("type") in ("integer", "number", "string"):
             id_params[name] = entity
+    for name, schema in (body.get("properties") or {}).items():  # a body's "customerUid" names a customer too
+        entity = entity_of(name)
+        if entity and name not in id_params and (schema or {}).get("type") in ("integer", "number", "string"):
+            id_params[name] = entity
     for need in needs_of(tool):  # "{id}" after /albums, "{Sid}" after /Calls: what the path says it is
         if need.entity and need.name not in id_params and not need.label.startswith("body."):
             id_params[need.name] = need.entity

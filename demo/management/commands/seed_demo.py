@@ -13,7 +13,8 @@ DEMO = [
 # service's page (the offline assistant reads them; its code knows no service's words).
 VOCABULARY = {
     "character-service": "character: person, role, figure",
-    "action-service": "action: beat, stage direction, stage business",
+    # "what has she done so far?" asks for her actions: "done" is this service's word for them.
+    "action-service": "action: beat, stage direction, stage business, deed, done",
 }
 
 
