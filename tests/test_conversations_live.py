@@ -5,6 +5,7 @@ unknown one answered alike (and logged), a full and an expired conversation, a h
 call's outcome at the start of the next turn, once. Every answer is checked against
 the contract."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -77,6 +78,10 @@ def stack(typesense, tmp_path_factory):
                     "openapi_url": f"{demo_base}/{prefix}/openapi.yml", "tags": ["demo"]})
                 assert response.status_code == 201, response.text
         stack.manage("refresh_specs")
+        stack.manage("shell", "-c", (  # the demo services' vocabulary, as `seed_demo` sets it
+            "from assistants.services import vocabulary_set; from demo.management.commands.seed_demo import VOCABULARY; "
+            "from registry.models import Service; [vocabulary_set(service=Service.objects.get(pk=pk), aliases=words, "
+            "actor='test') for pk, words in VOCABULARY.items()]"))
         yield stack
     finally:
         process.terminate()
@@ -143,6 +148,24 @@ def test_a_full_conversation_and_an_expired_one_are_refused_and_logged(stack):
         stack.db("UPDATE interactions_conversation SET last_turn_at = '2020-01-01 00:00:00' WHERE id = ?", idle)
         refused(client, "after a long pause", idle, "CONVERSATION_EXPIRED")
     assert outcome_of(stack, "after a long pause")[::2] == ("rejected", idle)
+
+
+def test_the_offline_assistant_reads_she_as_the_character_an_earlier_turn_created(stack):
+    with stack.client() as client:
+        created = turn(client, "create a character named Juliet")
+        juliet = json.loads(created["service_responses"][0]["response"])["characterId"]
+        conversation_id = created["conversation_id"]
+        opened = turn(client, "she opens the window", conversation_id)
+        action = json.loads(opened["service_responses"][0]["response"])
+        assert (action["characterId"], action["description"]) == (juliet, "opens the window")
+        done = turn(client, "what has she done so far?", conversation_id)
+        assert [a["description"] for a in json.loads(done["service_responses"][0]["response"])] == ["opens the window"]
+    assert stack.db("SELECT operation_id, request FROM interactions_servicecall WHERE log_id IN (SELECT id FROM "
+                    "interactions_interactionlog WHERE conversation_id = ?) ORDER BY log_id", conversation_id) == [
+        ("createCharacter", json.dumps({"body": {"name": "Juliet"}})),
+        ("createAction", json.dumps({"body": {"characterId": juliet, "description": "opens the window"}})),
+        ("listActions", json.dumps({"characterId": juliet})),
+    ]
 
 
 def test_a_held_calls_outcome_opens_the_next_answer_once(stack):
