@@ -80,6 +80,7 @@ def logs_for_export(*, since=None, until=None, chunk_size: int = 2000):
         for log in chunk:
             yield {
                 "id": log.id, "timestamp": log.created_at.isoformat(), "request_id": log.request_id,
+                "conversation_id": log.conversation_id, "turn": log.turn,
                 "user_input": log.user_input, "assistant_response": log.assistant_response,
                 "service_responses": log.service_responses, "outcome": log.outcome, "error": log.error,
                 "backend": log.backend, "model": log.model, "duration_ms": log.duration_ms,

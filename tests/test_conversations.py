@@ -137,6 +137,10 @@ def test_retention_removes_whole_conversations(client_api, demo_services):
     assert not InteractionLog.objects.filter(pk__in=logs_of_old).exists()
     assert not ServiceCall.objects.filter(log_id__in=logs_of_old).exists()
     assert InteractionLog.objects.filter(conversation_id=in_use).count() == 2
+    exported = io.StringIO()
+    call_command("logs_export", stdout=exported, stderr=io.StringIO())
+    rows = [json.loads(line) for line in exported.getvalue().splitlines()]
+    assert [(row["conversation_id"], row["turn"]) for row in rows] == [(in_use, 1), (in_use, 2)]
     assert sorted(SyncEntry.objects.values_list("object_id", flat=True)) == sorted(str(pk) for pk in logs_of_old)
 
 
@@ -242,8 +246,7 @@ def test_the_admin_shows_a_conversation_as_a_thread(client, client_api, demo_ser
     conversation_id = turn(client_api, "create a character name=Ada")["conversation_id"]
     turn(client_api, "get character 1", conversation_id)
     reference = PendingApproval.objects.get().reference
-    User.objects.create_superuser("root", "root@example.com", "pw-0123456789")
-    client.login(username="root", password="pw-0123456789")
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-0123456789"))
     page = client.get(f"/admin/interactions/conversation/{conversation_id}/change/")
     assert page.status_code == 200
     text = page.content.decode()
