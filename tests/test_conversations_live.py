@@ -150,6 +150,28 @@ def test_a_full_conversation_and_an_expired_one_are_refused_and_logged(stack):
     assert outcome_of(stack, "after a long pause")[::2] == ("rejected", idle)
 
 
+def test_concurrent_turns_get_distinct_numbers_and_never_pass_the_limit(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with stack.client() as client:
+        conversation_id = turn(client, "get character 1")["conversation_id"]
+
+    def attempt(number):
+        with stack.client() as client:
+            return client.post("/interact", json={"user_input": f"race {number}: get character 2",
+                                                  "conversation_id": conversation_id})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(attempt, range(6)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] * (MAX_TURNS - 1) + [400] * (7 - MAX_TURNS), [r.text for r in responses]
+    assert all(r.json()["errorCode"] == "CONVERSATION_FULL" for r in responses if r.status_code == 400)
+    turns = stack.db("SELECT turn FROM interactions_interactionlog WHERE conversation_id = ? AND turn IS NOT NULL "
+                     "ORDER BY turn", conversation_id)
+    assert turns == [(n,) for n in range(1, MAX_TURNS + 1)]
+    assert stack.db("SELECT turns FROM interactions_conversation WHERE id = ?", conversation_id) == [(MAX_TURNS,)]
+
+
 def test_the_offline_assistant_reads_she_as_the_character_an_earlier_turn_created(stack):
     with stack.client() as client:
         created = turn(client, "create a character named Juliet")

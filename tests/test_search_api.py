@@ -124,7 +124,7 @@ def test_the_logs_index_schema_v2_rolls_out_through_typesense_migrate(clean_type
     from search.maintenance import ensure_index
 
     # A server still on schema v1 (no service_text, no service_ids), filled by the old code.
-    old_fields = [f for f in LOGS_INDEX.fields if f["name"] not in ("service_text", "service_ids")]
+    old_fields = [f for f in LOGS_INDEX.fields if f["name"] not in ("service_text", "service_ids", "conversation_id")]
     log("Juliet in the old index", service="sequence-service")
     with monkeypatch.context() as patch:
         old = replace(LOGS_INDEX, schema_version=1, fields=old_fields)
@@ -136,5 +136,7 @@ def test_the_logs_index_schema_v2_rolls_out_through_typesense_migrate(clean_type
 
     out = io.StringIO()
     call_command("typesense_migrate", "--index", LOGS_INDEX.name, stdout=out)
-    assert clean_typesense.alias_target(alias).startswith(clean_typesense.collection_name(LOGS_INDEX.name, 2))
+    # Rebuilt on the current schema (2 added service_text and service_ids, 3 conversation_id).
+    assert clean_typesense.alias_target(alias).startswith(
+        clean_typesense.collection_name(LOGS_INDEX.name, LOGS_INDEX.schema_version))
     assert inputs(client_api.get("/logs", {"q": "julliet", "service_id": "sequence-service"})) == ["Juliet in the old index"]
