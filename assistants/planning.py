@@ -229,7 +229,33 @@ def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool =
     return planned
 
 
+# "what can you do?", "help", "which services do you have?": a question about the assistant.
+_ABOUT_ME = re.compile(r"^\s*(?:(?:so|ok|okay|hi|hello|hey)[,!.]?\s+)?(?:(?:what\s+(?:else\s+)?(?:can|could)\s+(?:you|i)\s+"
+                       r"(?:do|ask(?:\s+you)?)|what\s+(?:are\s+)?your\s+(?:capabilities|skills)|"
+                       r"what\s+do\s+you\s+(?:do|offer|know)|(?:which|what)\s+services(?:\s+(?:do\s+you\s+have|are\s+there))?|"
+                       r"how\s+do\s+i\s+use\s+you)(?:\s+(?:here|for\s+me|now))?|help)\s*[?.!]*\s*$", re.I)
+
+
+def capabilities(tools, *, per_service: int = 4) -> str:
+    """What the services in scope offer, from their specs: each service with a few of its
+    operations' summaries."""
+    if not tools:
+        return "No service is registered yet, so there is nothing I can call."
+    by_service: dict = {}
+    for tool in tools:
+        by_service.setdefault(tool.service.name, []).append(tool.operation)
+    parts = []
+    for name, operations in by_service.items():
+        shown = [(op.get("summary") or op["operation_id"]).rstrip(".") for op in operations[:per_service]]
+        more = f" and {len(operations) - per_service} more" if len(operations) > per_service else ""
+        parts.append(f"{name}: {'; '.join(shown)}{more}")
+    return ("I can call the operations of the registered services. " + ". ".join(parts)
+            + ". Ask for one in your own words (for example with an id or a name); I called nothing.")
+
+
 def _plan_text(scope: Scope, text: str, readers) -> Plan:
+    if _ABOUT_ME.match(text):
+        return Plan([], capabilities(scope.tools))
     told = _statement(scope, text)
     if told is not None:
         return told
