@@ -21,6 +21,7 @@ from core.words import numbers_as_digits, root, split_identifier, stem
 from operations.ranking import LexicalIndex, rank_tools
 
 from .grounding import Readers, choose
+from .grounding.arguments import fill_arguments
 from .grounding.dataflow import (
     LABEL_FIELDS,
     Need,
@@ -507,15 +508,35 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
     arguments = _copy(choice.arguments)
     missing = set(choice.missing)
     needs = [n for n in needs_of(tool) if n.label in missing or _named_not_id(_value(arguments, n.label), n)]
+    stop_words = operation_words(tool).resources
+    try:
+        optional = _optional_needs(scope, tool, clause, arguments, needs, stop_words)
+    except _Unsaid as unsaid:
+        return str(unsaid)
+    needs += optional
     if not needs:
         if choice.missing:
             return _ask(tool, None, choice.missing)
         return [Step(tool, arguments, target=True, choice=choice)]
     steps: list[Step] = []
     takes: dict[str, Take] = {}
-    stop_words = operation_words(tool).resources
     given = read_request(clause).ids  # ids the clause writes out: used as they are, never looked up
     for need in _in_mention_order(needs, clause, scope, tool):
+        if need in optional:  # what the write acts on, named but optional: looked up when it can be
+            mention = _mention_for(need, clause, scope, tool, stop_words, taken={t.what for t in takes.values()},
+                                   choice_arguments=arguments)
+            found = _resolve(scope, need, mention, tool, earlier + steps, depth=0, given_ids=given) if mention else None
+            if found is None:
+                continue
+            if isinstance(found, str):
+                return found  # what it acts on was named and cannot be found: no write of nothing
+            new_steps, take = found
+            offset = len(earlier) + len(steps)
+            for step in new_steps:
+                step.takes = {label: _shifted(t, offset) for label, t in step.takes.items()}
+            steps.extend(new_steps)
+            takes[need.label] = _shifted(take, offset) if take.step >= 0 else take
+            continue
         _drop(arguments, need.label)
         mention = _mention_for(need, clause, scope, tool, stop_words, taken={t.what for t in takes.values()},
                                choice_arguments=arguments)
@@ -531,9 +552,14 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
                                          f"the {need.entity or need.name}")
                 continue
             return _ask(tool, need)
-        if not _findable(mention):
+        if "new" in mention.words:  # "… to a new playlist called 'My Top'": made first, if the API makes one
+            found = _create_for(scope, need, mention, tool)
+            if found is None:
+                return _ask(tool, need)
+        elif not _findable(mention):
             return _ask(tool, need)
-        found = _resolve(scope, need, mention, tool, earlier + steps, depth=0, given_ids=given)
+        else:
+            found = _resolve(scope, need, mention, tool, earlier + steps, depth=0, given_ids=given)
         if isinstance(found, str):
             return found
         new_steps, take = found
@@ -552,6 +578,37 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
     if missing_left:
         return _ask(tool, None, missing_left)
     return steps + [Step(tool, arguments, takes, target=True, choice=choice)]
+
+
+def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: list, stop_words) -> list:
+    """Optional inputs of a write that identify what it acts on, when the clause names such
+    things in words a lookup can follow ("add my top tracks to …": the tracks' uris): one
+    per kind of thing (a list given in the query or the body is one input)."""
+    if tool.operation["method"] not in WRITES:
+        return []
+    required = set(tool.parameters.get("required") or [])
+    body_required = set(((tool.parameters.get("properties") or {}).get("body") or {}).get("required") or [])
+    chosen, kinds = [], {(n.entity, n.field) for n in needs}
+    for need in needs_of(tool, optional=True):
+        name = need.label.split(".", 1)[-1]
+        if not need.entity or (need.entity, need.field) in kinds or _value(arguments, need.label) is not None \
+                or need.label in required or name in body_required and need.label.startswith("body.") \
+                or not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
+            continue  # given already, or nothing in scope yields such a thing
+        mention = _mention_for(need, clause, scope, tool, stop_words, taken=set(), choice_arguments=arguments)
+        # A bare name ("Summertime Sadness by Lana Del Rey") is of the kind the operation's
+        # own words name (the tracks of /playlists/{id}/tracks), not of any optional input.
+        bare_name = mention is not None and mention.head is None and mention.name and need.entity in stop_words
+        if mention is not None and (mention.head == need.entity or bare_name) and "new" not in mention.words:
+            if not _findable(mention):  # "add pins to …": which pins is not said
+                raise _Unsaid(_ask(tool, need))
+            chosen.append(need)
+            kinds.add((need.entity, need.field))
+    return chosen
+
+
+class _Unsaid(Exception):
+    """What a write acts on is named by its kind only: the question to ask instead."""
 
 
 def _kind_of_found(tool, label: str, takes: dict, arguments: dict) -> bool:
@@ -754,6 +811,43 @@ def _findable(mention: Mention) -> bool:
                 or mention.count or mention.mine or mention.owner or described)
 
 
+def _create_for(scope: Scope, need: Need, mention: Mention, target):
+    """([steps], Take) that make the new thing a request names where the target wants its
+    id ("make my top tracks a new playlist called 'My Top'"): the one create of that kind
+    of thing in scope whose answer carries its id, filled from the mention's words, with
+    the inputs nobody names taken from a read without inputs (the user's own id); or what
+    to ask, or None when no operation makes such a thing. Indexes are relative."""
+    makers = []
+    for tool in scope.tools:
+        if tool is target or tool.operation["method"] != "POST" or operation_words(tool).primary != need.entity:
+            continue
+        output = _best_output(tool, need)
+        if output is not None and not output.many:
+            makers.append((_fits(output, need, tool), tool, output))
+    if not makers:
+        return None
+    makers.sort(key=lambda m: m[0], reverse=True)
+    _, tool, output = makers[0]
+    filled = fill_arguments(tool, mention.text)
+    arguments, steps, takes = _copy(filled.arguments), [], {}
+    missing = list(filled.missing)
+    for inner in needs_of(tool):  # its name is no id of what it sits in ("users/{user_id}" is not 'My Top')
+        value = _value(arguments, inner.label)
+        if value is not None and (value == mention.name or _named_not_id(value, inner)):
+            _drop(arguments, inner.label)
+            missing.append(inner.label)
+    for label in missing:
+        inner = next((n for n in needs_of(tool) if n.label == label), None)
+        implicit = _implicit_source(scope, inner, tool) if inner is not None else None
+        if implicit is None:
+            return _ask(tool, inner, [label])
+        steps.append(Step(implicit[0], {}, why=f"to find the {inner.entity or inner.name}"))
+        takes[label] = Take(len(steps) - 1, implicit[1], Pick(), inner.many, f"the {inner.entity or inner.name}")
+        _drop(arguments, label)
+    steps.append(Step(tool, arguments, takes, why=f"to create {mention.text}"))
+    return steps, Take(len(steps) - 1, output, Pick(), need.many, mention.text)
+
+
 def _earlier_reference(need: Need, clause: str, steps: list[Step]) -> Take | None:
     """"… and add a song to it": the thing an earlier step made or found."""
     if not re.search(r"\b(?:it|them|this|that|there|those|these)\b", clause, re.I):
@@ -791,13 +885,20 @@ def _resolve(scope: Scope, need: Need, mention: Mention, target, earlier: list[S
     if depth > MAX_DEPTH:
         return f"Finding {mention.text!r} would take more lookups than I make; name it more directly."
     candidates = []
+    held_in = mention.owner.head if mention.owner is not None and mention.owner.name is None else None
     for tool in scope.reads:
         if tool is target:
             continue
         output = _best_output(tool, need)
+        fit = _fits(output, need, tool) if output is not None else 0.0
+        if output is None and held_in:
+            # "the songs of the queue": items the answer lists under the thing the mention
+            # says they sit in, carrying the field wanted, though the answer does not say
+            # what kind they are.
+            output = next((o for o in outputs_of(tool) if held_in in o.entities and o.field == need.field and o.many), None)
+            fit = 3.5 + 2.5  # the place named is where they are: the owner is used (no penalty for an unused one)
         if output is None:
             continue
-        fit = _fits(output, need, tool)
         score, arguments, inner = _producer_score(scope, tool, need, mention, output, depth, given_ids or {})
         if score is None:
             continue
@@ -847,7 +948,9 @@ def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Ou
     path_words = {s.lower() for s in tool.operation["path"].split("/") if s and not s.startswith("{")}
     own = bool(path_words & _OWN) or bool(info.resources & {"current", "my", "own"})
     name = None if mention.mine and mention.head is None else mention.name or mention.by  # "My Music": the user's own
-    if mention.mine and mention.owner is None:
+    # "the first album from my music": the user's own things hold it, a read of them answers.
+    owner_is_mine = mention.owner is not None and mention.owner.mine and mention.owner.owner is None and own
+    if mention.mine and mention.owner is None or owner_is_mine:
         score += 2.5 if own else -1.0
     elif own and name:
         score -= 2.0  # a name is looked up in the catalogue, not among the user's own things
@@ -894,8 +997,10 @@ def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Ou
         score += 2.0 if owner.head == inner_need.entity else 1.0
     if name and not took_name:
         score += 0.5 if output.label else -2.0
-    if mention.owner is not None and not inner:
-        score -= 1.0  # the owner is not used: "the artist of the album X" is read through the album
+    if mention.owner is not None and not inner and not (mention.name and took_name) and not owner_is_mine:
+        # The owner is not used: "the artist of the album X" is read through the album. A
+        # thing with a name of its own is searched by it ("Jay Chou's album Mojito").
+        score -= 1.0
     if took_name:
         score += 2.5 if name else 0.5  # a name is looked up by a search; describing words less surely
     if (mention.ordinal or mention.every or mention.count or mention.newest) and output.many:

@@ -25,7 +25,8 @@ VERBS = {
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
                "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
                "attach", "annotate", "mark", "flag", "swap", "switch", "alter", "become", "reword", "redo", "shift",
-               "relabel", "retitle", "increase", "decrease", "raise", "lower", "enable", "disable"},
+               "relabel", "retitle", "increase", "decrease", "raise", "lower", "enable", "disable", "reduce",
+               "boost"},
     "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge", "discard", "scrap", "trash",
                "ditch", "dump", "junk", "axe", "eliminate", "expunge", "retire", "kill", "nuke"},
 }
@@ -72,6 +73,9 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     (r"(?:the\s+)?(?:details|info|information|particulars|specifics|data|profile)\s+(?:of|for|on|about)", "show"),
     ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
     ("set up", "create"), ("come up with", "create"), ("put together", "create"),
+    # "turn down the volume", "turn the heating up": a setting changed (not "turn up in", appear)
+    (r"turn\s+(?:up|down|on|off)(?=\s+(?:the|my|our|your|its|it|this|that)\b)|turn(?=\s+(?:the|my|its)\s+\w+\s+(?:up|down|on|off)\b)",
+     "set"),
     ("start to finish", "full"), ("beginning to end", "full"), ("open a", "create a"), ("open an", "create an"),
 )]
 # "5 goes to position 1", "9 becomes sequence 3", "2 to 4", "7 → 1": an item and its new place.
