@@ -7,7 +7,9 @@ from functools import lru_cache
 from django.conf import settings
 from openai.types.chat import ChatCompletion
 
-from . import AssistantError, AssistantResult
+from operations.tools import tool_name
+
+from . import AssistantError, AssistantResult, Turn
 from .ranking import rank_for_request
 
 API_MAX_TOOLS = 128  # the API's limit on tools per request
@@ -95,6 +97,62 @@ def first_round_specs(tools: list, user_input: str) -> tuple[list, list[dict], b
     return kept, specs + [search_tool_spec()], True
 
 
+# --- the earlier turns of a conversation, as messages ---------------------------------------
+
+# A tool result of an earlier turn shortened to this many characters, when the history is
+# over its budget, before whole turns are dropped.
+SHORTENED_RESULT_CHARS = 200
+
+
+def message_tokens(messages: list[dict]) -> int:
+    """Tokens of messages, estimated as the rest of this module does: 4 characters each."""
+    return sum(_tokens(message) for message in messages)
+
+
+def turn_messages(turn: Turn, number: int, *, shorten: bool = False) -> list[dict]:
+    """One earlier turn as Chat Completions messages: the user's input, the calls made
+    (an assistant message with tool_calls, then one tool message per call with its
+    answer as the log keeps it) and the answer. `shorten` cuts each answer of a call to
+    SHORTENED_RESULT_CHARS, saying how long it was."""
+    messages = [{"role": "user", "content": turn.user_input}]
+    if turn.calls:
+        ids = [f"turn{number}_call{i}" for i in range(len(turn.calls))]
+        messages.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": call_id, "type": "function", "function": {
+                "name": tool_name(call.service_id, call.operation_id),
+                "arguments": json.dumps(call.arguments, ensure_ascii=False)}}
+            for call_id, call in zip(ids, turn.calls, strict=True)
+        ]})
+        for call_id, call in zip(ids, turn.calls, strict=True):
+            body = call.response
+            if shorten and len(body) > SHORTENED_RESULT_CHARS:
+                body = f"{body[:SHORTENED_RESULT_CHARS]}… (shortened; {len(call.response)} characters)"
+            result = {"ok": call.ok, "status": call.status, "body": body}
+            messages.append({"role": "tool", "tool_call_id": call_id, "content": json.dumps(result, ensure_ascii=False)})
+    messages.append({"role": "assistant", "content": turn.assistant_response})
+    return messages
+
+
+def history_messages(history: tuple[Turn, ...], budget: int) -> list[dict]:
+    """The earlier turns (oldest first) as messages within `budget` tokens
+    (ENSEMBLE_CONVERSATION_HISTORY_TOKENS): first the answers of calls are shortened,
+    oldest turn first, then whole turns are dropped, oldest first, until the rest fits.
+    A turn is kept or dropped whole, so every tool message follows its tool call."""
+    if budget <= 0 or not history:
+        return []
+    turns = [turn_messages(turn, number) for number, turn in enumerate(history, start=1)]
+    sizes = [message_tokens(messages) for messages in turns]
+    for index, turn in enumerate(history):
+        if sum(sizes) <= budget:
+            break
+        turns[index] = turn_messages(turn, index + 1, shorten=True)
+        sizes[index] = message_tokens(turns[index])
+    first = 0
+    while first < len(turns) and sum(sizes[first:]) > budget:
+        first += 1
+    return [message for messages in turns[first:] for message in messages]
+
+
 @lru_cache(maxsize=4)
 def _client(api_key: str, base_url: str | None, timeout: float, max_retries: int):
     """One SDK client (and its connection pool and TLS context) per configuration:
@@ -121,7 +179,9 @@ class OpenAIAssistant:
         all_tools = tools
         tools, specs, searchable = first_round_specs(all_tools, user_input)
         by_name = {tool.name: tool for tool in tools}
-        messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_input}]
+        messages = [{"role": "system", "content": system_prompt},
+                    *history_messages(history, settings.ENSEMBLE_CONVERSATION_HISTORY_TOKENS),
+                    {"role": "user", "content": user_input}]
         result = AssistantResult(text="", model=self.model, prompt_tokens=0, completion_tokens=0)
         calls_left = settings.ENSEMBLE_ASSISTANT_MAX_CALLS
         for _round in range(settings.ENSEMBLE_ASSISTANT_MAX_ROUNDS):

@@ -7,7 +7,7 @@ from core.admin_display import breakable, json_block, shortened, url_column
 from core.paging import CappedCountPaginator
 
 from .admin_search import LogSearchMixin
-from .models import InteractionLog, PendingApproval, ServiceCall
+from .models import Conversation, InteractionLog, PendingApproval, ServiceCall
 
 
 class ServiceCallInline(admin.TabularInline):
@@ -169,6 +169,85 @@ class PendingApprovalAdmin(admin.ModelAdmin):
     @admin.display(description="arguments")
     def arguments_column(self, approval):
         return json_block(approval.arguments)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TurnInline(admin.TabularInline):
+    """A conversation's logs as a thread, oldest first: each turn (and each refusal, which
+    has no turn number) with what was asked and answered, its service calls and the calls
+    it held for approval with their decisions. Each links to its full log entry."""
+
+    model = InteractionLog
+    extra = 0
+    can_delete = False
+    fields = ["turn_column", "exchange_column", "calls_column", "approvals_column"]
+    readonly_fields = fields
+    classes = ["no-captions"]
+    verbose_name = "turn"
+    ordering = ["created_at", "id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("created_at", "id").prefetch_related("calls", "approvals")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="turn")
+    def turn_column(self, log):
+        url = reverse("admin:interactions_interactionlog_change", args=[log.pk])
+        label = f"#{log.turn}" if log.turn else "refused"
+        return format_html('<a href="{}">{}</a><br><span class="quiet nowrap">{}</span><br><span class="quiet">{}</span>', url,
+                           label, f"{timezone.localtime(log.created_at):%Y-%m-%d %H:%M:%S}", log.outcome)
+
+    @admin.display(description="asked and answered")
+    def exchange_column(self, log):
+        answer = log.assistant_response or log.error or "-"
+        return format_html("<strong>{}</strong><br>{}", shortened(log.user_input, 300), shortened(answer, 600))
+
+    @admin.display(description="service calls")
+    def calls_column(self, log):
+        calls = sorted(log.calls.all(), key=lambda call: call.position)
+        if not calls:
+            return "-"
+        return format_html_join("<br>", '<span class="method">{}</span> {} <span class="quiet">{}</span>', (
+            (call.method, breakable(call.operation_id), f"HTTP {call.status}" if call.status else "not sent")
+            for call in calls
+        ))
+
+    @admin.display(description="held for approval")
+    def approvals_column(self, log):
+        held = list(log.approvals.all())
+        if not held:
+            return "-"
+        return format_html_join("<br>", "{} {} <strong>{}</strong> {}", (
+            (approval.reference, breakable(approval.operation_id), approval.state, shortened(approval.reason, 200))
+            for approval in held
+        ))
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    """Read-only: a conversation and its turns, as a thread."""
+
+    list_display = ["short_id", "owner", "turns", "created_at", "last_turn_at"]
+    search_fields = ["id", "owner"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    fields = ["id", "owner", "turns", "created_at", "last_turn_at"]
+    readonly_fields = fields
+    inlines = [TurnInline]
+
+    @admin.display(description="conversation", ordering="id")
+    def short_id(self, conversation):
+        return f"{conversation.id[:12]}…"
 
     def has_add_permission(self, request):
         return False

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
@@ -7,6 +7,7 @@ from core.errors import ApplicationError
 from core.serializers import TypesenseErrorResponseSerializer, error_responses
 from search.backend import SearchError
 
+from .filters import LogFilterSet
 from .selectors import logs_page, logs_search, logs_sync_failure
 from .serializers import UserInputSerializer
 from .services import interaction_submit
@@ -27,6 +28,9 @@ class InteractionSerializer(serializers.Serializer):
 
     assistant_response = serializers.CharField(help_text="The assistant's answer to the user.")
     service_responses = ServiceResponseItemSerializer(many=True, help_text="Each service call, in order.")
+    conversation_id = serializers.CharField(
+        help_text="The conversation this turn belongs to; send it back with the next input to continue it."
+    )
 
     class Meta:
         ref_name = "InteractionResponse"
@@ -103,6 +107,10 @@ class InteractionViewSet(viewsets.ViewSet):
         ),
         tags=["Interaction Handling"],
         request=UserInputSerializer,
+        parameters=[OpenApiParameter(
+            "X-Conversation-Id", str, OpenApiParameter.HEADER, response=[200],
+            description="The conversation this turn belongs to (the same as the body's conversation_id).",
+        )],
         responses={
             200: OpenApiResponse(InteractionSerializer, description="The assistant's answer and the service responses."),
             **error_responses(400, 401, 500, e500="An unexpected failure, or the assistant could not be used; it is logged."),
@@ -111,7 +119,9 @@ class InteractionViewSet(viewsets.ViewSet):
     def interact(self, request):
         # The body is read inside the service, so a body that cannot be parsed is logged too.
         log = interaction_submit(read_body=lambda: request.data, requested_by=actor_of_request(request))
-        return Response({"assistant_response": log.assistant_response, "service_responses": log.service_responses})
+        body = {"assistant_response": log.assistant_response, "service_responses": log.service_responses,
+                "conversation_id": log.conversation_id}
+        return Response(body, headers={"X-Conversation-Id": log.conversation_id})
 
     @extend_schema(
         operation_id="retrieveLogs",
@@ -123,7 +133,10 @@ class InteractionViewSet(viewsets.ViewSet):
             "synchronised and Typesense does not answer."
         ),
         tags=["Logs Management"],
-        parameters=[LogsQuerySerializer],
+        parameters=[LogsQuerySerializer, OpenApiParameter(
+            "conversation_id", str, OpenApiParameter.QUERY,
+            description="Only the interactions of this conversation (its turns and its refusals), newest first.",
+        )],
         responses={
             200: OpenApiResponse(LogListSerializer, description="A page of interactions."),
             **error_responses(400, 401, 500, e400="limit or offset out of range."),
@@ -148,16 +161,20 @@ class InteractionViewSet(viewsets.ViewSet):
                 extra={"retryAttempt": attempts},
             )
         params = query.validated_data
+        # No conversation_id (most reads): no FilterSet to build.
+        filters = LogFilterSet.from_request(request) if "conversation_id" in request.query_params else None
+        conversation_id = filters.form.cleaned_data["conversation_id"] if filters else ""
         if params.get("q", "").strip() or params.get("service_id"):
-            return _logs_search_response(params)
-        page = logs_page(limit=params["limit"], offset=params["offset"])
+            return _logs_search_response(params, conversation_id)
+        page = logs_page(limit=params["limit"], offset=params["offset"], logs=filters.qs if filters else None)
         return Response(LogListSerializer({"logs": page}).data)
 
 
-def _logs_search_response(params) -> Response:
+def _logs_search_response(params, conversation_id: str = "") -> Response:
     try:
         page = logs_search(
-            q=params.get("q", ""), service_id=params.get("service_id", ""), limit=params["limit"], offset=params["offset"]
+            q=params.get("q", ""), service_id=params.get("service_id", ""), conversation_id=conversation_id,
+            limit=params["limit"], offset=params["offset"],
         )
     except SearchError as error:
         raise ApplicationError(

@@ -1,5 +1,32 @@
+import secrets
+
 from django.db import models
 from django.utils import timezone
+
+
+def new_conversation_id() -> str:
+    """An unguessable id (32 random bytes, URL-safe): knowing one is no way to find another."""
+    return secrets.token_urlsafe(32)
+
+
+class Conversation(models.Model):
+    """The turns of /interact a client continues by sending back `conversation_id`. It
+    belongs to the API key that started it (`owner`, the `requested_by` of its logs);
+    bounded by ENSEMBLE_CONVERSATION_MAX_TURNS and idle-expired after
+    ENSEMBLE_CONVERSATION_TTL (interactions.conversations)."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_conversation_id, editable=False)
+    owner = models.CharField(max_length=200, help_text="The API key (or admin user) that started it.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_turn_at = models.DateTimeField(default=timezone.now, db_index=True,
+                                        help_text="When its latest turn started: idle expiry and retention count from here.")
+    turns = models.PositiveIntegerField(default=0, help_text="Turns started so far (the limit counts these).")
+
+    class Meta:
+        ordering = ["-last_turn_at"]
+
+    def __str__(self):
+        return f"{self.id[:8]}… ({self.turns} turns, {self.owner})"
 
 
 class InteractionLog(models.Model):
@@ -29,6 +56,10 @@ class InteractionLog(models.Model):
     # The X-Request-ID of the /interact call: the same id is on its log lines and was
     # sent to every service it called.
     request_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    # The conversation and its turn number (1, 2, ...); a refusal in a conversation (a
+    # full or expired one, bad input) has no turn. Logs written before conversations: none.
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="logs")
+    turn = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -116,6 +147,8 @@ class PendingApproval(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True)
     call = models.ForeignKey(ServiceCall, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # When its outcome was told at the start of a later turn of its conversation (once).
+    outcome_reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

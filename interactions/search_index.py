@@ -14,6 +14,8 @@ FIELDS = [
     {"name": "service_ids", "type": "string[]", "facet": True},
     {"name": "outcome", "type": "string", "facet": True},
     {"name": "backend", "type": "string", "facet": True},
+    # The conversation of the log ("" for logs without one), for GET /logs?conversation_id=&q=.
+    {"name": "conversation_id", "type": "string", "facet": True},
     {"name": "timestamp", "type": "int64", "sort": True},
     {"name": "version", "type": "int64"},
 ]
@@ -24,10 +26,12 @@ QUERY_WEIGHTS = (4, 2, 1)
 FACETS = ("service_names", "outcome", "backend")
 
 _TEXT_MAX = 20000
-_COLUMNS = ("pk", "user_input", "assistant_response", "service_responses", "outcome", "backend", "created_at")
+_COLUMNS = ("pk", "user_input", "assistant_response", "service_responses", "outcome", "backend", "created_at",
+            "conversation_id")
 
 
-def _document(pk, user_input, assistant_response, service_responses, outcome, backend, created_at, service_ids=()) -> dict:
+def _document(pk, user_input, assistant_response, service_responses, outcome, backend, created_at, conversation_id,
+              service_ids=()) -> dict:
     return {
         "id": str(pk),
         "user_input": user_input[:_TEXT_MAX],
@@ -37,6 +41,7 @@ def _document(pk, user_input, assistant_response, service_responses, outcome, ba
         "service_ids": sorted(set(service_ids)),
         "outcome": outcome,
         "backend": backend,
+        "conversation_id": conversation_id or "",
         "timestamp": int(created_at.timestamp() * 1000),
         "version": 1,  # logs never change
     }
@@ -65,7 +70,7 @@ def _documents(logs) -> list[dict]:
 
 LOGS_INDEX = row_index(
     name="interaction_logs",
-    schema_version=2,  # 2: service_text and service_ids, for GET /logs?q=&service_id=
+    schema_version=3,  # 2: service_text and service_ids, for GET /logs?q=&service_id=; 3: conversation_id
     fields=FIELDS,
     default_sorting_field="timestamp",
     queryset=InteractionLog.objects.all,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from assistants import PastCall, Turn
 from search import query
 from search.backend import get_backend
 from search.outbox import oldest_pending
@@ -26,14 +27,16 @@ class SearchPage:
     backlog: int  # log changes not yet in Typesense: a just-written log may be missing
 
 
-def logs_page(*, limit: int, offset: int):
-    """Newest first. The (created_at, id) index serves the order; only the columns the
-    API returns are read, so deep offsets stay index scans."""
+def logs_page(*, limit: int, offset: int, logs=None):
+    """Newest first, of `logs` (a filtered queryset; default: every log). The
+    (created_at, id) index serves the order; only the columns the API returns are read,
+    so deep offsets stay index scans."""
     if offset > MAX_OFFSET:
         return []
+    logs = InteractionLog.objects.all() if logs is None else logs
     # A "deferred join": skip rows on the (created_at, id) index alone, then read the
     # page's rows by id; skipping 900,000 full rows would read them all.
-    ids = list(InteractionLog.objects.order_by("-created_at", "-id").values_list("id", flat=True)[offset : offset + limit])
+    ids = list(logs.order_by("-created_at", "-id").values_list("id", flat=True)[offset : offset + limit])
     rows = InteractionLog.objects.only("created_at", "user_input", "assistant_response", "service_responses").in_bulk(ids)
     return [rows[i] for i in ids if i in rows]
 
@@ -77,6 +80,7 @@ def logs_for_export(*, since=None, until=None, chunk_size: int = 2000):
         for log in chunk:
             yield {
                 "id": log.id, "timestamp": log.created_at.isoformat(), "request_id": log.request_id,
+                "conversation_id": log.conversation_id, "turn": log.turn,
                 "user_input": log.user_input, "assistant_response": log.assistant_response,
                 "service_responses": log.service_responses, "outcome": log.outcome, "error": log.error,
                 "backend": log.backend, "model": log.model, "duration_ms": log.duration_ms,
@@ -86,7 +90,7 @@ def logs_for_export(*, since=None, until=None, chunk_size: int = 2000):
         last_id = chunk[-1].id
 
 
-def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: int = 0):
+def logs_search(*, q: str = "", service_id: str = "", conversation_id: str = "", limit: int = 50, offset: int = 0):
     """GET /logs?q=&service_id=: full-text search of user input, assistant response and
     service responses through the Typesense mirror, best match first (then newest);
     `service_id` keeps the interactions that called that service.
@@ -98,10 +102,63 @@ def logs_search(*, q: str = "", service_id: str = "", limit: int = 50, offset: i
     if offset > MAX_OFFSET:
         return SearchPage(logs=[], found=0, backlog=query.backlog(LOGS_INDEX))
     filters = [query.filter_in("service_ids", [service_id])] if service_id else []
+    if conversation_id:
+        filters.append(query.filter_in("conversation_id", [conversation_id]))
     result = query.search(LOGS_INDEX, q=q, filters=filters, offset=offset, limit=limit)
     ids = [int(i) for i in result.ids if i.isdigit()]
     rows = InteractionLog.objects.only("created_at", "user_input", "assistant_response", "service_responses").in_bulk(ids)
     return SearchPage(logs=[rows[i] for i in ids if i in rows], found=result.found, backlog=query.backlog(LOGS_INDEX))
+
+
+def logs_prunable(*, older_than):
+    """The logs `retention_prune` deletes (interactions.services.logs_prune): those before
+    `older_than` outside conversations, and every log of a conversation whose latest turn
+    started before it."""
+    return InteractionLog.objects.filter(
+        Q(conversation__isnull=True, created_at__lt=older_than) | Q(conversation__last_turn_at__lt=older_than)
+    )
+
+
+# --- a conversation's earlier turns, as the assistants get them --------------------------
+
+_TURN_OUTCOMES = (InteractionLog.Outcome.ANSWERED, InteractionLog.Outcome.LIMIT_REACHED)
+
+
+def conversation_history(conversation_id: str, *, before_turn: int, limit: int | None = None) -> tuple[Turn, ...]:
+    """The answered turns of a conversation before `before_turn`, oldest first (at most
+    `limit`, the latest ones; default ENSEMBLE_CONVERSATION_MAX_TURNS), each with its
+    service calls as the log keeps them (arguments redacted, answers truncated and
+    redacted): sent calls in order, and calls held for approval that were not sent (yet)
+    as calls without a status whose answer is the log's line for them. Two queries
+    besides the logs', whatever the number of turns."""
+    limit = settings.ENSEMBLE_CONVERSATION_MAX_TURNS if limit is None else limit
+    logs = list(
+        InteractionLog.objects.filter(conversation_id=conversation_id, turn__lt=before_turn, outcome__in=_TURN_OUTCOMES)
+        .only("id", "user_input", "assistant_response", "service_responses", "turn").order_by("-turn", "-id")[:limit]
+    )[::-1]
+    by_log: dict[int, list[tuple[int, PastCall]]] = {log.id: [] for log in logs}
+    for call in ServiceCall.objects.filter(log_id__in=list(by_log)).only(
+        "log_id", "position", "service_id", "operation_id", "method", "request", "status", "ok", "response"
+    ):
+        by_log[call.log_id].append((call.position, PastCall(
+            service_id=call.service_id, operation_id=call.operation_id, method=call.method, arguments=call.request,
+            status=call.status, ok=call.ok, response=call.response,
+        )))
+    lines = {log.id: log.service_responses for log in logs}
+    for approval in PendingApproval.objects.filter(log_id__in=list(by_log), call__isnull=True).only(
+        "log_id", "position", "service_id", "operation_id", "method", "arguments"
+    ):
+        log_lines = lines[approval.log_id]
+        line = log_lines[approval.position]["response"] if approval.position < len(log_lines) else ""
+        by_log[approval.log_id].append((approval.position, PastCall(
+            service_id=approval.service_id, operation_id=approval.operation_id, method=approval.method,
+            arguments=approval.arguments, status=None, ok=False, response=line,
+        )))
+    return tuple(
+        Turn(user_input=log.user_input, assistant_response=log.assistant_response,
+             calls=tuple(call for _, call in sorted(by_log[log.id], key=lambda item: item[0])))
+        for log in logs
+    )
 
 
 # --- the health of operations and the approvals waiting (read by the control room) ------------

@@ -14,6 +14,15 @@ class UserInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     user_input = StrictCharField(
         required=False, allow_blank=True, trim_whitespace=False, help_text="What the user asks, in plain words."
     )
+    # Checked by interactions.conversations (unknown, another key's, full, expired: 400).
+    conversation_id = StrictCharField(
+        required=False, allow_blank=True, trim_whitespace=False,
+        help_text=(
+            "Continue this conversation (the conversation_id of an earlier answer, for the same API key); without it "
+            "a new conversation starts. An unknown id, or one of another key, is 400 CONVERSATION_NOT_FOUND; a full "
+            "or idle-expired one is 400 CONVERSATION_FULL or CONVERSATION_EXPIRED."
+        ),
+    )
 
     class Meta:
         ref_name = "UserInput"

@@ -23,8 +23,10 @@ from prompts.policies import effective_policy
 from search import outbox
 
 from . import approvals, metrics
-from .models import InteractionLog, ServiceCall
+from .conversations import ConversationRefused, conversation_continue, conversation_start, held_outcomes_claim
+from .models import Conversation, InteractionLog, ServiceCall
 from .search_index import LOGS_INDEX
+from .selectors import conversation_history
 from .serializers import UserInputSerializer
 
 logger = logging.getLogger("ensemble.interactions")
@@ -60,7 +62,7 @@ def check_user_input(value) -> str:
 
 
 def _log(user_input, result: AssistantResult | None, calls: list[CallResult], backend, outcome, error, started,
-         requested_by="") -> InteractionLog:
+         requested_by="", conversation: Conversation | None = None, turn: int | None = None) -> InteractionLog:
     # What a model or service sent may hold NUL or unpaired surrogates: stored (and answered) escaped.
     service_responses = [{"service_name": c.tool.service.name, "response": storable_text(c.summary())} for c in calls]
     # Secret arguments (a password the spec marks so) appear in no text of the log.
@@ -68,6 +70,9 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
     user_input, answer = redact_values(user_input, hidden), (redact_values(result.text, hidden) if result else "")
     limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
     with transaction.atomic():
+        if conversation is not None and outcome in (InteractionLog.Outcome.ANSWERED, InteractionLog.Outcome.LIMIT_REACHED):
+            # What became of calls held earlier in the conversation opens the answer, told once.
+            answer = "\n\n".join(part for part in [*held_outcomes_claim(conversation.pk), answer] if part)
         log = InteractionLog.objects.create(
             user_input=user_input,
             assistant_response=storable_text(answer),
@@ -80,6 +85,8 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
             prompt_tokens=result.prompt_tokens if result else None,
             completion_tokens=result.completion_tokens if result else None,
             request_id=current_request_id(),
+            conversation=conversation,
+            turn=turn,
         )
         ServiceCall.objects.bulk_create([
             ServiceCall(
@@ -121,7 +128,8 @@ def interaction_record(*, user_input: str, calls: list[CallResult], backend: str
 
 
 def interaction_log_rejected(*, raw_input, error: str, outcome: str = InteractionLog.Outcome.REJECTED,
-                             backend: str | None = None, started: float | None = None) -> InteractionLog:
+                             backend: str | None = None, started: float | None = None,
+                             conversation: Conversation | None = None) -> InteractionLog:
     """Record a refused request (bad input; for MCP, an unknown tool or bad arguments),
     or one that failed before it could be handled: every call leaves a trace."""
     text = raw_input if isinstance(raw_input, str) else ("" if raw_input is None else repr(raw_input))
@@ -133,19 +141,38 @@ def interaction_log_rejected(*, raw_input, error: str, outcome: str = Interactio
         error=storable_text(error[:2000]),
         duration_ms=int((time.monotonic() - started) * 1000) if started is not None else 0,
         request_id=current_request_id(),
+        conversation=conversation,
     )
 
 
-def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=None) -> tuple[InteractionLog, AssistantResult]:
+def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=None, converse: bool = False,
+                       conversation_id: str | None = None) -> tuple[InteractionLog, AssistantResult]:
     """Run one interaction and log it, whatever happens: input that is not a usable
     request is logged as rejected (400); assistant failures are logged, then raised as a
     500 ErrorResponse; service failures are part of the answer. Calls to operations that
-    need approval are held, not sent (interactions.approvals)."""
+    need approval are held, not sent (interactions.approvals).
+
+    With `converse` the interaction is a turn of a conversation (interactions.conversations):
+    the one named by `conversation_id` (of the same `requested_by`), else a new one; the
+    assistant gets its earlier turns. A conversation that cannot take the turn is logged
+    as rejected and raised (400)."""
     try:
         user_input = check_user_input(user_input)
     except ApplicationError as error:
         interaction_log_rejected(raw_input=user_input, error=error.message)
         raise
+    conversation, turn, history = None, None, ()
+    if converse:
+        try:
+            if conversation_id is None:
+                conversation, turn = conversation_start(owner=requested_by)
+            else:
+                conversation, turn = conversation_continue(conversation_id=conversation_id, owner=requested_by)
+        except ConversationRefused as error:
+            interaction_log_rejected(raw_input=user_input, error=f"{error.error_code}: {error.message}",
+                                     conversation=error.conversation)
+            raise
+        history = conversation_history(conversation.pk, before_turn=turn)
     started = time.monotonic()
     backend = settings.ENSEMBLE_ASSISTANT_BACKEND
     calls: list[CallResult] = []
@@ -159,19 +186,22 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
         scope = assistant_scope(service_ids)
         assistant_started = time.monotonic()
         try:
-            result = get_assistant().run(user_input=user_input, system_prompt=scope.prompt, tools=scope.tools, execute=execute)
+            result = get_assistant().run(user_input=user_input, system_prompt=scope.prompt, tools=scope.tools, execute=execute,
+                                         history=history)
         finally:
             metrics.ASSISTANT_LATENCY.labels(backend).observe(time.monotonic() - assistant_started)
     except AssistantError as error:
         metrics.ASSISTANT_CALLS.labels(backend, "failed").inc()
         logger.warning("assistant failed: %s", error, extra={"backend": backend})
-        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started, requested_by)
+        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.ASSISTANT_FAILED, str(error), started, requested_by,
+                   conversation, turn)
         raise ApplicationError(
             "ASSISTANT_FAILED", "The assistant could not answer.", details=f"{error} (log {log.pk})", status=500
         ) from error
     except Exception as error:  # whatever broke, the attempt is logged, then a 500
         logger.exception("interaction failed")
-        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.FAILED, f"{type(error).__name__}: {error}", started, requested_by)
+        log = _log(user_input, None, calls, backend, InteractionLog.Outcome.FAILED, f"{type(error).__name__}: {error}", started,
+                   requested_by, conversation, turn)
         raise ApplicationError(
             "INTERNAL_ERROR", "The server failed to handle the request.", details=f"The error was logged (log {log.pk}).",
             status=500,
@@ -179,7 +209,7 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
     outcome = _outcome(result, calls)
     metrics.ASSISTANT_CALLS.labels(backend, outcome).inc()
     result.text = approvals.with_notice(result.text, calls)
-    log = _log(user_input, result, calls, backend, outcome, "", started, requested_by)
+    log = _log(user_input, result, calls, backend, outcome, "", started, requested_by, conversation, turn)
     return log, result
 
 
@@ -198,7 +228,8 @@ def interaction_submit(*, read_body, requested_by: str = "") -> InteractionLog:
     """POST /interact from its raw body: `read_body()` parses it (a body that cannot be
     parsed, or is too large, is refused here), its shape is checked once (a JSON object
     with only known fields, `user_input` a string), then interaction_handle checks the
-    text and runs it. Every refusal is logged as rejected, every failure as failed."""
+    text and runs it as a turn of the conversation `conversation_id` names (or of a new
+    one). Every refusal is logged as rejected, every failure as failed."""
     raw = None
     try:
         data = read_body()
@@ -209,7 +240,8 @@ def interaction_submit(*, read_body, requested_by: str = "") -> InteractionLog:
         interaction_log_rejected(raw_input=raw, error=str(error))
         raise
     try:
-        log, _ = interaction_handle(user_input=payload.validated_data.get("user_input"), requested_by=requested_by)
+        log, _ = interaction_handle(user_input=payload.validated_data.get("user_input"), requested_by=requested_by,
+                                    converse=True, conversation_id=payload.validated_data.get("conversation_id"))
     except ApplicationError:
         raise  # logged by interaction_handle
     except Exception as error:  # failed before it could be logged: logged now, then the handler's 500
@@ -240,20 +272,38 @@ def interaction_dry_run(*, user_input: str, service_ids=None) -> tuple[Assistant
 
 
 def logs_prune(*, older_than, batch_size: int = 1000) -> int:
-    """Delete interaction logs (and their service calls) created before `older_than`.
+    """Delete interaction logs (and their service calls) created before `older_than`,
+    and whole conversations whose latest turn started before it: a conversation goes
+    with all its logs, in one transaction, or stays whole (its early turns are kept while
+    it is still in use).
 
     Batches keep each transaction short; each batch's deletions are enqueued for the
     search worker in the same transaction, so Typesense drops exactly what the database
     dropped, even if the command is interrupted. Returns the number of logs deleted."""
     deleted = 0
-    while True:
+    while True:  # logs outside conversations
         with transaction.atomic():
             ids = list(
-                InteractionLog.objects.filter(created_at__lt=older_than).order_by("id").values_list("id", flat=True)[:batch_size]
+                InteractionLog.objects.filter(created_at__lt=older_than, conversation__isnull=True)
+                .order_by("id").values_list("id", flat=True)[:batch_size]
             )
             if not ids:
-                return deleted
-            ServiceCall.objects.filter(log_id__in=ids).delete()
-            InteractionLog.objects.filter(id__in=ids).delete()
-            outbox.enqueue(LOGS_INDEX.name, ids)
+                break
+            _logs_delete(ids)
         deleted += len(ids)
+    while True:  # whole conversations, a few at a time (each at most its turns and refusals)
+        with transaction.atomic():
+            conversations = list(Conversation.objects.filter(last_turn_at__lt=older_than).order_by("last_turn_at", "id")
+                                 .values_list("id", flat=True)[: max(1, batch_size // 20)])
+            if not conversations:
+                return deleted
+            ids = list(InteractionLog.objects.filter(conversation_id__in=conversations).values_list("id", flat=True))
+            _logs_delete(ids)
+            Conversation.objects.filter(id__in=conversations).delete()
+        deleted += len(ids)
+
+
+def _logs_delete(ids: list[int]) -> None:
+    ServiceCall.objects.filter(log_id__in=ids).delete()
+    InteractionLog.objects.filter(id__in=ids).delete()
+    outbox.enqueue(LOGS_INDEX.name, ids)

@@ -246,6 +246,12 @@ ENSEMBLE_SPEC_FETCH_IN_BACKGROUND = env_bool("ENSEMBLE_SPEC_FETCH_IN_BACKGROUND"
 ENSEMBLE_SPEC_WAIT_SECONDS = env_float("ENSEMBLE_SPEC_WAIT_SECONDS", 5.0)
 # A call waiting for an admin's approval expires after this long (never sent then).
 ENSEMBLE_APPROVAL_TTL_SECONDS = env_int("ENSEMBLE_APPROVAL_TTL_SECONDS", 24 * 3600, minimum=1)
+# Conversations (POST /interact with conversation_id): turns per conversation, seconds
+# without a turn after which it expires, and the tokens (4 characters each) of earlier
+# turns the OpenAI backend sends with a new one.
+ENSEMBLE_CONVERSATION_MAX_TURNS = env_int("ENSEMBLE_CONVERSATION_MAX_TURNS", 50, minimum=1)
+ENSEMBLE_CONVERSATION_TTL = env_int("ENSEMBLE_CONVERSATION_TTL", 24 * 3600, minimum=1)
+ENSEMBLE_CONVERSATION_HISTORY_TOKENS = env_int("ENSEMBLE_CONVERSATION_HISTORY_TOKENS", 4000, minimum=0)
 ENSEMBLE_SPEC_MAX_BYTES = env_int("ENSEMBLE_SPEC_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 ENSEMBLE_HTTP_TIMEOUT_SECONDS = env_float("ENSEMBLE_HTTP_TIMEOUT_SECONDS", 10.0)
 ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES = env_int("ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES", 256 * 1024, minimum=1024)

@@ -5,14 +5,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from apikeys.ratelimit import rate_limit_prune
-from interactions.models import InteractionLog
+from interactions.selectors import logs_prunable
 from interactions.services import logs_prune
 
 
 class Command(BaseCommand):
     help = (
         "Apply the retention policy: delete interaction logs older than ENSEMBLE_LOG_RETENTION_DAYS "
-        "(or --days), with their Typesense documents (through the sync worker), and expired "
+        "(or --days), and whole conversations whose latest turn is older, with their Typesense documents (through the sync worker), and expired "
         "rate-limit counters. Run it daily (cron, a scheduled job); export first if you keep archives."
     )
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError("No retention period: set ENSEMBLE_LOG_RETENTION_DAYS or pass --days N (N ≥ 1).")
         cutoff = timezone.now() - timedelta(days=days)
         if dry_run:
-            count = InteractionLog.objects.filter(created_at__lt=cutoff).count()
+            count = logs_prunable(older_than=cutoff).count()
             self.stdout.write(f"{count} log(s) older than {cutoff:%Y-%m-%d %H:%M} UTC would be deleted.")
             return
         deleted = logs_prune(older_than=cutoff)
