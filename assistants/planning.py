@@ -37,7 +37,7 @@ from .grounding.mentions import Mention, mention_at, names_in
 from .grounding.reading import mark_head, operation_words, read_request
 from .grounding.references import resolve as resolve_references
 from .grounding.vocabulary import EMPTY
-from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, verb_form
+from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, plainer, verb_form
 from .ranking import CANDIDATES, PRIOR_WEIGHT
 
 MAX_STEPS = 6
@@ -217,7 +217,7 @@ def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool =
     scope.index = index
     scope.synonyms = vocabulary.words
     readers = readers or Readers(tools)
-    text = vocabulary.rewrite(text)
+    text = plainer(vocabulary.rewrite(text))
     text = numbers_as_digits(text, after=scope.heads)
     read_as: tuple = ()
     if history:
@@ -438,6 +438,11 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
     pronoun = bool(re.search(r"\b(?:it|them)\b", clause, re.I))
     owner_named = bool(re.search(r"\b(?:of|for|from|by)\s+(?:the\s+)?[A-Z\"'“]", clause))  # "… of Ada Lovelace"
 
+    # What a looked-up input costs in choosing: a call more, so an operation that answers
+    # without one is preferred unless it fits clearly worse ("who is my top artist?" is the
+    # top-artists read, not an artist's top tracks after it).
+    cost = 0.75
+
     def lookups(tool, request):
         found = {}
         for need in needs_of(tool):
@@ -447,11 +452,11 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
             if not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
                 continue
             if _is_container(need, tool) and _implicit_source(scope, need, tool) is not None:
-                found[need.label] = 0.5
+                found[need.label] = cost
             elif (says_which or says_all and need.many) and (
                     need.entity in said or not _is_container(need, tool)
                     or owner_named and tool.operation["method"] == "GET"):
-                found[need.label] = 0.5
+                found[need.label] = cost
         return found
 
     return lookups
@@ -577,7 +582,21 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
     missing_left = [m for m in choice.missing if m not in takes and not _kind_of_found(tool, m, takes, arguments)]
     if missing_left:
         return _ask(tool, None, missing_left)
+    if _answered_by_lookup(tool, arguments, takes, steps, earlier):
+        steps[-1].target, steps[-1].why = True, ""
+        return steps
     return steps + [Step(tool, arguments, takes, target=True, choice=choice)]
+
+
+def _answered_by_lookup(tool, arguments: dict, takes: dict, steps: list[Step], earlier: list[Step]) -> bool:
+    """Whether the read asked for would only read again the one thing its lookup already
+    answered in full ("the name of the song playing now": the playing item is the song)."""
+    if tool.operation["method"] != "GET" or len(takes) != 1 or arguments or not steps:
+        return False
+    (take,) = takes.values()
+    lookup = steps[-1]
+    return (take.step == len(earlier) + len(steps) - 1 and not take.output.many and len(take.output.path) == 1
+            and take.output.label is not None and lookup.tool.operation["method"] == "GET")
 
 
 def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: list, stop_words) -> list:
