@@ -118,7 +118,7 @@ def run_plan(planned: Plan, execute) -> str:
             return _sentences(said, planned)
         where = f"{op['operation_id']} on {step.tool.service.name} ({op['method']} {op['path']})"
         if call.status is None:
-            said.append(f"I called {where}; the call failed ({call.error})" if "Not called" not in call.error
+            said.append(f"I called {where}; the call failed ({call.error})" if call.sent
                         else f"I did not call {where}: {call.error}")
             return _sentences(said, planned)
         taken = "".join(f", with {label} {_short(value)} taken from {origin}" for label, value, origin in _origins(sources, planned.steps))

@@ -21,6 +21,7 @@ from core.words import numbers_as_digits, root, split_identifier, stem
 from operations.ranking import LexicalIndex, rank_tools
 
 from .grounding import Readers, choose
+from .grounding.arguments import fill_arguments
 from .grounding.dataflow import (
     LABEL_FIELDS,
     Need,
@@ -36,7 +37,7 @@ from .grounding.mentions import Mention, mention_at, names_in
 from .grounding.reading import mark_head, operation_words, read_request
 from .grounding.references import resolve as resolve_references
 from .grounding.vocabulary import EMPTY
-from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, verb_form
+from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, plainer, verb_form
 from .ranking import CANDIDATES, PRIOR_WEIGHT
 
 MAX_STEPS = 6
@@ -216,7 +217,7 @@ def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool =
     scope.index = index
     scope.synonyms = vocabulary.words
     readers = readers or Readers(tools)
-    text = vocabulary.rewrite(text)
+    text = plainer(vocabulary.rewrite(text))
     text = numbers_as_digits(text, after=scope.heads)
     read_as: tuple = ()
     if history:
@@ -229,7 +230,33 @@ def make_plan(tools, text: str, *, readers=None, vocabulary=EMPTY, index: bool =
     return planned
 
 
+# "what can you do?", "help", "which services do you have?": a question about the assistant.
+_ABOUT_ME = re.compile(r"^\s*(?:(?:so|ok|okay|hi|hello|hey)[,!.]?\s+)?(?:(?:what\s+(?:else\s+)?(?:can|could)\s+(?:you|i)\s+"
+                       r"(?:do|ask(?:\s+you)?)|what\s+(?:are\s+)?your\s+(?:capabilities|skills)|"
+                       r"what\s+do\s+you\s+(?:do|offer|know)|(?:which|what)\s+services(?:\s+(?:do\s+you\s+have|are\s+there))?|"
+                       r"how\s+do\s+i\s+use\s+you)(?:\s+(?:here|for\s+me|now))?|help)\s*[?.!]*\s*$", re.I)
+
+
+def capabilities(tools, *, per_service: int = 4) -> str:
+    """What the services in scope offer, from their specs: each service with a few of its
+    operations' summaries."""
+    if not tools:
+        return "No service is registered yet, so there is nothing I can call."
+    by_service: dict = {}
+    for tool in tools:
+        by_service.setdefault(tool.service.name, []).append(tool.operation)
+    parts = []
+    for name, operations in by_service.items():
+        shown = [(op.get("summary") or op["operation_id"]).rstrip(".") for op in operations[:per_service]]
+        more = f" and {len(operations) - per_service} more" if len(operations) > per_service else ""
+        parts.append(f"{name}: {'; '.join(shown)}{more}")
+    return ("I can call the operations of the registered services. " + ". ".join(parts)
+            + ". Ask for one in your own words (for example with an id or a name); I called nothing.")
+
+
 def _plan_text(scope: Scope, text: str, readers) -> Plan:
+    if _ABOUT_ME.match(text):
+        return Plan([], capabilities(scope.tools))
     told = _statement(scope, text)
     if told is not None:
         return told
@@ -411,6 +438,11 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
     pronoun = bool(re.search(r"\b(?:it|them)\b", clause, re.I))
     owner_named = bool(re.search(r"\b(?:of|for|from|by)\s+(?:the\s+)?[A-Z\"'“]", clause))  # "… of Ada Lovelace"
 
+    # What a looked-up input costs in choosing: a call more, so an operation that answers
+    # without one is preferred unless it fits clearly worse ("who is my top artist?" is the
+    # top-artists read, not an artist's top tracks after it).
+    cost = 0.75
+
     def lookups(tool, request):
         found = {}
         for need in needs_of(tool):
@@ -420,11 +452,11 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
             if not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
                 continue
             if _is_container(need, tool) and _implicit_source(scope, need, tool) is not None:
-                found[need.label] = 0.5
+                found[need.label] = cost
             elif (says_which or says_all and need.many) and (
                     need.entity in said or not _is_container(need, tool)
                     or owner_named and tool.operation["method"] == "GET"):
-                found[need.label] = 0.5
+                found[need.label] = cost
         return found
 
     return lookups
@@ -481,15 +513,35 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
     arguments = _copy(choice.arguments)
     missing = set(choice.missing)
     needs = [n for n in needs_of(tool) if n.label in missing or _named_not_id(_value(arguments, n.label), n)]
+    stop_words = operation_words(tool).resources
+    try:
+        optional = _optional_needs(scope, tool, clause, arguments, needs, stop_words)
+    except _Unsaid as unsaid:
+        return str(unsaid)
+    needs += optional
     if not needs:
         if choice.missing:
             return _ask(tool, None, choice.missing)
         return [Step(tool, arguments, target=True, choice=choice)]
     steps: list[Step] = []
     takes: dict[str, Take] = {}
-    stop_words = operation_words(tool).resources
     given = read_request(clause).ids  # ids the clause writes out: used as they are, never looked up
     for need in _in_mention_order(needs, clause, scope, tool):
+        if need in optional:  # what the write acts on, named but optional: looked up when it can be
+            mention = _mention_for(need, clause, scope, tool, stop_words, taken={t.what for t in takes.values()},
+                                   choice_arguments=arguments)
+            found = _resolve(scope, need, mention, tool, earlier + steps, depth=0, given_ids=given) if mention else None
+            if found is None:
+                continue
+            if isinstance(found, str):
+                return found  # what it acts on was named and cannot be found: no write of nothing
+            new_steps, take = found
+            offset = len(earlier) + len(steps)
+            for step in new_steps:
+                step.takes = {label: _shifted(t, offset) for label, t in step.takes.items()}
+            steps.extend(new_steps)
+            takes[need.label] = _shifted(take, offset) if take.step >= 0 else take
+            continue
         _drop(arguments, need.label)
         mention = _mention_for(need, clause, scope, tool, stop_words, taken={t.what for t in takes.values()},
                                choice_arguments=arguments)
@@ -505,9 +557,14 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
                                          f"the {need.entity or need.name}")
                 continue
             return _ask(tool, need)
-        if not _findable(mention):
+        if "new" in mention.words:  # "… to a new playlist called 'My Top'": made first, if the API makes one
+            found = _create_for(scope, need, mention, tool)
+            if found is None:
+                return _ask(tool, need)
+        elif not _findable(mention):
             return _ask(tool, need)
-        found = _resolve(scope, need, mention, tool, earlier + steps, depth=0, given_ids=given)
+        else:
+            found = _resolve(scope, need, mention, tool, earlier + steps, depth=0, given_ids=given)
         if isinstance(found, str):
             return found
         new_steps, take = found
@@ -525,7 +582,52 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
     missing_left = [m for m in choice.missing if m not in takes and not _kind_of_found(tool, m, takes, arguments)]
     if missing_left:
         return _ask(tool, None, missing_left)
+    if _answered_by_lookup(tool, arguments, takes, steps, earlier):
+        steps[-1].target, steps[-1].why = True, ""
+        return steps
     return steps + [Step(tool, arguments, takes, target=True, choice=choice)]
+
+
+def _answered_by_lookup(tool, arguments: dict, takes: dict, steps: list[Step], earlier: list[Step]) -> bool:
+    """Whether the read asked for would only read again the one thing its lookup already
+    answered in full ("the name of the song playing now": the playing item is the song)."""
+    if tool.operation["method"] != "GET" or len(takes) != 1 or arguments or not steps:
+        return False
+    (take,) = takes.values()
+    lookup = steps[-1]
+    return (take.step == len(earlier) + len(steps) - 1 and not take.output.many and len(take.output.path) == 1
+            and take.output.label is not None and lookup.tool.operation["method"] == "GET")
+
+
+def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: list, stop_words) -> list:
+    """Optional inputs of a write that identify what it acts on, when the clause names such
+    things in words a lookup can follow ("add my top tracks to …": the tracks' uris): one
+    per kind of thing (a list given in the query or the body is one input)."""
+    if tool.operation["method"] not in WRITES:
+        return []
+    required = set(tool.parameters.get("required") or [])
+    body_required = set(((tool.parameters.get("properties") or {}).get("body") or {}).get("required") or [])
+    chosen, kinds = [], {(n.entity, n.field) for n in needs}
+    for need in needs_of(tool, optional=True):
+        name = need.label.split(".", 1)[-1]
+        if not need.entity or (need.entity, need.field) in kinds or _value(arguments, need.label) is not None \
+                or need.label in required or name in body_required and need.label.startswith("body.") \
+                or not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
+            continue  # given already, or nothing in scope yields such a thing
+        mention = _mention_for(need, clause, scope, tool, stop_words, taken=set(), choice_arguments=arguments)
+        # A bare name ("Summertime Sadness by Lana Del Rey") is of the kind the operation's
+        # own words name (the tracks of /playlists/{id}/tracks), not of any optional input.
+        bare_name = mention is not None and mention.head is None and mention.name and need.entity in stop_words
+        if mention is not None and (mention.head == need.entity or bare_name) and "new" not in mention.words:
+            if not _findable(mention):  # "add pins to …": which pins is not said
+                raise _Unsaid(_ask(tool, need))
+            chosen.append(need)
+            kinds.add((need.entity, need.field))
+    return chosen
+
+
+class _Unsaid(Exception):
+    """What a write acts on is named by its kind only: the question to ask instead."""
 
 
 def _kind_of_found(tool, label: str, takes: dict, arguments: dict) -> bool:
@@ -728,6 +830,43 @@ def _findable(mention: Mention) -> bool:
                 or mention.count or mention.mine or mention.owner or described)
 
 
+def _create_for(scope: Scope, need: Need, mention: Mention, target):
+    """([steps], Take) that make the new thing a request names where the target wants its
+    id ("make my top tracks a new playlist called 'My Top'"): the one create of that kind
+    of thing in scope whose answer carries its id, filled from the mention's words, with
+    the inputs nobody names taken from a read without inputs (the user's own id); or what
+    to ask, or None when no operation makes such a thing. Indexes are relative."""
+    makers = []
+    for tool in scope.tools:
+        if tool is target or tool.operation["method"] != "POST" or operation_words(tool).primary != need.entity:
+            continue
+        output = _best_output(tool, need)
+        if output is not None and not output.many:
+            makers.append((_fits(output, need, tool), tool, output))
+    if not makers:
+        return None
+    makers.sort(key=lambda m: m[0], reverse=True)
+    _, tool, output = makers[0]
+    filled = fill_arguments(tool, mention.text)
+    arguments, steps, takes = _copy(filled.arguments), [], {}
+    missing = list(filled.missing)
+    for inner in needs_of(tool):  # its name is no id of what it sits in ("users/{user_id}" is not 'My Top')
+        value = _value(arguments, inner.label)
+        if value is not None and (value == mention.name or _named_not_id(value, inner)):
+            _drop(arguments, inner.label)
+            missing.append(inner.label)
+    for label in missing:
+        inner = next((n for n in needs_of(tool) if n.label == label), None)
+        implicit = _implicit_source(scope, inner, tool) if inner is not None else None
+        if implicit is None:
+            return _ask(tool, inner, [label])
+        steps.append(Step(implicit[0], {}, why=f"to find the {inner.entity or inner.name}"))
+        takes[label] = Take(len(steps) - 1, implicit[1], Pick(), inner.many, f"the {inner.entity or inner.name}")
+        _drop(arguments, label)
+    steps.append(Step(tool, arguments, takes, why=f"to create {mention.text}"))
+    return steps, Take(len(steps) - 1, output, Pick(), need.many, mention.text)
+
+
 def _earlier_reference(need: Need, clause: str, steps: list[Step]) -> Take | None:
     """"… and add a song to it": the thing an earlier step made or found."""
     if not re.search(r"\b(?:it|them|this|that|there|those|these)\b", clause, re.I):
@@ -765,13 +904,20 @@ def _resolve(scope: Scope, need: Need, mention: Mention, target, earlier: list[S
     if depth > MAX_DEPTH:
         return f"Finding {mention.text!r} would take more lookups than I make; name it more directly."
     candidates = []
+    held_in = mention.owner.head if mention.owner is not None and mention.owner.name is None else None
     for tool in scope.reads:
         if tool is target:
             continue
         output = _best_output(tool, need)
+        fit = _fits(output, need, tool) if output is not None else 0.0
+        if output is None and held_in:
+            # "the songs of the queue": items the answer lists under the thing the mention
+            # says they sit in, carrying the field wanted, though the answer does not say
+            # what kind they are.
+            output = next((o for o in outputs_of(tool) if held_in in o.entities and o.field == need.field and o.many), None)
+            fit = 3.5 + 2.5  # the place named is where they are: the owner is used (no penalty for an unused one)
         if output is None:
             continue
-        fit = _fits(output, need, tool)
         score, arguments, inner = _producer_score(scope, tool, need, mention, output, depth, given_ids or {})
         if score is None:
             continue
@@ -821,7 +967,9 @@ def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Ou
     path_words = {s.lower() for s in tool.operation["path"].split("/") if s and not s.startswith("{")}
     own = bool(path_words & _OWN) or bool(info.resources & {"current", "my", "own"})
     name = None if mention.mine and mention.head is None else mention.name or mention.by  # "My Music": the user's own
-    if mention.mine and mention.owner is None:
+    # "the first album from my music": the user's own things hold it, a read of them answers.
+    owner_is_mine = mention.owner is not None and mention.owner.mine and mention.owner.owner is None and own
+    if mention.mine and mention.owner is None or owner_is_mine:
         score += 2.5 if own else -1.0
     elif own and name:
         score -= 2.0  # a name is looked up in the catalogue, not among the user's own things
@@ -868,8 +1016,10 @@ def _producer_score(scope: Scope, tool, need: Need, mention: Mention, output: Ou
         score += 2.0 if owner.head == inner_need.entity else 1.0
     if name and not took_name:
         score += 0.5 if output.label else -2.0
-    if mention.owner is not None and not inner:
-        score -= 1.0  # the owner is not used: "the artist of the album X" is read through the album
+    if mention.owner is not None and not inner and not (mention.name and took_name) and not owner_is_mine:
+        # The owner is not used: "the artist of the album X" is read through the album. A
+        # thing with a name of its own is searched by it ("Jay Chou's album Mojito").
+        score -= 1.0
     if took_name:
         score += 2.5 if name else 0.5  # a name is looked up by a search; describing words less surely
     if (mention.ordinal or mention.every or mention.count or mention.newest) and output.many:

@@ -50,7 +50,7 @@ class HeldCall(CallResult):
 
     def __init__(self, tool, arguments, reference: str, *, sealed: bytes | None = None, hidden=()):
         super().__init__(tool, arguments, ok=False, error=f"not sent: it waits for an administrator's approval (reference {reference})",
-                         hidden=list(hidden))
+                         hidden=list(hidden), sent=False)
         self.reference = reference
         self.sealed = sealed  # the arguments encrypted, when some are secrets
 
@@ -88,13 +88,14 @@ def hold(tool, arguments) -> CallResult:
     try:
         validate_arguments(tool, arguments)
     except ArgumentError as error:
-        return CallResult(tool, arguments, ok=False, error=f"invalid arguments: {redact_values(str(error), hidden)}", hidden=hidden)
+        return CallResult(tool, arguments, ok=False, error=f"invalid arguments: {redact_values(str(error), hidden)}", hidden=hidden,
+                          sent=False)
     sealed = None
     if redact(arguments, tool.parameters) != arguments:
         try:
             sealed = encrypt(json.dumps(arguments, ensure_ascii=False))
         except ImproperlyConfigured:
-            return CallResult(tool, arguments, ok=False, hidden=hidden, error=(
+            return CallResult(tool, arguments, ok=False, hidden=hidden, sent=False, error=(
                 "not sent: the call has secret arguments, which wait for approval only encrypted, and "
                 "ENSEMBLE_CREDENTIALS_KEYS is not set; an administrator must set it (or allow the operation)."))
     return HeldCall(tool, arguments, _new_reference(), sealed=sealed, hidden=hidden)
@@ -125,10 +126,21 @@ def approvals_record(*, log: InteractionLog, calls: list, requested_by: str) -> 
     ])
 
 
+def decided_answer(answer: str, approval: PendingApproval, outcome: str) -> str:
+    """The interaction's answer once its held call is decided: what said it waits now says
+    what became of it (the answer is what the admin and `GET /logs` read later)."""
+    waiting = waiting_text(approval.operation_id, approval.service_name, approval.reference)
+    decided = f"{approval.reference}: {outcome}"
+    for said in (f"I did not call {approval.operation_id} yet: {waiting}", waiting):
+        if said in answer:
+            return answer.replace(said, decided)
+    return f"{answer}\n\n{decided}" if answer else decided
+
+
 def _set_log_line(approval: PendingApproval, response: str, call: CallResult | None = None) -> None:
     """Replace the approval's waiting line in its interaction log (and add the service
-    call), in one transaction with its search-sync entry. The approval is decided: its
-    encrypted arguments are dropped."""
+    call), and say the outcome in the log's answer, in one transaction with its
+    search-sync entry. The approval is decided: its encrypted arguments are dropped."""
     with transaction.atomic():
         log = InteractionLog.objects.select_for_update().get(pk=approval.log_id)
         lines = list(log.service_responses)
@@ -138,7 +150,12 @@ def _set_log_line(approval: PendingApproval, response: str, call: CallResult | N
         else:
             lines.append(line)
         log.service_responses = lines
-        log.save(update_fields=["service_responses"])
+        outcome = response
+        if call is not None:
+            outcome = (f"{approval.operation_id} was approved and sent; it answered HTTP {call.status}: {call.text[:500]}"
+                       if call.status is not None else f"{approval.operation_id} was approved; the call failed: {call.error}")
+        log.assistant_response = decided_answer(log.assistant_response, approval, outcome)
+        log.save(update_fields=["service_responses", "assistant_response"])
         outbox.enqueue(LOGS_INDEX.name, [log.pk])  # the amended log reaches Typesense too
         PendingApproval.objects.filter(pk=approval.pk).update(sealed_arguments=None)
         if call is not None:

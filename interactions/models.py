@@ -37,6 +37,7 @@ class InteractionLog(models.Model):
         ANSWERED = "answered"
         ASSISTANT_FAILED = "assistant_failed"
         LIMIT_REACHED = "limit_reached"
+        CALLS_FAILED = "calls_failed"  # answered, but every service call it made failed or was not sent
         REJECTED = "rejected"  # the request itself was invalid (400)
         FAILED = "failed"  # an unexpected failure (500)
 

@@ -206,11 +206,22 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
             "INTERNAL_ERROR", "The server failed to handle the request.", details=f"The error was logged (log {log.pk}).",
             status=500,
         ) from error
-    outcome = InteractionLog.Outcome.LIMIT_REACHED if result.limit_reached else InteractionLog.Outcome.ANSWERED
+    outcome = _outcome(result, calls)
     metrics.ASSISTANT_CALLS.labels(backend, outcome).inc()
     result.text = approvals.with_notice(result.text, calls)
     log = _log(user_input, result, calls, backend, outcome, "", started, requested_by, conversation, turn)
     return log, result
+
+
+def _outcome(result: AssistantResult, calls: list[CallResult]) -> str:
+    """Answered; or the assistant's round limit reached; or calls were chosen and none
+    succeeded (a missing secret, an unreachable service): not an answer to be counted as one.
+    A call held for approval has not failed."""
+    if result.limit_reached:
+        return InteractionLog.Outcome.LIMIT_REACHED
+    if calls and not any(c.ok or getattr(c, "reference", None) for c in calls):
+        return InteractionLog.Outcome.CALLS_FAILED
+    return InteractionLog.Outcome.ANSWERED
 
 
 def interaction_submit(*, read_body, requested_by: str = "") -> InteractionLog:

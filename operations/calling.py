@@ -35,6 +35,9 @@ class CallResult:
     # Arguments a plan took from earlier calls' answers: {argument: {"call": position,
     # "path": "items[].id", "picked": "the first", "value": …}} (kept in the log).
     sources: dict = field(default_factory=dict)
+    # Whether the request went out (the service may have acted on it). False for what was
+    # refused before sending: bad arguments, a missing or held secret, a guard's refusal.
+    sent: bool = True
     # The values of the arguments that are secrets (operations.arguments.secret_values):
     # redacted from what is kept of this call, and from the log's text. In memory only.
     hidden: list = field(default_factory=list, repr=False)
@@ -66,7 +69,8 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
         check_argument_safety(tool, arguments)  # first: the size cap also bounds schema validation
         validate_arguments(tool, arguments)
     except ArgumentError as error:
-        return CallResult(tool, stored_arguments(arguments), ok=False, error=f"invalid arguments: {redact_text(str(error), hidden)}",
+        return CallResult(tool, stored_arguments(arguments), ok=False, sent=False,
+                          error=f"invalid arguments: {redact_text(str(error), hidden)}",
                           hidden=hidden)
     stored = stored_arguments(arguments)
     path = op["path"]
@@ -88,7 +92,7 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
         headers.setdefault(REQUEST_ID_HEADER, current_request_id())
     needs = operation_credentials(service=tool.service, snapshot=tool.snapshot, operation=op)
     if needs.missing:
-        return CallResult(tool, stored, ok=False, url=shown_url, error=needs.missing, hidden=hidden)
+        return CallResult(tool, stored, ok=False, url=shown_url, error=needs.missing, hidden=hidden, sent=False)
     # JSON, or a form (Swagger 2 formData, OpenAPI form content), as the operation says.
     body = encode_body(op["body"].get("content_type") or "application/json", arguments.get("body")) if op.get("body") else {}
     headers.update(body.pop("headers", {}))
@@ -99,7 +103,8 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
         )
     except (OutboundError, CredentialError) as error:
         return CallResult(tool, stored, ok=False, url=shown_url, error=redact_text(getattr(error, "message", str(error)), hidden),
-                          duration_ms=int((time.monotonic() - started) * 1000), hidden=hidden)
+                          duration_ms=int((time.monotonic() - started) * 1000), hidden=hidden,
+                          sent=getattr(error, "reached", False))
     # What is recorded shows [redacted] wherever a secret went, the query string included.
     recorded = {k: (REDACTED if k in sent.credential_params else v) for k, v in sent.params.items()}
     url = redact_text(url + (f"?{urlencode(recorded, safe='[]')}" if recorded else ""), hidden)

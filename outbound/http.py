@@ -60,12 +60,15 @@ BLOCKED_NETWORKS = [
 
 
 class OutboundError(Exception):
-    """A request we refused to send or that failed; `code` is for ErrorResponse."""
+    """A request we refused to send or that failed; `code` is for ErrorResponse.
+    `reached` is whether the service may have received it (a timeout waiting for the
+    answer, an answer too large) or surely did not (refused here, DNS, no connection)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, *, reached: bool = False):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.reached = reached
 
 
 def _allowed_networks():
@@ -473,10 +476,14 @@ def _guarded_request(
                 raise OutboundError("INVALID_REQUEST", f"Cannot build the request to {current}: {error}") from None
             try:
                 response = client.send(request, stream=True)
+            except httpx.ConnectTimeout:
+                raise OutboundError("TIMEOUT", f"{current} did not accept a connection within {timeout:g}s.") from None
             except httpx.TimeoutException:
-                raise OutboundError("TIMEOUT", f"{current} did not answer within {timeout:g}s.") from None
-            except httpx.HTTPError as error:
+                raise OutboundError("TIMEOUT", f"{current} did not answer within {timeout:g}s.", reached=True) from None
+            except (httpx.ConnectError, httpx.UnsupportedProtocol) as error:
                 raise OutboundError("CONNECTION_FAILED", f"Cannot reach {current}: {error}") from None
+            except httpx.HTTPError as error:
+                raise OutboundError("CONNECTION_FAILED", f"Cannot reach {current}: {error}", reached=True) from None
             try:
                 if response.is_redirect and "location" in response.headers:
                     target = urljoin(current, response.headers["location"])
@@ -484,30 +491,30 @@ def _guarded_request(
                         raise OutboundError(
                             "CREDENTIALS_REDIRECT",
                             f"{current} redirected to another origin ({origin_of(target)}); the service's credentials "
-                            f"go only to {credentials_origin}, so the redirect was not followed.",
+                            f"go only to {credentials_origin}, so the redirect was not followed.", reached=True,
                         )
                     current = target
                     method, json, params, content = ("GET", None, None, None) if response.status_code in (301, 302, 303) else (method, json, params, content)
                     continue
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise OutboundError("TOO_LARGE", f"{current} sends {declared} bytes; the limit is {max_bytes}.")
+                    raise OutboundError("TOO_LARGE", f"{current} sends {declared} bytes; the limit is {max_bytes}.", reached=True)
                 chunks, size = [], 0
                 try:
                     for chunk in response.iter_raw():
                         size += len(chunk)
                         if size > max_bytes:
-                            raise OutboundError("TOO_LARGE", f"{current} sent more than {max_bytes} bytes.")
+                            raise OutboundError("TOO_LARGE", f"{current} sent more than {max_bytes} bytes.", reached=True)
                         chunks.append(chunk)
                 except httpx.TimeoutException:
-                    raise OutboundError("TIMEOUT", f"{current} did not finish sending within {timeout:g}s.") from None
+                    raise OutboundError("TIMEOUT", f"{current} did not finish sending within {timeout:g}s.", reached=True) from None
                 except httpx.HTTPError as error:
-                    raise OutboundError("CONNECTION_FAILED", f"Reading from {current} failed: {error}") from None
+                    raise OutboundError("CONNECTION_FAILED", f"Reading from {current} failed: {error}", reached=True) from None
                 body = b"".join(chunks)
                 encoding = response.headers.get("content-encoding", "").lower()
                 if encoding in ("gzip", "deflate", "br"):
-                    raise OutboundError("UNSUPPORTED_ENCODING", f"{current} answered with content-encoding {encoding}.")
+                    raise OutboundError("UNSUPPORTED_ENCODING", f"{current} answered with content-encoding {encoding}.", reached=True)
                 return FetchResult(url=current, status=response.status_code, headers=response.headers, body=body)
             finally:
                 response.close()
-    raise OutboundError("TOO_MANY_REDIRECTS", f"{url} redirected more than {max_redirects} times.")
+    raise OutboundError("TOO_MANY_REDIRECTS", f"{url} redirected more than {max_redirects} times.", reached=True)

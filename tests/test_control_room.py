@@ -100,6 +100,9 @@ def test_a_held_call_runs_once_when_approved(scene, client_api, fake_openai):
     assert [(m, p) for m, p, _ in scene.calls()] == [("POST", "/api/scenes")]
     log = InteractionLog.objects.get()
     assert log.service_responses[approval.position] == {"service_name": "Scene Service", "response": '{"sceneId": 7, "title": "created"}'}
+    # The answer the log keeps no longer says it waits: it says what became of it.
+    assert "waits for an administrator" not in log.assistant_response
+    assert f"{approval.reference}: createScene was approved and sent; it answered HTTP 201" in log.assistant_response
     assert SyncEntry.objects.filter(index="interaction_logs", object_id=str(log.pk)).count() >= 2  # logged, then amended
 
 
@@ -121,6 +124,9 @@ def test_rejected_expired_and_since_disabled_calls_are_never_sent(scene, client_
     assert scene.calls() == []
     responses = [log.service_responses[0]["response"] for log in InteractionLog.objects.order_by("id")]
     assert "rejected" in responses[0] and "not approved in time" in responses[1] and "no longer offered" in responses[2]
+    answers = [log.assistant_response for log in InteractionLog.objects.order_by("id")]
+    assert f"{one.reference}: createScene was rejected by an administrator (no)" in answers[0]
+    assert all("nothing has been sent yet" not in answer for answer in answers)
 
 
 def test_operations_table_figures_and_constant_queries(scene, django_assert_num_queries):

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from credentials.models import ServiceCredential
-from interactions.models import ServiceCall
+from interactions.models import InteractionLog, ServiceCall
 from prompts.services import spec_refresh
 from registry import services as registry
 from tests.fountain_fixtures import FountainService
@@ -60,6 +60,9 @@ def test_a_key_set_with_the_command_opens_the_service_and_a_wrong_one_is_reporte
     (answer,) = body["service_responses"]
     assert "apiKeyAuth" in answer["response"] and "Character Service" in answer["response"] and "none is set" in answer["response"]
     assert operation_calls(server) == []  # not called without its secret
+    # The answer says so, and the log does not count it as answered.
+    assert body["assistant_response"].startswith("I did not call getCharacterById")
+    assert InteractionLog.objects.latest("id").outcome == "calls_failed"
 
     monkeypatch.setenv("FOUNTAIN_KEY", KEY)
     out = io.StringIO()

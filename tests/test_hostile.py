@@ -297,7 +297,7 @@ def test_unsafe_arguments_are_refused_and_logged(server, name, tool, arguments, 
     assert "invalid arguments" in reported and fragment in reported
     assert server.hostile.requests[before:] == []  # nothing was sent: no collection deleted
     _, user_input, outcome, _ = server.last_log()
-    assert user_input == name and outcome == "answered"
+    assert user_input == name and outcome == "calls_failed"  # logged, and not counted as answered
 
 
 def test_an_8_mb_argument_is_refused_and_stored_truncated_with_its_hash(server):

@@ -51,6 +51,14 @@ def test_local_assistant_says_when_nothing_fits(client_api, demo_services):
     assert InteractionLog.objects.get().outcome == "answered"
 
 
+def test_asked_what_it_can_do_it_names_what_the_services_offer(client_api, demo_services):
+    body = interact(client_api, "what can you do?").json()
+    answer = body["assistant_response"]
+    assert "Character Service" in answer and "Create a character" in answer
+    assert "Action Service" in answer and "Record an action a character performs" in answer
+    assert body["service_responses"] == [] and ServiceCall.objects.count() == 0
+
+
 def test_logs_return_interactions_newest_first(client_api, demo_services):
     for text in ("get character 1", "get character 2", "list actions"):
         interact(client_api, text)
@@ -145,7 +153,7 @@ def test_failing_services_are_recorded_not_500(client_api, file_server, text, fr
     body = assert_conforms(interact(client_api, text), "handleUserInput", 200)
     assert fragment in body["service_responses"][0]["response"]
     call = ServiceCall.objects.get()
-    assert not call.ok and InteractionLog.objects.get().outcome == "answered"
+    assert not call.ok and InteractionLog.objects.get().outcome == "calls_failed"  # the only call failed
 
 
 # --- the OpenAI backend, through the real SDK -------------------------------------------------

@@ -98,8 +98,9 @@ def _path_resource(path: str) -> str | None:
     return stem(words[-1]) if words else None
 
 
-def needs_of(tool) -> list[Need]:
-    """The inputs of an operation that identify something, path inputs first."""
+def needs_of(tool, *, optional: bool = False) -> list[Need]:
+    """The required inputs of an operation that identify something, path inputs first;
+    with `optional`, the optional ones instead (a query's or a body's `uris`)."""
     op = tool.operation
     found = []
     properties = tool.parameters.get("properties") or {}
@@ -110,18 +111,19 @@ def needs_of(tool) -> list[Need]:
             continue  # filled by a credential, or not offered
         schema = properties[name]
         word = identifier_word(name)
-        if param["in"] == "path" and not schema.get("enum"):  # an enum in a path is a choice, not an id
-            entity = entity_from_name(name) if word else None
-            entity = entity or _segment_before(op["path"], name) or entity_from_name(name)
-            found.append(Need(name, name, entity, word or name, _is_many(schema), schema))
-        elif word and (name in required or param.get("required")):
+        if param["in"] == "path":
+            if not optional and not schema.get("enum"):  # an enum in a path is a choice, not an id
+                entity = entity_from_name(name) if word else None
+                entity = entity or _segment_before(op["path"], name) or entity_from_name(name)
+                found.append(Need(name, name, entity, word or name, _is_many(schema), schema))
+        elif word and bool(name in required or param.get("required")) != optional:
             entity = entity_from_name(name) or _described_entity(schema) or _path_resource(op["path"])
             found.append(Need(name, name, entity, word, _is_many(schema) or name.endswith("s"), schema))
     body = properties.get("body") or {}
     body_required = set(body.get("required") or [])
     for name, schema in (body.get("properties") or {}).items():
         word = identifier_word(name)
-        if word and name in body_required:
+        if word and (name in body_required) != optional:
             entity = entity_from_name(name) or _described_entity(schema) or _path_resource(op["path"])
             found.append(Need(f"body.{name}", name, entity, word, _is_many(schema), schema))
     return found

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from core.words import ordinal, split_identifier, stem
 
+from .words import COMMAND_VERBS
+
 # Words that end a noun phrase on its left or right.
 _BOUNDARY = {"to", "into", "in", "on", "onto", "from", "of", "for", "with", "by", "at", "as", "and", "or", "but",
              "then", "so", "if", "when", "than", "via", "about", "after", "before", "under", "over", "inside"}
@@ -71,7 +73,11 @@ def _tokens(clause: str) -> list[_Token]:
 
 # Capitalised first words that start no name.
 _NOT_NAMES = {"please", "show", "get", "list", "add", "create", "make", "find", "give", "tell", "what", "who", "which",
-              "where", "when", "how", "why", "is", "are", "can", "could", "would", "will", "do", "does", "did", "let"}
+              "where", "when", "how", "why", "is", "are", "can", "could", "would", "will", "do", "does", "did", "let",
+              # a command's verb ("Save Jay Chou's album", "Follow Taylor Swift")
+              "save", "play", "follow", "unfollow", "put", "append", "skip", "pause", "resume", "stop", "start", "send",
+              "move", "copy", "set", "mark", "rename", "remove", "delete", "drop", "cancel", "open", "close", "book",
+              } | COMMAND_VERBS
 
 
 def _unpossessed(text: str) -> str:

@@ -25,7 +25,8 @@ VERBS = {
     "update": {"change", "edit", "rename", "update", "set", "modify", "replace", "patch", "fix", "correct", "reorder",
                "rearrange", "move", "overwrite", "rewrite", "amend", "adjust", "revise", "tweak", "put",
                "attach", "annotate", "mark", "flag", "swap", "switch", "alter", "become", "reword", "redo", "shift",
-               "relabel", "retitle", "increase", "decrease", "raise", "lower", "enable", "disable"},
+               "relabel", "retitle", "increase", "decrease", "raise", "lower", "enable", "disable", "reduce",
+               "boost"},
     "delete": {"delete", "remove", "drop", "erase", "destroy", "wipe", "cancel", "purge", "discard", "scrap", "trash",
                "ditch", "dump", "junk", "axe", "eliminate", "expunge", "retire", "kill", "nuke"},
 }
@@ -40,6 +41,20 @@ OP_VERBS = {
 }
 # After "need a"/"can we get a", what is not made but looked at: "need a list", "get a look".
 _NOT_MADE = r"(?!list|look|copy|rundown|overview|view|peek|glance)"
+# Words of several that mean one, rewritten before a request is planned (its mentions read
+# them too): "the song which is playing right now" is "the song that is playing now".
+_SAME_MEANING = [(re.compile(rf"\b{phrase}\b", re.I), plain) for phrase, plain in (
+    ("right now", "now"), ("at the moment", "now"), ("at present", "now"),
+    (r"which(?=\s+(?:is|are)\s+[a-z]+ing\b)", "that"),
+)]
+
+
+def plainer(text: str) -> str:
+    for pattern, plain in _SAME_MEANING:
+        text = pattern.sub(plain, text)
+    return re.sub(r"\s{2,}", " ", text)
+
+
 # Verbs of more than one word, read as the one word that means the same.
 PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     ("shld|shoud|shuold|shoudl|sould|shoould", "should"), ("pls|plz|pleas", "please"),
@@ -72,6 +87,11 @@ PHRASES = [(re.compile(rf"\b{phrase}\b", re.I), verb) for phrase, verb in (
     (r"(?:the\s+)?(?:details|info|information|particulars|specifics|data|profile)\s+(?:of|for|on|about)", "show"),
     ("pull up", "show"), ("look up", "show"), ("bring up", "show"), ("take a look at", "show"), ("look at", "show"),
     ("set up", "create"), ("come up with", "create"), ("put together", "create"),
+    # "switch to the next song", "go back to the previous one": a skip
+    (r"(?:switch|go|move|jump|change)\s+(?:back\s+)?to\s+the\s+(?=next|previous)", "skip to the "),
+    # "turn down the volume", "turn the heating up": a setting changed (not "turn up in", appear)
+    (r"turn\s+(?:up|down|on|off)(?=\s+(?:the|my|our|your|its|it|this|that)\b)|turn(?=\s+(?:the|my|its)\s+\w+\s+(?:up|down|on|off)\b)",
+     "set"),
     ("start to finish", "full"), ("beginning to end", "full"), ("open a", "create a"), ("open an", "create an"),
 )]
 # "5 goes to position 1", "9 becomes sequence 3", "2 to 4", "7 → 1": an item and its new place.

@@ -10,7 +10,7 @@ import interactions.models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('interactions', '0006_approval_route_and_sealed_arguments'),
+        ('interactions', '0007_outcome_calls_failed'),
     ]
 
     operations = [
