@@ -25,7 +25,12 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from core.filters import can_be_stored
 
-from .models import Conversation, PendingApproval
+from .models import Conversation, InteractionLog, PendingApproval
+
+# The turns the assistant answered (every call failing is still an answer): the history
+# the assistants get holds these, and they are the answers that tell held calls' outcomes.
+ANSWERED_OUTCOMES = (InteractionLog.Outcome.ANSWERED, InteractionLog.Outcome.LIMIT_REACHED,
+                     InteractionLog.Outcome.CALLS_FAILED)
 
 
 class ConversationRefused(ApplicationError):

@@ -11,6 +11,7 @@ from search import query
 from search.backend import get_backend
 from search.outbox import oldest_pending
 
+from .conversations import ANSWERED_OUTCOMES
 from .models import InteractionLog, PendingApproval, ServiceCall
 from .search_index import LOGS_INDEX
 
@@ -121,9 +122,6 @@ def logs_prunable(*, older_than):
 
 # --- a conversation's earlier turns, as the assistants get them --------------------------
 
-_TURN_OUTCOMES = (InteractionLog.Outcome.ANSWERED, InteractionLog.Outcome.LIMIT_REACHED)
-
-
 def conversation_history(conversation_id: str, *, before_turn: int, limit: int | None = None) -> tuple[Turn, ...]:
     """The answered turns of a conversation before `before_turn`, oldest first (at most
     `limit`, the latest ones; default ENSEMBLE_CONVERSATION_MAX_TURNS), each with its
@@ -133,7 +131,7 @@ def conversation_history(conversation_id: str, *, before_turn: int, limit: int |
     besides the logs', whatever the number of turns."""
     limit = settings.ENSEMBLE_CONVERSATION_MAX_TURNS if limit is None else limit
     logs = list(
-        InteractionLog.objects.filter(conversation_id=conversation_id, turn__lt=before_turn, outcome__in=_TURN_OUTCOMES)
+        InteractionLog.objects.filter(conversation_id=conversation_id, turn__lt=before_turn, outcome__in=ANSWERED_OUTCOMES)
         .only("id", "user_input", "assistant_response", "service_responses", "turn").order_by("-turn", "-id")[:limit]
     )[::-1]
     by_log: dict[int, list[tuple[int, PastCall]]] = {log.id: [] for log in logs}

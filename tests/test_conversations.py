@@ -253,3 +253,23 @@ def test_the_admin_shows_a_conversation_as_a_thread(client, client_api, demo_ser
     assert "create a character name=Ada" in text and "get character 1" in text and reference in text
     assert "getCharacter" in text and "#1" in text and "#2" in text
     assert client.get("/admin/interactions/conversation/").status_code == 200
+
+
+def test_the_history_holds_the_answered_turns_oldest_first_with_their_calls():
+    from interactions.selectors import conversation_history
+
+    conversation = Conversation.objects.create(owner="key:x", turns=4)
+    for number, outcome in ((1, "answered"), (2, "calls_failed"), (3, "assistant_failed")):
+        log = InteractionLog.objects.create(user_input=f"ask {number}", assistant_response=f"answer {number}", backend="local",
+                                            outcome=outcome, conversation=conversation, turn=number)
+        ServiceCall.objects.create(log=log, position=0, service_id="svc", service_name="Svc", operation_id=f"op{number}",
+                                   method="GET", request={"n": number}, status=500 if number > 1 else 200, ok=number == 1,
+                                   response=f"body {number}")
+    InteractionLog.objects.create(user_input="refused", backend="local", outcome="rejected", conversation=conversation)
+    history = conversation_history(conversation.pk, before_turn=4)
+    # An answer whose calls all failed is a turn; a failed assistant and a refusal are not.
+    assert [(t.user_input, t.assistant_response) for t in history] == [("ask 1", "answer 1"), ("ask 2", "answer 2")]
+    assert [(c.operation_id, c.arguments, c.status, c.ok, c.response) for t in history for c in t.calls] == [
+        ("op1", {"n": 1}, 200, True, "body 1"), ("op2", {"n": 2}, 500, False, "body 2")]
+    assert [t.user_input for t in conversation_history(conversation.pk, before_turn=4, limit=1)] == ["ask 2"]
+    assert conversation_history(conversation.pk, before_turn=2) == history[:1]
