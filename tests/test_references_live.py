@@ -1,43 +1,39 @@
-"""The offline assistant over turns of a conversation, against the running demo services
-and the nine FountainAI services (real HTTP): what an earlier turn created or listed is
-what "she" or "the second one" means in the next. The turns are passed as the assistant
-receives them (assistants.Turn, built from the calls each turn made)."""
+"""The offline assistant over turns of a conversation through POST /interact, against the
+running demo services and the nine FountainAI services (real HTTP): what an earlier turn
+created or listed is what "she" or "the second one" means in the next."""
 
 import json
 
 import pytest
 
 from assistants import PastCall, Turn
-from assistants.local import LocalAssistant
-from interactions.services import operation_execute
-from operations.scope import assistant_scope
+from interactions.models import InteractionLog
 
 
 class Conversation:
-    """Turns sent to the offline assistant one after another, each with the turns before."""
+    """Turns sent to POST /interact one after another in one conversation: the assistant
+    gets the earlier turns as the log keeps them (interactions.selectors.conversation_history)."""
 
-    def __init__(self):
-        self.history: list[Turn] = []
+    def __init__(self, client):
+        self.client, self.id = client, None
+        self.history: list[Turn] = []  # what each turn called and got back, read from the log
 
     def say(self, text: str):
-        scope = assistant_scope(None)
-        calls = []
-
-        def execute(tool, arguments, sources=None):
-            calls.append(call := operation_execute(tool, arguments))
-            return call
-
-        result = LocalAssistant().run(user_input=text, system_prompt=scope.prompt, tools=scope.tools, execute=execute,
-                                      history=tuple(self.history))
-        self.history.append(Turn(text, result.text, tuple(
-            PastCall(c.tool.service.pk, c.tool.operation["operation_id"], c.tool.operation["method"], c.arguments,
-                     c.status, c.ok, c.text) for c in calls)))
-        return result.text, [(c.tool.operation["operation_id"], c.arguments, c.status) for c in calls]
+        body = {"user_input": text, **({"conversation_id": self.id} if self.id else {})}
+        response = self.client.post("/interact", body, format="json")
+        assert response.status_code == 200, response.content
+        answer = response.json()
+        self.id = answer["conversation_id"]
+        log = InteractionLog.objects.filter(conversation_id=self.id).order_by("-turn").first()
+        calls = list(log.calls.order_by("position"))
+        self.history.append(Turn(text, answer["assistant_response"], tuple(
+            PastCall(c.service_id, c.operation_id, c.method, c.request, c.status, c.ok, c.response) for c in calls)))
+        return answer["assistant_response"], [(c.operation_id, c.request, c.status) for c in calls]
 
 
 @pytest.mark.django_db
-def test_juliet_opens_the_window_then_what_she_did(demo_services):
-    talk = Conversation()
+def test_juliet_opens_the_window_then_what_she_did(demo_services, client_api):
+    talk = Conversation(client_api)
     _, calls = talk.say("create a character named Juliet")
     assert [(op, args) for op, args, _ in calls] == [("createCharacter", {"body": {"name": "Juliet"}})]
     juliet = json.loads(talk.history[-1].calls[0].response)["characterId"]
@@ -51,8 +47,8 @@ def test_juliet_opens_the_window_then_what_she_did(demo_services):
 
 
 @pytest.mark.django_db
-def test_a_pronoun_with_two_candidates_asks_and_calls_nothing(demo_services):
-    talk = Conversation()
+def test_a_pronoun_with_two_candidates_asks_and_calls_nothing(demo_services, client_api):
+    talk = Conversation(client_api)
     talk.say("show all characters")
     answer, calls = talk.say("she opens the window")
     assert calls == [] and answer.startswith("Which one do you mean by “she”")
@@ -70,8 +66,8 @@ def fountainai(db):
         server.close()
 
 
-def test_a_script_its_characters_and_the_second_one(fountainai):
-    talk = Conversation()
+def test_a_script_its_characters_and_the_second_one(fountainai, client_api):
+    talk = Conversation(client_api)
     _, calls = talk.say("create a script titled 'Night Ferry' by Ann Lee")
     assert [op for op, _, _ in calls] == ["createScript"]
     script = json.loads(talk.history[-1].calls[-1].response)["scriptId"]
