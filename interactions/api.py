@@ -118,7 +118,9 @@ class InteractionViewSet(viewsets.ViewSet):
     )
     def interact(self, request):
         # The body is read inside the service, so a body that cannot be parsed is logged too.
-        log = interaction_submit(read_body=lambda: request.data, requested_by=actor_of_request(request))
+        # A conversation belongs to the key row (not its label: prefixes and names repeat).
+        owner = f"key-id:{request.auth.pk}" if getattr(request.auth, "pk", None) is not None else actor_of_request(request)
+        log = interaction_submit(read_body=lambda: request.data, requested_by=actor_of_request(request), owner=owner)
         body = {"assistant_response": log.assistant_response, "service_responses": log.service_responses,
                 "conversation_id": log.conversation_id}
         return Response(body, headers={"X-Conversation-Id": log.conversation_id})

@@ -146,14 +146,15 @@ def interaction_log_rejected(*, raw_input, error: str, outcome: str = Interactio
 
 
 def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=None, converse: bool = False,
-                       conversation_id: str | None = None) -> tuple[InteractionLog, AssistantResult]:
+                       conversation_id: str | None = None, owner: str = "") -> tuple[InteractionLog, AssistantResult]:
     """Run one interaction and log it, whatever happens: input that is not a usable
     request is logged as rejected (400); assistant failures are logged, then raised as a
     500 ErrorResponse; service failures are part of the answer. Calls to operations that
     need approval are held, not sent (interactions.approvals).
 
     With `converse` the interaction is a turn of a conversation (interactions.conversations):
-    the one named by `conversation_id` (of the same `requested_by`), else a new one; the
+    the one named by `conversation_id` of the same `owner` (the API key's row; by default
+    `requested_by`), else a new one; the
     assistant gets its earlier turns. A conversation that cannot take the turn is logged
     as rejected and raised (400)."""
     try:
@@ -165,9 +166,9 @@ def interaction_handle(*, user_input: str, requested_by: str = "", service_ids=N
     if converse:
         try:
             if conversation_id is None:
-                conversation, turn = conversation_start(owner=requested_by)
+                conversation, turn = conversation_start(owner=owner or requested_by)
             else:
-                conversation, turn = conversation_continue(conversation_id=conversation_id, owner=requested_by)
+                conversation, turn = conversation_continue(conversation_id=conversation_id, owner=owner or requested_by)
         except ConversationRefused as error:
             interaction_log_rejected(raw_input=user_input, error=f"{error.error_code}: {error.message}",
                                      conversation=error.conversation)
@@ -224,7 +225,7 @@ def _outcome(result: AssistantResult, calls: list[CallResult]) -> str:
     return InteractionLog.Outcome.ANSWERED
 
 
-def interaction_submit(*, read_body, requested_by: str = "") -> InteractionLog:
+def interaction_submit(*, read_body, requested_by: str = "", owner: str = "") -> InteractionLog:
     """POST /interact from its raw body: `read_body()` parses it (a body that cannot be
     parsed, or is too large, is refused here), its shape is checked once (a JSON object
     with only known fields, `user_input` a string), then interaction_handle checks the
@@ -241,7 +242,8 @@ def interaction_submit(*, read_body, requested_by: str = "") -> InteractionLog:
         raise
     try:
         log, _ = interaction_handle(user_input=payload.validated_data.get("user_input"), requested_by=requested_by,
-                                    converse=True, conversation_id=payload.validated_data.get("conversation_id"))
+                                    converse=True, conversation_id=payload.validated_data.get("conversation_id"),
+                                    owner=owner or requested_by)
     except ApplicationError:
         raise  # logged by interaction_handle
     except Exception as error:  # failed before it could be logged: logged now, then the handler's 500

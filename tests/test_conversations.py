@@ -48,7 +48,7 @@ def test_an_answer_starts_a_conversation_and_the_next_input_continues_it(client_
     other = turn(client_api, "list characters")  # no id: a new conversation
     assert other["conversation_id"] != first["conversation_id"]
     conversation = Conversation.objects.get(pk=first["conversation_id"])
-    assert conversation.turns == 2 and conversation.owner.startswith("key:")
+    assert conversation.turns == 2 and conversation.owner.startswith("key-id:")  # the key row, not its label
     assert list(conversation.logs.order_by("turn").values_list("turn", "user_input")) == [
         (1, "get character 1"), (2, "list characters")]
 
