@@ -5,7 +5,7 @@ from django.utils.html import format_html
 
 from core.admin_display import shortened
 from core.errors import ApplicationError
-from outbound.http import breaker_status
+from outbound.http import breaker_status, concurrency_status
 
 from .models import SpecSnapshot
 from .selectors import system_prompt_for
@@ -73,6 +73,13 @@ def spec_changes(service):
     return snapshot.last_change if snapshot and snapshot.last_change else "-"
 
 
+@admin.display(description="calls to it (this worker)")
+def outbound_state(service):
+    """Its adaptive concurrency limit and its circuit breaker, as this worker process holds
+    them (each gunicorn worker adapts its own: N workers allow up to N times the limit)."""
+    return f"{concurrency_status(service.pk)}; circuit {breaker_status(service.pk)}"
+
+
 @admin.action(description="Fetch the OpenAPI documents of selected services again")
 def refresh_specs(model_admin, request, queryset):
     for service in queryset:
@@ -98,5 +105,5 @@ def preview_prompt(model_admin, request, queryset):
 # The pieces, by where they go on the page.
 SERVICE_COLUMNS = [spec_column]
 SERVICE_SELECT_RELATED = ["spec"]  # the spec column without a query per row
-SERVICE_READONLY_FIELDS = [spec_state, spec_changes]
+SERVICE_READONLY_FIELDS = [spec_state, spec_changes, outbound_state]
 SERVICE_ACTIONS = [refresh_specs, preview_prompt]

@@ -150,3 +150,13 @@ def test_a_waiter_is_refused_once_its_deadline_has_passed(settings):
             assert first.result().status == 200
     finally:
         slow.shutdown()
+
+
+@pytest.mark.django_db
+def test_the_service_page_shows_its_current_limit(demo_services, client_api, admin_client):
+    assert client_api.post("/interact", {"user_input": "get character 1"}, format="json").status_code == 200
+    status = concurrency_status("character-service")
+    page = admin_client.get("/admin/registry/service/character-service/change/").content.decode()
+    assert "Calls to it (this worker)" in page
+    assert f"limit {status.limit} (floor {status.floor}, ceiling {status.ceiling})" in page and "answers in ~" in page
+    assert "circuit closed" in page
