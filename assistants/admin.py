@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
 from audit.services import SYSTEM, actor_of_request
+from core.admin_inlines import ChangePageOnlyInline
 
 from .grounding.vocabulary import alias_problems
 from .models import ServiceVocabulary
@@ -41,8 +42,9 @@ class VocabularyFormSet(BaseInlineFormSet):
         return self.new_objects
 
 
-class VocabularyInline(admin.StackedInline):
-    """The service's aliases: how the offline assistant reads requests about it."""
+class VocabularyInline(ChangePageOnlyInline, admin.StackedInline):
+    """The service's aliases: how the offline assistant reads requests about it. Only on a
+    service's change page: a service being added has no spec read yet."""
 
     model = ServiceVocabulary
     form = VocabularyForm
@@ -56,17 +58,3 @@ class VocabularyInline(admin.StackedInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         return type("VocabularyFormSetForRequest", (formset,), {"actor": actor_of_request(request)})
-
-    # Only on a service's change page: a service being added has no spec read yet, so nothing
-    # to name (and the add form stays the registry's plain form).
-    def has_view_permission(self, request, obj=None):
-        return obj is not None and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, obj=None):
-        return obj is not None and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return obj is not None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False

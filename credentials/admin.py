@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from audit.services import SYSTEM, actor_of_request
+from core.admin_inlines import ChangePageOnlyInline
 from core.errors import ApplicationError
 
 from .models import ServiceCredential
@@ -114,7 +115,7 @@ class CredentialFormSet(BaseInlineFormSet):
         return self.new_objects
 
 
-class CredentialInline(admin.TabularInline):
+class CredentialInline(ChangePageOnlyInline, admin.TabularInline):
     """One row per security scheme of the spec (none to add: the spec says which exist);
     a note instead of an empty table when the spec declares none."""
 
@@ -130,21 +131,8 @@ class CredentialInline(admin.TabularInline):
     verbose_name = "credential"
     verbose_name_plural = "Credentials (secrets sent to this service; write-only)"
 
-    # Only on an existing service's page: a new one has no spec (and so no schemes) yet.
-    def has_view_permission(self, request, obj=None):
-        return obj is not None and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, obj=None):
-        return obj is not None and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return obj is not None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return obj is not None and super().has_delete_permission(request, obj)
-
     def get_queryset(self, request):
-        # The permission methods above answer no without a service; rows need the user's own.
+        # The permission methods (ChangePageOnlyInline) answer no without a service; rows need the user's own.
         user = request.user
         if user.has_perm("credentials.view_servicecredential") or user.has_perm("credentials.change_servicecredential"):
             return ServiceCredential.objects.all()
