@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from core.words import stem
 
 from .dataflow import LABEL_FIELDS, entity_from_name, extract, identifier_word, needs_of, outputs_of
+from .reading import operation_words
 
 # Pronouns a request uses for one thing, for several, and their possessive forms.
 _SINGULAR = {"she", "he", "her", "him", "it", "hers", "his", "its", "herself", "himself", "itself"}
@@ -63,9 +64,6 @@ def referents(history, tools) -> list[list[Referent]]:
     """For each earlier turn (oldest first), the things it named or got back, the target's
     answer first: what a created or read thing is, then the ids its calls were given."""
     by_key = {(tool.service.pk, tool.operation["operation_id"]): tool for tool in tools}
-    # The inputs operations in scope take as ids: an answer's "orderNo" is the order that
-    # cancelOrder's {orderNo} takes, even where the spec does not show the answer.
-    id_names = {need.name: need.entity for tool in tools for need in needs_of(tool) if need.entity}
     turns = []
     for turn in history:
         found: list[Referent] = []
@@ -76,21 +74,21 @@ def referents(history, tools) -> list[list[Referent]]:
                 continue
             given.extend(_given(tool, call.arguments))
             if call.ok:
-                found.extend(_answered(tool, call, id_names))
+                found.extend(_answered(tool, call, tools))
         turns.append(_unique(found + given))
     # An id a call was given is the thing an answer named elsewhere in the conversation.
     names = {(r.entity, str(r.value)): r.name for turn in turns for r in turn if r.name}
     return [[r if r.name else replace(r, name=names.get((r.entity, str(r.value)), "")) for r in turn] for turn in turns]
 
 
-def _answered(tool, call, id_names: dict) -> list[Referent]:
+def _answered(tool, call, tools) -> list[Referent]:
     try:
         answer = json.loads(call.response) if call.response else None
     except ValueError:
         return []
     if answer is None:
         return []
-    own = _own_entity(tool)
+    own = operation_words(tool).primary
     created = call.method in ("POST", "PUT")
     outputs = outputs_of(tool)
     # What the answer is: the ids of the operation's own kind, the nearest the top first;
@@ -99,7 +97,7 @@ def _answered(tool, call, id_names: dict) -> list[Referent]:
     mine = sorted((o for o in outputs if own and own in o.entities), key=lambda o: len(o.path))
     chosen = mine[:1] or [o for o in outputs if not [key for key in o.path if key != "[]"]][:1]
     if not outputs and isinstance(answer, dict):
-        return _undeclared(answer, own, created, id_names)  # the spec shows no answer: read what came
+        return _undeclared(answer, own, created, tools)  # the spec shows no answer: read what came
     found = []
     for output in chosen:
         entity = own if own in output.entities else next(iter(sorted(output.entities)), None)
@@ -111,8 +109,11 @@ def _answered(tool, call, id_names: dict) -> list[Referent]:
     return found
 
 
-def _undeclared(answer: dict, own: str | None, created: bool, id_names: dict) -> list[Referent]:
-    """The ids at the top of an answer whose shape the spec does not declare."""
+def _undeclared(answer: dict, own: str | None, created: bool, tools) -> list[Referent]:
+    """The ids at the top of an answer whose shape the spec does not declare: fields that
+    say they identify, or that operations in scope take as ids (an answer's "orderNo" is
+    the order cancelOrder's {orderNo} takes). Read only for such answers."""
+    id_names = {need.name: need.entity for tool in tools for need in needs_of(tool) if need.entity}
     label = next((str(answer[f]) for f in LABEL_FIELDS if isinstance(answer.get(f), str)), "")
     found = []
     for key, value in answer.items():
@@ -134,12 +135,6 @@ def _given(tool, arguments) -> list[Referent]:
         if need.entity and isinstance(value, (int, str)) and not isinstance(value, bool) and value != "":
             found.append(Referent(need.entity, value, answered=False))
     return found
-
-
-def _own_entity(tool) -> str | None:
-    from .reading import operation_words
-
-    return operation_words(tool).primary
 
 
 def _unique(found: list[Referent]) -> list[Referent]:
@@ -260,8 +255,5 @@ def resolve(text: str, history, tools, synonyms: dict | None = None) -> Resolved
             return match.group(0)
         return put(match, candidates[0], possessive=word in _POSSESSIVE)
 
-    if _PRONOUN.search(text):
-        text = _PRONOUN.sub(pronoun, text)
-    if question:
-        return Resolved(text, question, tuple(read_as))
-    return Resolved(text, "", tuple(read_as))
+    text = _PRONOUN.sub(pronoun, text)
+    return Resolved(text, question, tuple(read_as))
