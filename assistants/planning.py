@@ -34,7 +34,7 @@ from .grounding.dataflow import (
     placeholder,
 )
 from .grounding.mentions import Mention, mention_at, names_in
-from .grounding.reading import known_word, mark_head, operation_words, read_request
+from .grounding.reading import mark_head, operation_words, read_request, without_prefix
 from .grounding.references import resolve as resolve_references
 from .grounding.vocabulary import EMPTY
 from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, plainer, verb_form
@@ -175,6 +175,7 @@ class Scope:
         self.heads = set()
         self.verbs = set(VERB_WORDS) | _COMMAND_VERBS
         self.by_resource: dict[str, list] = {}  # a resource word -> the operations that name it
+        self._answering: dict[tuple, list] = {}  # (need's name, field, entity) -> reads that answer it
         for tool in tools:
             info = operation_words(tool)
             self.heads |= info.resources
@@ -188,6 +189,16 @@ class Scope:
             first = split_identifier(tool.operation.get("summary", "") or tool.operation["operation_id"])[:1]
             self.verbs |= {verb_form(w) for w in first} | {verb_form(w) for w in split_identifier(tool.operation["operation_id"])[:1]}
         self.verbs -= {"the", "a", "an", "my", "all", "new"}
+
+    def readable(self, need: Need, besides=None) -> bool:
+        """Whether a read in scope (other than `besides`) answers what `need` identifies.
+        Kept per kind of need: choosing asks it of every candidate's inputs, and a large
+        registry has thousands of reads."""
+        key = (need.name, need.field, need.entity)
+        answering = self._answering.get(key)
+        if answering is None:  # two are enough to know that one other than `besides` exists
+            answering = self._answering[key] = [t for t in self.reads if _best_output(t, need) is not None][:2]
+        return any(t is not besides for t in answering)
 
     @classmethod
     def of(cls, tools) -> "Scope":
@@ -358,7 +369,7 @@ def _statement_by_id(scope: Scope, head: str, value: str, rest: str) -> Plan | N
     conversation's "she" is read), so it is recorded without a lookup."""
     if not _narrates(rest) or re.match(r"(?:needs|wants|gets|requires|should|must|deserves)\b", rest):
         return None  # "character 9 needs a new line …" asks for something
-    after_verb = rest.split(None, 1)[1] if " " in rest.strip() else ""  # "drops the lantern": the narrated verb is no request
+    after_verb = " ".join(rest.split()[1:])  # "drops the lantern": the narrated verb is no request
     said = read_request(after_verb, scope.synonyms)
     if said.kinds & {"create", "update", "delete"} or {stem(w) for w in re.findall(r"[a-z]+", rest)} & scope.heads:
         return None  # it names a change or another thing of the API: a request, read as one
@@ -439,13 +450,13 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
 
 
 def _naming(scope: Scope, clause: str) -> list:
-    """The operations whose resources the clause names, misspelt, shortened or prefixed
-    words read as theirs ("subaccount" names the accounts): candidates the lexical
-    ranking may miss, since it reads words as written."""
+    """The operations a prefixed word of the clause names ("subaccount" names the
+    accounts): candidates the lexical ranking misses, since it reads words as written.
+    Only those: each extra candidate is scored on every request of a large registry."""
     found = []
-    for word in {stem(w) for w in re.findall(r"[a-z]+", clause.lower())}:
-        resource = word if word in scope.by_resource else known_word(word, scope.heads)
-        found += scope.by_resource.get(resource, []) if resource else []
+    for word in {stem(w) for w in re.findall(r"[a-z]+", clause.lower())} - scope.by_resource.keys():
+        resource = without_prefix(word, scope.by_resource)
+        found += scope.by_resource[resource] if resource else []
     return found
 
 
@@ -476,7 +487,7 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
             if pronoun and any(_pronoun_may_give(step.tool, need, tool, destination) for step in earlier):
                 found[need.label] = -1.5  # "… to it": what an earlier command made or found
                 continue
-            if not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
+            if not scope.readable(need, besides=tool):
                 continue
             if _is_container(need, tool) and _implicit_source(scope, need, tool) is not None:
                 found[need.label] = cost
@@ -640,7 +651,7 @@ def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: lis
         name = need.label.split(".", 1)[-1]
         if not need.entity or (need.entity, need.field) in kinds or _value(arguments, need.label) is not None \
                 or need.label in required or name in body_required and need.label.startswith("body.") \
-                or not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
+                or not scope.readable(need, besides=tool):
             continue  # given already, or nothing in scope yields such a thing
         mention = _mention_for(need, clause, scope, tool, stop_words, taken=set(), choice_arguments=arguments)
         # A bare name ("Summertime Sadness by Lana Del Rey") is of the kind the operation's
@@ -652,17 +663,17 @@ def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: lis
             chosen.append(need)
             kinds.add((need.entity, need.field))
     if not chosen:
-        _ask_if_acts_on_nothing(tool, arguments, needs)
+        _ask_if_acts_on_nothing(tool, arguments)
     return chosen
 
 
-def _ask_if_acts_on_nothing(tool, arguments: dict, needs: list) -> None:
+def _ask_if_acts_on_nothing(tool, arguments: dict) -> None:
     """A write named for the things it acts on ("add-tracks-to-playlist") whose inputs for
     them are optional, called with none of them and nothing else: it would change
     nothing the user meant (the request names its things in words no input takes), so
     the assistant asks which instead."""
     info = operation_words(tool)
-    taken = {n.entity for n in needs} | {n.entity for n in needs_of(tool)}  # required: looked up or given
+    taken = {n.entity for n in needs_of(tool)}  # required: looked up or given
     acted = [n for n in needs_of(tool, optional=True) if n.entity in info.resources - taken
              and _value(arguments, n.label) is None]
     sent = {k: v for k, v in arguments.items() if k not in info.id_params and v not in ({}, [], None)}

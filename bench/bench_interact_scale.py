@@ -6,6 +6,7 @@ an instant local service. Target: under 20 ms more.
 """
 
 import argparse
+import os
 
 from _harness import Environment, percentile, summary, timed
 
@@ -72,7 +73,7 @@ def main():
 
             profiler = cProfile.Profile()
             profiler.runcall(timed, interact, 5)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("ROWS", 35)))
         small, large = (percentile(results[c], 0.5) for c in (10, args.services))
         print(f"/interact p50 with {args.services} services minus with 10: {(large - small) * 1000:.1f} ms (target < 20 ms)")
         files.close()

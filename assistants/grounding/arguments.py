@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from core.words import split_identifier
 
-from .reading import Request, entity_of, operation_words, read_request, verbs_of_participle
+from .reading import Request, entity_of, lead_verb, operation_words, read_request, verbs_of_participle
 from .words import MOVE, VERB_WORDS, first_group, split_words, stem
 
 # --- arguments --------------------------------------------------------------------------------
@@ -64,14 +64,11 @@ def described_choices(schema: dict) -> list[str]:
     return values if len(values) >= 2 else []
 
 
-def state_asked(schema: dict, text: str):
+def state_asked(schema: dict, request: Request):
     """The enum value a request's leading verb asks for: "close conversation …" sets a
     state "closed", "please suspend account …" a status "suspended"; else None."""
-    lead = next((w for w in split_words(text) if w not in ("please", "now", "just", "kindly")), None)
-    for value in schema.get("enum") or ():
-        if lead and lead in verbs_of_participle(str(value)):
-            return value
-    return None
+    lead = lead_verb(request)
+    return next((value for value in schema.get("enum") or () if lead and lead in verbs_of_participle(str(value))), None)
 
 
 def _is_comment_like(name: str, schema: dict) -> bool:
@@ -158,7 +155,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
             parts = split_words(str(value))  # "spokenWord" is said "spoken word"
             if parts and any(said[i : i + len(parts)] == parts for i in range(len(said))):
                 return value
-        return state_asked(schema, text)
+        return state_asked(schema, request)
     changed = _changed_to(lname, text)
     if changed:  # "change the name of character 10 to Rosalind"
         if changed in state["quoted"]:
@@ -370,7 +367,7 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> Filled:
         if not is_required:  # optional inputs only when the request sets them explicitly
             value = _explicit(name, sub, text)
             if value is None and not reads:
-                value = state_asked(sub, text)
+                value = state_asked(sub, request)
             if value is None and reads and target is arguments:
                 value = _id_filter(name, sub, request, state)
             if value is not None:

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from .arguments import fill_arguments
-from .reading import Request, mark_head, operation_words, read_request
+from .reading import Request, lead_verb, mark_head, operation_words, read_request
 from .words import OP_VERBS, PARTIAL, VERB_WORDS, WHOLE, split_words, stem
 
 # --- choosing ---------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
         score += 3.0 if named_kind else 1.0
     if info.kind == request.main_kind and named_kind:
         score += 1.5  # the first verb says what is wanted: "change line 4 to read …"
-    lead = _lead_verb(request)
+    lead = lead_verb(request)
     if lead and lead in own_verbs and lead not in OP_VERBS:
         # The request starts with a verb some operation is named by ("follow …", "pause …")
         # or that names a state its write sets ("close conversation …" sets it "closed"):
@@ -156,12 +156,6 @@ def _destination_fit(tool, info, request: Request, known_resources) -> float:
     return -1.0 if required & set(info.id_params) else -3.0
 
 
-def _lead_verb(request: Request) -> str | None:
-    """The command's first word, when it is a verb in its plain form ("Follow …")."""
-    words = [w for w in request.tokens if w not in ("please", "pls", "now", "then", "just", "kindly")]
-    return request.synonyms.get(words[0], words[0]) if words and words[0].isalpha() else None
-
-
 def choose(tools, text: str, priors: dict | None = None, readers: Readers | None = None,
            lexical: dict | None = None, lookups=None, allowed=None, synonyms: dict | None = None) -> tuple[Choice | None, str]:
     """The best operation for `text` and why nothing was chosen, if so. `lexical` holds
@@ -181,10 +175,10 @@ def choose(tools, text: str, priors: dict | None = None, readers: Readers | None
     readers = readers or Readers(tools)
     lexical = lexical or {}
     known = frozenset().union(*(operation_words(t).resources for t in tools)) if tools else frozenset()
-    own_verbs = frozenset(operation_words(t).verb for t in tools).union(*(operation_words(t).state_verbs for t in tools))
-    lead = _lead_verb(request)
-    if lead and lead not in OP_VERBS and any(lead in operation_words(t).state_verbs for t in tools) \
-            and not request.kinds & {"create", "update", "delete"}:
+    states = frozenset().union(*(operation_words(t).state_verbs for t in tools))
+    own_verbs = frozenset(operation_words(t).verb for t in tools) | states
+    lead = lead_verb(request)
+    if lead in states and lead not in OP_VERBS and not request.kinds & {"create", "update", "delete"}:
         request.kinds = {"update"}  # "suspend account AC…": a change of its state, not a read
         request.main_kind = "update"
     choices = [score_operation(tool, request, priors.get(tool.name, 0.0), readers=readers,

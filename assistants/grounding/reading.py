@@ -332,6 +332,12 @@ class OperationWords:
     state_verbs: frozenset = frozenset()  # "close", "suspend": verbs of the states its body can set
 
 
+def lead_verb(request: Request) -> str | None:
+    """The command's first word, when it is a verb in its plain form ("Follow …")."""
+    words = [w for w in request.tokens if w not in ("please", "pls", "now", "then", "just", "kindly")]
+    return request.synonyms.get(words[0], words[0]) if words and words[0].isalpha() else None
+
+
 def state_verbs(tool) -> frozenset:
     """The verbs that ask a write for a state its body's enums name: a write that sets
     `status` to "suspended" or `state` to "closed" is asked by "suspend …", "close …"."""
@@ -406,14 +412,20 @@ def operation_words(tool) -> OperationWords:
     return result
 
 
+def without_prefix(word: str, known) -> str | None:
+    """The resource a prefixed word names: "subaccount" is an account, "co-author" an author."""
+    prefixed = re.match(r"(?:sub|super|co|multi|inter|meta)-?(.{4,})$", word)
+    return prefixed.group(1) if prefixed and prefixed.group(1) in known else None
+
+
 def known_word(word: str, known: set[str]) -> str | None:
     """The resource word a misspelt, shortened or prefixed word stands for ("scirpt",
     "charcters", "char", "subaccount"), when exactly one fits."""
     if len(word) < 3 or not word.isalpha() or word in NOT_SHORTENED:
         return None
-    prefixed = re.match(r"(?:sub|super|co|multi|inter|meta)-?(.{4,})$", word)  # "subaccount" is an account
-    if prefixed and prefixed.group(1) in known:
-        return prefixed.group(1)
+    unprefixed = without_prefix(word, known)
+    if unprefixed:
+        return unprefixed
     shortened = [k for k in known if len(k) > len(word) and k.startswith(word)]
     if len(shortened) == 1:
         return shortened[0]
