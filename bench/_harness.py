@@ -24,7 +24,7 @@ free_port = typesense_server.free_port
 class Environment:
     def __init__(self, *, typesense: bool = True):
         self.dir = Path(tempfile.mkdtemp(prefix="ensemble-bench-"))
-        self.typesense_port = free_port()
+        self.typesense_port = typesense_server.free_port_pair()  # it peers on port + 1: both must be free
         self.typesense_dir = self.dir / "typesense"
         self.typesense_process = None
         os.environ.update({

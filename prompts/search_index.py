@@ -76,9 +76,7 @@ def _all_documents() -> list[dict]:
 
 
 def iter_all_documents(batch_size):
-    documents = _all_documents()
-    for start in range(0, len(documents), batch_size):
-        yield documents[start : start + batch_size]
+    yield from _all_documents()
 
 
 def iter_all_versions():

@@ -45,17 +45,23 @@ class SearchNotFound(SearchRejected):
     pass
 
 
-def _encode(document: dict) -> bytes:
+def encode_document(document: dict) -> bytes:
+    """One document as a JSON line (without its newline), for an import. orjson, not
+    json: a resync encodes every row, and json.dumps was a third of its time."""
     try:
         return orjson.dumps(document)
     except TypeError:  # what orjson refuses (a lone surrogate, a key that is not text): as json does
         return json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
+def join_jsonl(lines: list[bytes]) -> str:
+    """Encoded documents (encode_document) as the body of one import."""
+    return b"\n".join(lines).decode("utf-8", "surrogatepass")
+
+
 def encode_jsonl(documents: list[dict]) -> str:
-    """Documents as JSON lines, for an import. orjson, not json: a resync encodes every
-    row, and json.dumps was a third of its time, on the thread that also reads."""
-    return b"\n".join(_encode(document) for document in documents).decode("utf-8", "surrogatepass")
+    """Documents as JSON lines, for an import."""
+    return join_jsonl([encode_document(document) for document in documents])
 
 
 def _translate(error: Exception) -> SearchError:
@@ -151,19 +157,24 @@ class TypesenseBackend:
         return int(self._call(self.client.collections[collection].retrieve)["num_documents"])
 
     # --- documents ---------------------------------------------------------------------
-    def upsert_many(self, collection: str, documents: list[dict], jsonl: str | None = None) -> dict[str, str | None]:
-        """Upsert in one import; returns {id: None on success, or the error text}.
-        An import answers 200 even when some documents fail, so each line is read.
-        `jsonl` (the documents already encoded, one per line) saves the encoding here."""
+    def upsert_many(self, collection: str, documents: list[dict]) -> dict[str, str | None]:
+        """Upsert in one import; returns {id: None on success, or the error text}."""
         if not documents:
             return {}
-        body = jsonl if jsonl is not None else encode_jsonl(documents)
-        text = self._call(self.client.collections[collection].documents.import_, body, {"action": "upsert"})
+        return self.upsert_encoded(collection, [doc["id"] for doc in documents], encode_jsonl(documents))
+
+    def upsert_encoded(self, collection: str, ids: list[str], jsonl: str) -> dict[str, str | None]:
+        """Upsert documents already encoded as JSON lines (`ids`: theirs, in order) in one
+        import; returns {id: None on success, or the error text}. An import answers 200
+        even when some documents fail, so each line is read."""
+        if not ids:
+            return {}
+        text = self._call(self.client.collections[collection].documents.import_, jsonl, {"action": "upsert"})
         # A document without a result line counts as failed (and is retried), never as done.
-        outcome: dict[str, str | None] = {doc["id"]: "Typesense returned no result for this document" for doc in documents}
-        for document, line in zip(documents, text.splitlines(), strict=False):
+        outcome: dict[str, str | None] = {object_id: "Typesense returned no result for this document" for object_id in ids}
+        for object_id, line in zip(ids, text.splitlines(), strict=False):
             result = orjson.loads(line)
-            outcome[document["id"]] = None if result.get("success") else str(result.get("error", "import failed"))
+            outcome[object_id] = None if result.get("success") else str(result.get("error", "import failed"))
         return outcome
 
     def delete_one(self, collection: str, document_id: str) -> None:

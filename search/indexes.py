@@ -18,8 +18,9 @@ class IndexDefinition:
     documents_for: Callable[[list[str]], dict[str, dict]]
     # Current versions for the given ids that still exist: {object_id: version}.
     versions_for: Callable[[list[str]], dict[str, int]]
-    # Every document, in batches ordered by id, for a full rebuild.
-    iter_all_documents: Callable[[int], Iterator[list[dict]]]
+    # Every document, one at a time in id order, for a resync (the int: how many rows to
+    # read at once). One at a time, so a copy of every row never holds many documents.
+    iter_all_documents: Callable[[int], Iterator[dict]]
     # Versions of the existing objects with first_id <= id <= last_id (in the order
     # iter_all_documents uses): one range scan per resync batch instead of an IN list.
     versions_between: Callable[[str, str], dict[str, int]]
@@ -46,12 +47,17 @@ def row_index(
     *, name: str, schema_version: int, fields: list[dict], default_sorting_field: str | None,
     queryset: Callable[[], Any], documents: Callable[[Any], list[dict]], version_field: str | None = None,
     id_type: type = str, query_by: tuple[str, ...] = (), query_weights: tuple[int, ...] = (), facets: tuple[str, ...] = (),
+    all_documents: Callable[[int], Iterator[dict]] | None = None,
 ) -> IndexDefinition:
     """An index with one document per row of a model (NetBox's SearchIndex pattern).
     The app declares its rows (`queryset()`), how a queryset of them becomes documents
     (`documents(qs)`, one batch at a time, each with its "id"), and the column that
     versions a row (None: rows never change, version 1); every read the sync worker
-    and the resync need is derived here, the same way for every index."""
+    and the resync need is derived here, the same way for every index.
+
+    `all_documents(chunk_size)`, when given, is the resync's read of every document in
+    id order (a large table's own streaming read, with no query per batch); without it
+    the resync reads `documents` of one page after another (keyset, by id)."""
 
     def cast(ids) -> list:
         valid = []
@@ -67,7 +73,7 @@ def row_index(
             return {str(pk): 1 for pk in rows.values_list("pk", flat=True)}
         return {str(pk): version for pk, version in rows.values_list("pk", version_field)}
 
-    def iter_all_documents(batch_size: int) -> Iterator[list[dict]]:
+    def iter_all_documents(batch_size: int) -> Iterator[dict]:
         last = None
         while True:
             rows = queryset().order_by("pk")
@@ -76,7 +82,7 @@ def row_index(
             batch = documents(rows[:batch_size])
             if not batch:
                 return
-            yield batch
+            yield from batch
             last = id_type(batch[-1]["id"])
 
     def iter_all_versions() -> Iterable[tuple[str, int]]:
@@ -89,7 +95,7 @@ def row_index(
         documents_for=lambda ids: {document["id"]: document for document in documents(queryset().filter(pk__in=cast(ids)))},
         versions_for=lambda ids: versions(queryset().filter(pk__in=cast(ids))),
         versions_between=lambda first, last: versions(queryset().filter(pk__gte=id_type(first), pk__lte=id_type(last))),
-        iter_all_documents=iter_all_documents,
+        iter_all_documents=all_documents or iter_all_documents,
         iter_all_versions=iter_all_versions,
         count=lambda: queryset().count(),
         query_by=query_by, query_weights=query_weights, facets=facets, versioned=version_field is not None,

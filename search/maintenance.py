@@ -7,12 +7,15 @@ see a half-filled index."""
 import queue
 import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
 from . import outbox
-from .backend import SearchNotFound, TypesenseBackend, encode_jsonl, get_backend
+from .backend import SearchNotFound, TypesenseBackend, encode_document, get_backend, join_jsonl
 from .indexes import IndexDefinition
 
 
@@ -39,6 +42,9 @@ def ensure_index(definition: IndexDefinition, *, backend: TypesenseBackend | Non
     return rebuild_index(definition, backend=backend).collection
 
 
+IMPORTS_IN_FLIGHT = 2
+
+
 @dataclass
 class ResyncReport:
     index: str
@@ -51,35 +57,69 @@ class ResyncReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _encoded_batches(documents, batch_size: int):
+    """Documents in batches as the import needs them: (ids, versions, JSON lines). Each
+    document is encoded as it comes and let go: holding a batch of 1,000 documents while
+    it waited for its import made them outlive collections of the young generations and
+    set off full ones, which took more CPU than building the documents."""
+    ids: list[str] = []
+    versions: list[int] = []
+    lines: list[bytes] = []
+    for document in documents:
+        ids.append(document["id"])
+        versions.append(document["version"])
+        lines.append(encode_document(document))
+        if len(ids) >= batch_size:
+            yield ids, versions, join_jsonl(lines)
+            ids, versions, lines = [], [], []
+    if ids:
+        yield ids, versions, join_jsonl(lines)
+
+
 def _batches_ahead(definition, batch_size):
-    """Read (and encode) the next batch while the current one is being imported: a
+    """Read and encode the next batches while the current ones are being imported: a
     reader thread with its own connection stays ahead, so the database, the JSON
-    encoding and Typesense work at the same time."""
+    encoding and Typesense work at the same time. When the import stops early (a
+    failure), the reader is told to stop and is waited for: it holds a connection and an
+    open read, which must not outlive the resync."""
     if connection.in_atomic_block:
         # Inside a transaction another connection would not see its rows: read here.
-        for batch in definition.iter_all_documents(batch_size):
-            yield batch, encode_jsonl(batch)
+        yield from _encoded_batches(definition.iter_all_documents(batch_size), batch_size)
         return
-    batches: queue.Queue = queue.Queue(maxsize=3)
+    batches: queue.Queue = queue.Queue(maxsize=2)
     done = object()
+    stop = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
 
     def read():
         try:
-            for batch in definition.iter_all_documents(batch_size):
-                batches.put((batch, encode_jsonl(batch)))
+            for batch in _encoded_batches(definition.iter_all_documents(batch_size), batch_size):
+                if not hand_over(batch):
+                    return
         except BaseException as error:  # handed to the consumer, raised there
-            batches.put(error)
+            hand_over(error)
         finally:
-            batches.put(done)
+            hand_over(done)
             connection.close()
 
     reader = threading.Thread(target=read, name="resync-reader", daemon=True)
     reader.start()
-    while (item := batches.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-    reader.join()
+    try:
+        while (item := batches.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _import_all(definition, backend, collection, batch_size, report, progress):
@@ -88,23 +128,46 @@ def _import_all(definition, backend, collection, batch_size, report, progress):
     racing with the copy are never left stale in the index. A versioned index is fenced
     per batch; rows that never change (the logs) can only disappear, so they are fenced
     once, after the last batch, with one query for every id imported (a query per batch
-    was a tenth of the resync's time)."""
+    was a tenth of the resync's time).
+
+    IMPORTS_IN_FLIGHT imports are sent at once (each on its own connection), so Typesense
+    has the next batch as soon as it is done with one, instead of waiting for this
+    process to read the answer and send again. Results are taken in order; when one
+    import fails, the others already sent are fenced too before the failure is raised."""
     imported_unversioned: list[str] = []
-    for batch, jsonl in _batches_ahead(definition, batch_size):
-        outcome = backend.upsert_many(collection, batch, jsonl)
+
+    def settle(ids, versions, outcome):
         failures = [error for error in outcome.values() if error]
-        report.documents += len(batch) - len(failures)
+        report.documents += len(ids) - len(failures)
         report.failed += len(failures)
         report.errors.extend(failures[:3])
-        imported = {doc["id"]: doc["version"] for doc in batch if not outcome.get(doc["id"])}
+        imported = {object_id: version for object_id, version in zip(ids, versions, strict=True) if not outcome.get(object_id)}
         if definition.versioned:
-            current = definition.versions_between(batch[0]["id"], batch[-1]["id"])
+            current = definition.versions_between(ids[0], ids[-1])
             _requeue(definition, [object_id for object_id, version in imported.items() if current.get(object_id) != version],
                      report)
         else:
             imported_unversioned.extend(imported)
         if progress:
             progress(report)
+
+    in_flight: deque = deque()
+    with closing(_batches_ahead(definition, batch_size)) as batches, \
+            ThreadPoolExecutor(max_workers=IMPORTS_IN_FLIGHT, thread_name_prefix="resync-import") as imports:
+        try:
+            for ids, versions, jsonl in batches:
+                in_flight.append((ids, versions, imports.submit(backend.upsert_encoded, collection, ids, jsonl)))
+                if len(in_flight) >= IMPORTS_IN_FLIGHT:
+                    ids, versions, sent = in_flight.popleft()
+                    settle(ids, versions, sent.result())
+            while in_flight:
+                ids, versions, sent = in_flight.popleft()
+                settle(ids, versions, sent.result())
+        except BaseException:
+            for ids, versions, sent in in_flight:
+                if sent.exception() is None:
+                    settle(ids, versions, sent.result())
+            raise
     if imported_unversioned:
         current = definition.versions_between(imported_unversioned[0], imported_unversioned[-1])
         _requeue(definition, [object_id for object_id in imported_unversioned if object_id not in current], report)
