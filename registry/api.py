@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
-from apikeys.authentication import AdminApiKeyAuthentication
+from apikeys.authentication import AdminApiKeyAuthentication, ApiKeyAuthentication, value_read_along
 from audit.services import actor_of_request
 from core.serializers import (
     RejectUnknownFieldsMixin,
@@ -110,6 +110,17 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
+def _listing_response(request, listing: selectors.ServiceListBody) -> HttpResponse:
+    """The body, or 304 when the client's If-None-Match holds its entity tag."""
+    # META, not request.headers: building the headers mapping walks the whole environ.
+    if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), listing.etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(listing.body, content_type="application/json")
+    response["ETag"] = listing.etag
+    return response
+
+
 class ServiceViewSet(viewsets.ViewSet):
     """The four registry operations. Listing needs a normal key; the three writes need the
     admin key (X-ADMIN-API-KEY). The contract's paths are not REST-shaped
@@ -123,6 +134,9 @@ class ServiceViewSet(viewsets.ViewSet):
         action = getattr(self, "action_map", {}).get(self.request.method.lower()) if self.request else None
         if action in self.WRITE_ACTIONS:
             return [AdminApiKeyAuthentication()]
+        if action == "list":
+            # The registry's revision is read in the key lookup's statement: one query, not two.
+            return [ApiKeyAuthentication(along=[selectors.registry_revision_read()])]
         return super().get_authenticators()
 
     @extend_schema(
@@ -166,14 +180,8 @@ class ServiceViewSet(viewsets.ViewSet):
             return _services_search_response(request, tags)
         # Rendered from rows and kept per registry revision (selectors.service_list_body);
         # the bytes are those ServiceListSerializer + JSONRenderer gave (a test compares).
-        listing = selectors.service_list_body(tags=tags)
-        # META, not request.headers: building the headers mapping walks the whole environ.
-        if _etag_matches(request._request.META.get("HTTP_IF_NONE_MATCH"), listing.etag):
-            response = HttpResponseNotModified()
-        else:
-            response = HttpResponse(listing.body, content_type="application/json")
-        response["ETag"] = listing.etag
-        return response
+        revision = value_read_along(request, selectors.registry_revision_read())
+        return _listing_response(request._request, selectors.service_list_body(revision=revision, tags=tags))
 
 
     @extend_schema(
@@ -234,3 +242,4 @@ class ServiceViewSet(viewsets.ViewSet):
     def destroy(self, request, service_id):
         services.service_delete(service_id=service_id, actor=actor_of_request(request))
         return Response({"message": f"Service {service_id!r} deleted."})
+

@@ -7,6 +7,8 @@ import re
 
 import httpx
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
 from registry import selectors, services
@@ -102,3 +104,20 @@ def test_a_write_through_each_path_is_seen_by_the_next_read_on_every_worker(runn
     for service_id in ("listing-admin", "character-service", "action-service"):  # the server is shared
         assert httpx.delete(f"{server.url}/services/delete/{service_id}", headers=admin).status_code == 200
     _all_reads_show(server, absent="listing-admin")
+
+
+
+def test_a_plain_read_is_one_statement(settings, client_api):
+    """The key, the address's failed authentications and the registry's revision: one statement."""
+    settings.ENSEMBLE_THROTTLE_RATE, settings.ENSEMBLE_AUTH_FAILURE_RATE = "1200/minute", "20/minute"
+    services.service_register(id="svc", name="S", description="", openapi_url="http://s.example/o.json", tags=["x"])
+    for _ in range(2):  # a throttle slice and the key's last use are written
+        assert client_api.get("/services").status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client_api.get("/services")
+    assert response.status_code == 200 and response.content == _serializer_bytes()
+    [query] = [q["sql"] for q in captured.captured_queries]
+    assert "apikeys_apikey" in query and "apikeys_ratelimitcounter" in query and "registry_registryrevision" in query
+    # A write moves the revision: the very next read shows it.
+    services.service_register(id="svc-2", name="T", description="", openapi_url="http://t.example/o.json", tags=[])
+    assert [s["id"] for s in client_api.get("/services").json()["services"]] == ["svc", "svc-2"]
