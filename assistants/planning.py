@@ -34,7 +34,7 @@ from .grounding.dataflow import (
     placeholder,
 )
 from .grounding.mentions import Mention, mention_at, names_in
-from .grounding.reading import mark_head, operation_words, read_request
+from .grounding.reading import known_word, mark_head, operation_words, read_request
 from .grounding.references import resolve as resolve_references
 from .grounding.vocabulary import EMPTY
 from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, plainer, verb_form
@@ -174,9 +174,12 @@ class Scope:
         self.reads = [t for t in tools if t.operation["method"] == "GET"]
         self.heads = set()
         self.verbs = set(VERB_WORDS) | _COMMAND_VERBS
+        self.by_resource: dict[str, list] = {}  # a resource word -> the operations that name it
         for tool in tools:
             info = operation_words(tool)
             self.heads |= info.resources
+            for word in info.resources:
+                self.by_resource.setdefault(word, []).append(tool)
             for need in needs_of(tool):
                 if need.entity:
                     self.heads.add(need.entity)
@@ -293,6 +296,9 @@ def _statement(scope: Scope, text: str) -> Plan | None:
     records such statements: a create whose body takes the thing's id and the event's
     text. The thing is looked up by its name first. Anything else is not a statement."""
     stripped = text.strip()
+    reported = _REPORTED.match(stripped)  # "record that character 5 drops the lantern": the statement is what follows
+    if reported:
+        stripped = reported.group(1)
     if "?" in stripped or _QUESTION_START.match(stripped) or _is_command(stripped, scope.verbs):
         return None
     by_id = _SUBJECT_BY_ID.match(stripped)  # "character 7 opens the window" (an id, not a name)
@@ -323,6 +329,9 @@ def _statement(scope: Scope, text: str) -> Plan | None:
     return Plan(steps + [target])
 
 
+# A statement asked to be kept, in plain English: "record that …", "please note that …", "log that …".
+_REPORTED = re.compile(r"^(?:please\s+)?(?:(?:can|could|would)\s+you\s+)?(?:record|note|log|write\s+down|jot\s+down|remember|"
+                       r"keep\s+(?:a\s+)?(?:note|record)\s+of)\s+(?:that|how)\s+(.+)$", re.I)
 _SUBJECT_BY_ID = re.compile(r"\s*(?:the\s+)?([A-Za-z][A-Za-z-]*)\s+(?:#|no\.\s*|number\s+|id\s+)?(\d+)\s*,?\s+([a-z].*)$")
 
 
@@ -349,7 +358,8 @@ def _statement_by_id(scope: Scope, head: str, value: str, rest: str) -> Plan | N
     conversation's "she" is read), so it is recorded without a lookup."""
     if not _narrates(rest) or re.match(r"(?:needs|wants|gets|requires|should|must|deserves)\b", rest):
         return None  # "character 9 needs a new line …" asks for something
-    said = read_request(rest, scope.synonyms)
+    after_verb = rest.split(None, 1)[1] if " " in rest.strip() else ""  # "drops the lantern": the narrated verb is no request
+    said = read_request(after_verb, scope.synonyms)
     if said.kinds & {"create", "update", "delete"} or {stem(w) for w in re.findall(r"[a-z]+", rest)} & scope.heads:
         return None  # it names a change or another thing of the API: a request, read as one
     fits = _statement_operations(scope, head)
@@ -404,7 +414,11 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
     best = max((score for score, _ in ranked), default=0) or 1
     candidates = scope.tools
     if len(candidates) > CANDIDATES:
-        candidates = [tool for score, tool in ranked[:CANDIDATES] if score > 0] or [tool for _, tool in ranked[:CANDIDATES]]
+        ranked_first = [tool for score, tool in ranked[:CANDIDATES] if score > 0]
+        chosen = {tool.name for tool in ranked_first}
+        named = [tool for tool in _naming(scope, clause) if tool.name not in chosen and not chosen.add(tool.name)]
+        candidates = (ranked_first + named)[:2 * CANDIDATES] or [
+            tool for _, tool in ranked[:CANDIDATES]]
     priors = {tool.name: PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
     index = LexicalIndex.of(scope.tools)
     lexical = dict(zip((t.name for t in index.tools), index.scores(clause), strict=True))
@@ -424,6 +438,17 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
     return None, message
 
 
+def _naming(scope: Scope, clause: str) -> list:
+    """The operations whose resources the clause names, misspelt, shortened or prefixed
+    words read as theirs ("subaccount" names the accounts): candidates the lexical
+    ranking may miss, since it reads words as written."""
+    found = []
+    for word in {stem(w) for w in re.findall(r"[a-z]+", clause.lower())}:
+        resource = word if word in scope.by_resource else known_word(word, scope.heads)
+        found += scope.by_resource.get(resource, []) if resource else []
+    return found
+
+
 def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
     """For choosing: the inputs of an operation a plan could find from this clause's
     words. What the operation acts on can be found when the clause says which one (a
@@ -436,6 +461,8 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
     says_all = bool(re.search(r"\b(?:all|every|each)\b", clause, re.I))
     said = {scope.synonyms.get(stem(w), stem(w)) for w in re.findall(r"[A-Za-z]+", clause)}
     pronoun = bool(re.search(r"\b(?:it|them)\b", clause, re.I))
+    # "… add a song to it": a pronoun after "to"/"into" is where things go, not what goes there.
+    destination = bool(re.search(r"\b(?:to|into|onto|in)\s+(?:it|them)\b", clause, re.I))
     owner_named = bool(re.search(r"\b(?:of|for|from|by)\s+(?:the\s+)?[A-Z\"'“]", clause))  # "… of Ada Lovelace"
 
     # What a looked-up input costs in choosing: a call more, so an operation that answers
@@ -446,7 +473,7 @@ def _lookups_for(scope: Scope, clause: str, earlier: list[Step] = ()):
     def lookups(tool, request):
         found = {}
         for need in needs_of(tool):
-            if pronoun and any(_best_output(step.tool, need) is not None for step in earlier):
+            if pronoun and any(_pronoun_may_give(step.tool, need, tool, destination) for step in earlier):
                 found[need.label] = -1.5  # "… to it": what an earlier command made or found
                 continue
             if not any(_best_output(t, need) is not None for t in scope.reads if t is not tool):
@@ -470,10 +497,11 @@ _ASKS_ABOUT = re.compile(r"^\s*(?:what|who|which|when|where|why|how|is|are|was|w
 
 def _own_verbs(tool) -> set[str]:
     """The verbs an operation names itself by: the first word of its operationId and of
-    its summary ("follow-artists-users", "Start/Resume Playback")."""
+    its summary ("follow-artists-users", "Start/Resume Playback"), and those of the
+    states it sets ("close" for a state "closed")."""
     op = tool.operation
     words = split_identifier(op["operation_id"])[:1] + split_identifier((op.get("summary") or "").split(" ")[0])
-    return {verb_form(w) for w in words} - {"a", "the", "an"}
+    return ({verb_form(w) for w in words} - {"a", "the", "an"}) | operation_words(tool).state_verbs
 
 
 def _write_asked(tool, request) -> str | None:
@@ -623,7 +651,23 @@ def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: lis
                 raise _Unsaid(_ask(tool, need))
             chosen.append(need)
             kinds.add((need.entity, need.field))
+    if not chosen:
+        _ask_if_acts_on_nothing(tool, arguments, needs)
     return chosen
+
+
+def _ask_if_acts_on_nothing(tool, arguments: dict, needs: list) -> None:
+    """A write named for the things it acts on ("add-tracks-to-playlist") whose inputs for
+    them are optional, called with none of them and nothing else: it would change
+    nothing the user meant (the request names its things in words no input takes), so
+    the assistant asks which instead."""
+    info = operation_words(tool)
+    taken = {n.entity for n in needs} | {n.entity for n in needs_of(tool)}  # required: looked up or given
+    acted = [n for n in needs_of(tool, optional=True) if n.entity in info.resources - taken
+             and _value(arguments, n.label) is None]
+    sent = {k: v for k, v in arguments.items() if k not in info.id_params and v not in ({}, [], None)}
+    if acted and not sent and info.kind in ("create", "update"):
+        raise _Unsaid(_ask(tool, acted[0]))
 
 
 class _Unsaid(Exception):
@@ -742,6 +786,17 @@ def _given_values(arguments) -> set[str]:
         elif isinstance(value, str):
             found.add(value)
     return found
+
+
+def _pronoun_may_give(earlier, need: Need, tool, destination: bool) -> bool:
+    """Whether "it" in a later command may be what an earlier step made or found, as this
+    need: as a destination ("add a song to it") only what the operation puts things in
+    or the very thing made (not the items inside it), never what is put (a playlist
+    is no queue item)."""
+    output = _best_output(earlier, need)
+    if output is None:
+        return False
+    return not destination or _is_container(need, tool) or (need.entity in output.entities and not output.path)
 
 
 def _is_container(need: Need, tool) -> bool:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from core.words import split_identifier
 
-from .reading import Request, entity_of, operation_words, read_request
+from .reading import Request, entity_of, operation_words, read_request, verbs_of_participle
 from .words import MOVE, VERB_WORDS, first_group, split_words, stem
 
 # --- arguments --------------------------------------------------------------------------------
@@ -62,6 +62,16 @@ def described_choices(schema: dict) -> list[str]:
     found = list(dict.fromkeys(re.findall(r"\*\*([\w-]+)\*\*|`([\w-]+)`", text)))
     values = list(dict.fromkeys(a or b for a, b in found))
     return values if len(values) >= 2 else []
+
+
+def state_asked(schema: dict, text: str):
+    """The enum value a request's leading verb asks for: "close conversation …" sets a
+    state "closed", "please suspend account …" a status "suspended"; else None."""
+    lead = next((w for w in split_words(text) if w not in ("please", "now", "just", "kindly")), None)
+    for value in schema.get("enum") or ():
+        if lead and lead in verbs_of_participle(str(value)):
+            return value
+    return None
 
 
 def _is_comment_like(name: str, schema: dict) -> bool:
@@ -148,7 +158,7 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
             parts = split_words(str(value))  # "spokenWord" is said "spoken word"
             if parts and any(said[i : i + len(parts)] == parts for i in range(len(said))):
                 return value
-        return None
+        return state_asked(schema, text)
     changed = _changed_to(lname, text)
     if changed:  # "change the name of character 10 to Rosalind"
         if changed in state["quoted"]:
@@ -359,6 +369,8 @@ def fill_arguments(tool, text: str, request: Request | None = None) -> Filled:
     def one(name, sub, target, label, is_required):
         if not is_required:  # optional inputs only when the request sets them explicitly
             value = _explicit(name, sub, text)
+            if value is None and not reads:
+                value = state_asked(sub, text)
             if value is None and reads and target is arguments:
                 value = _id_filter(name, sub, request, state)
             if value is not None:

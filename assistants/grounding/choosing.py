@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .arguments import fill_arguments
 from .reading import Request, mark_head, operation_words, read_request
-from .words import OP_VERBS, PARTIAL, VERB_WORDS, WHOLE, split_words
+from .words import OP_VERBS, PARTIAL, VERB_WORDS, WHOLE, split_words, stem
 
 # --- choosing ---------------------------------------------------------------------------------
 
@@ -99,9 +99,10 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
         score += 1.5  # the first verb says what is wanted: "change line 4 to read …"
     lead = _lead_verb(request)
     if lead and lead in own_verbs and lead not in OP_VERBS:
-        # The request starts with a verb some operation is named by ("follow …", "pause …"):
+        # The request starts with a verb some operation is named by ("follow …", "pause …")
+        # or that names a state its write sets ("close conversation …" sets it "closed"):
         # that operation is meant, not one that only reads the things named.
-        score += 3.0 if lead == info.verb else -2.0
+        score += 3.0 if lead == info.verb or lead in info.state_verbs else -2.0
     if info.verb and info.verb not in OP_VERBS and info.verb not in VERB_WORDS and info.kind not in ("get", "list") \
             and info.verb not in request.tokens and info.verb not in {request.synonyms.get(t, t) for t in request.tokens}:
         score -= 2.5  # "follow-artists", "pause-playback": named by a verb the request does not say
@@ -126,8 +127,33 @@ def score_operation(tool, request: Request, prior: float = 0.0, missing_weight: 
     score -= min(3.0, 1.0 * len(info.resources - request.words - given_ids - {"me"}))
     if request.head and info.primary == request.head:
         score += 1.5  # "an action for a character": the action is what is meant
+    score += _destination_fit(tool, info, request, known_resources)
     score -= penalty
     return Choice(tool, score, arguments, missing, reader, from_current)
+
+
+_INTO = re.compile(r"\b(?:to|into|onto)\s+(?:the|my|our|a|an|this|that|your)?\s*([a-z]+)(?:\s+([a-z]+))?", re.I)
+
+
+def _destination_fit(tool, info, request: Request, known_resources) -> float:
+    """"Add the user … to the conversation called X": a thing added to another is made
+    inside it, by the operation that takes where it goes, not by one that makes it
+    alone (which would leave the destination out)."""
+    if info.kind != "create":
+        return 0.0
+    said = _INTO.search(request.text)
+    if not said:
+        return 0.0
+    named = {request.synonyms.get(stem(w), stem(w)) for w in said.groups() if w} & known_resources
+    if not named:
+        return 0.0
+    if named & (info.resources | set(info.id_params.values())):
+        return 1.0
+    # One that needs no other thing would leave the destination out; one that needs some
+    # thing may take it in general terms ("elementId" and "elementType").
+    body = (tool.parameters.get("properties") or {}).get("body") or {}
+    required = set(tool.parameters.get("required") or ()) | set(body.get("required") or ())
+    return -1.0 if required & set(info.id_params) else -3.0
 
 
 def _lead_verb(request: Request) -> str | None:
@@ -155,7 +181,12 @@ def choose(tools, text: str, priors: dict | None = None, readers: Readers | None
     readers = readers or Readers(tools)
     lexical = lexical or {}
     known = frozenset().union(*(operation_words(t).resources for t in tools)) if tools else frozenset()
-    own_verbs = frozenset(operation_words(t).verb for t in tools)
+    own_verbs = frozenset(operation_words(t).verb for t in tools).union(*(operation_words(t).state_verbs for t in tools))
+    lead = _lead_verb(request)
+    if lead and lead not in OP_VERBS and any(lead in operation_words(t).state_verbs for t in tools) \
+            and not request.kinds & {"create", "update", "delete"}:
+        request.kinds = {"update"}  # "suspend account AC…": a change of its state, not a read
+        request.main_kind = "update"
     choices = [score_operation(tool, request, priors.get(tool.name, 0.0), readers=readers,
                                lexical=lexical.get(tool.name, 0.0), known_resources=known, own_verbs=own_verbs,
                                looked_up=lookups(tool, request) if lookups else frozenset())

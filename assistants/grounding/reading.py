@@ -329,6 +329,34 @@ class OperationWords:
     id_params: dict[str, str]  # required integer input name -> entity stem
     verb: str = ""  # the operationId's first word ("reorder", "patch")
     described: set[str] = field(default_factory=set)  # words of its description, tags, inputs and enums
+    state_verbs: frozenset = frozenset()  # "close", "suspend": verbs of the states its body can set
+
+
+def state_verbs(tool) -> frozenset:
+    """The verbs that ask a write for a state its body's enums name: a write that sets
+    `status` to "suspended" or `state` to "closed" is asked by "suspend …", "close …"."""
+    if tool.operation["method"] not in ("POST", "PUT", "PATCH"):
+        return frozenset()
+    body = (tool.parameters.get("properties") or {}).get("body") or {}
+    verbs = set()
+    for schema in (body.get("properties") or {}).values():
+        for value in (schema or {}).get("enum") or ():
+            verbs |= verbs_of_participle(str(value))
+    return frozenset(verbs)
+
+
+def verbs_of_participle(value: str) -> set[str]:
+    """The plain verbs a participle may come from: "closed" -> close, "suspended" ->
+    suspend, "cancelled" -> cancel, "emptied" -> empty; nothing for a word that is none."""
+    word = value.lower()
+    if not word.isalpha() or len(word) < 5 or not word.endswith("ed"):
+        return set()
+    forms = {word[:-1], word[:-2]}
+    if word[-3] == word[-4]:
+        forms.add(word[:-3])  # cancelled
+    if word.endswith("ied"):
+        forms.add(word[:-3] + "y")
+    return forms
 
 
 def entity_of(name: str) -> str | None:
@@ -373,16 +401,19 @@ def operation_words(tool) -> OperationWords:
     primary = next((SYNONYMS.get(w, w) for w in op_words[1:] if SYNONYMS.get(w, w) in resources),
                    "reorder" if reorders else None)
     result = OperationWords(kind, primary, resources, other - resources, id_params, op_words[0] if op_words else "",
-                            described - resources - other)
+                            described - resources - other, state_verbs(tool))
     object.__setattr__(tool, "_grounding", result)
     return result
 
 
-def _known_word(word: str, known: set[str]) -> str | None:
-    """The resource word a misspelt or shortened word stands for ("scirpt", "charcters",
-    "char"), when exactly one fits."""
+def known_word(word: str, known: set[str]) -> str | None:
+    """The resource word a misspelt, shortened or prefixed word stands for ("scirpt",
+    "charcters", "char", "subaccount"), when exactly one fits."""
     if len(word) < 3 or not word.isalpha() or word in NOT_SHORTENED:
         return None
+    prefixed = re.match(r"(?:sub|super|co|multi|inter|meta)-?(.{4,})$", word)  # "subaccount" is an account
+    if prefixed and prefixed.group(1) in known:
+        return prefixed.group(1)
     shortened = [k for k in known if len(k) > len(word) and k.startswith(word)]
     if len(shortened) == 1:
         return shortened[0]
@@ -445,7 +476,7 @@ def mark_head(request: Request, tools) -> None:
     known = set().union(*(operation_words(t).resources for t in tools)) if tools else set()
     vocabulary = known | VERB_WORDS
     fixes = {w: fixed for w in set(request.order) | set(request.ids)
-             if w not in vocabulary and w not in STOP and (fixed := _known_word(w, known))}
+             if w not in vocabulary and w not in STOP and (fixed := known_word(w, known))}
     if fixes:
         request.words = {fixes.get(w, w) for w in request.words}
         request.order = [fixes.get(w, w) for w in request.order]
@@ -493,7 +524,7 @@ def _foreign(request: Request, scope: set[str], vocabulary: set[str]) -> str | N
     - with no id given, a thing no operation knows ("tell me a joke about actors")."""
     def knows(word):
         word = request.synonyms.get(word, word)
-        return word in scope or word in vocabulary or word in GENERIC_NOUNS or bool(_known_word(word, scope))
+        return word in scope or word in vocabulary or word in GENERIC_NOUNS or bool(known_word(word, scope))
 
     content = [i for i, w in enumerate(request.tokens) if w not in _FILLER and len(w) > 1]
     lead = request.tokens[content[0]] if content and not (
