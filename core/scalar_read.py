@@ -10,6 +10,14 @@ from typing import NamedTuple
 from django.db import connection
 
 
+def quoted(name: str) -> str:
+    """A table or column name as standard SQL quotes it (double quotes), which both
+    databases the service runs on (SQLite, PostgreSQL) read, without asking a database
+    connection: a view's authenticator, and the reads it carries, are built by the
+    schema generator too, where (in the image's build) no database is configured."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 class ScalarRead(NamedTuple):
     sql: str  # a parenthesized subquery with one column and at most one row, e.g. "(SELECT token FROM t WHERE id = 1)"
     params: tuple = ()

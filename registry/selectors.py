@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import orjson
-from django.db import connection
 from django.db.models import Q, QuerySet
 
-from core.scalar_read import ScalarRead
+from core.scalar_read import ScalarRead, quoted
 from search import query
 
 from .filters import ServiceFilterSet
@@ -40,7 +39,7 @@ class ServiceListBody(NamedTuple):
 def registry_revision_read() -> ScalarRead:
     """The read of the registry's revision token (NULL if its row is missing), which
     another statement can carry: GET /services has the key lookup read it."""
-    return ScalarRead(f"(SELECT token FROM {connection.ops.quote_name(RegistryRevision._meta.db_table)} WHERE id = 1)")
+    return ScalarRead(f"(SELECT token FROM {quoted(RegistryRevision._meta.db_table)} WHERE id = 1)")
 
 
 def registry_revision() -> str | None:
