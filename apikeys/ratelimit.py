@@ -13,10 +13,14 @@ process may refuse while others still hold unused parts of their slices, at most
 below SLICE_DIVISOR get slices of one, i.e. exact counting with one write per hit.
 """
 
+import functools
 import threading
 import time
+from typing import NamedTuple
 
 from django.db import connection
+
+from core.scalar_read import ScalarRead
 
 from .models import RateLimitCounter
 
@@ -43,7 +47,10 @@ def slice_size(limit: int) -> int:
     return max(1, limit // SLICE_DIVISOR)
 
 
+@functools.cache
 def _table() -> str:
+    # Quoted once per process (one database, one quoting), not through the thread's
+    # connection on every read.
     return connection.ops.quote_name(RateLimitCounter._meta.db_table)
 
 
@@ -98,19 +105,28 @@ def rate_limit_hit(bucket: str, rate: str) -> float | None:
 
 def rate_limit_count(bucket: str, rate: str) -> None:
     """Count one hit exactly in the shared counter (rare events: failed authentications,
-    which rate_limit_exceeded reads back on every process)."""
+    which every process reads back with rate_limit_read)."""
     limit, period, window, now = _window(rate)
     _add_hits(bucket, window, period, 1)
 
 
-def rate_limit_exceeded(bucket: str, rate: str) -> float | None:
-    """Like rate_limit_hit without counting (a read, never a write): None if another
-    hit is allowed by the shared counter."""
-    limit, period, window, now = _window(rate)
-    with connection.cursor() as cursor:  # on every authenticated request: plain SQL, no ORM compiling
-        cursor.execute(f"SELECT hits FROM {_table()} WHERE bucket = %s AND window_start = %s", [bucket[:200], window])
-        row = cursor.fetchone()
-    return None if row is None or row[0] < limit else (window + 1) * period - now
+class CounterRead(NamedTuple):
+    """One bucket's count in the current window, as a read that another statement can
+    carry (the key lookup does), and what that count means for the next hit."""
+
+    read: ScalarRead  # "(SELECT hits FROM … WHERE bucket = %s AND window_start = %s)"
+    limit: int
+    window_ends_at: float
+
+    def wait(self, hits: int | None) -> float | None:
+        """None if another hit is allowed by `hits` (the read's value), else the seconds to wait."""
+        return None if hits is None or hits < self.limit else max(0.0, self.window_ends_at - time.time())
+
+
+def rate_limit_read(bucket: str, rate: str) -> CounterRead:
+    limit, period, window, _ = _window(rate)
+    read = ScalarRead(f"(SELECT hits FROM {_table()} WHERE bucket = %s AND window_start = %s)", (bucket[:200], window))
+    return CounterRead(read, limit, (window + 1) * period)
 
 
 def rate_limit_forget() -> None:

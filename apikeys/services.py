@@ -3,14 +3,17 @@ commands and the authentication classes all go through these functions; every ch
 leaves an audit event in the same transaction."""
 
 import weakref
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from audit.services import SYSTEM, audit_record
 from core.errors import ApplicationError
+from core.scalar_read import ScalarRead
 
 from .models import MIN_KEY_LENGTH, ApiKey, digest_of, generate_raw_key, prefix_of
 
@@ -49,7 +52,7 @@ def api_key_update(*, key: ApiKey, name: str, expires_at, actor: str = SYSTEM) -
 
 @transaction.atomic
 def api_key_revoke(*, key: ApiKey, actor: str = SYSTEM) -> ApiKey:
-    """Stop a key now. The next request with it fails: keys are looked up on every request."""
+    """Stop a key now. The next request with it fails: keys are looked up on every request (api_key_lookup)."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
@@ -78,49 +81,83 @@ def api_key_rotate(*, key: ApiKey, grace: timedelta, actor: str = SYSTEM) -> tup
 
 _KEY_FIELDS = ApiKey._meta.concrete_fields
 _KEY_COLUMNS = [field.attname for field in _KEY_FIELDS]
-_KEY_COLUMNS_SQL = ", ".join(field.column for field in _KEY_FIELDS)
-# The ORM's converters for each column (SQLite keeps datetimes as text), per database
-# connection's operations object: computed once, not per request.
+# Per database connection's operations object, computed once: the ORM's converters for
+# each column (SQLite keeps datetimes as text) and the lookup's SQL. (Every attribute of
+# django.db.connection is a lookup of the thread's connection: it is read once here.)
 _key_converters: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_lookup_sql: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _key_from_row(row) -> ApiKey:
-    converters = _key_converters.get(connection.ops)
+def _key_from_row(db, row) -> ApiKey:
+    converters = _key_converters.get(db.ops)
     if converters is None:
         columns = [field.get_col(ApiKey._meta.db_table) for field in _KEY_FIELDS]
-        converters = _key_converters[connection.ops] = [
+        converters = _key_converters[db.ops] = [
             (index, column, functions) for index, column in enumerate(columns)
-            if (functions := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+            if (functions := db.ops.get_db_converters(column) + column.get_db_converters(db))
         ]
     values = list(row)
     for index, column, functions in converters:  # only the columns that have converters
         for function in functions:
-            values[index] = function(values[index], column, connection)
-    return ApiKey.from_db(connection.alias, _KEY_COLUMNS, values)
+            values[index] = function(values[index], column, db)
+    return ApiKey.from_db(db.alias, _KEY_COLUMNS, values)
+
+
+def _key_lookup_sql(db) -> str:
+    """ApiKey.objects.active() by prefix in plain SQL, after a placeholder for the reads
+    carried along: one row per candidate key, or one row of NULL key columns when none
+    matches (ORM query building, or a raw queryset's column mapping, cost more than the query)."""
+    sql = _lookup_sql.get(db.ops)
+    if sql is None:
+        quote = db.ops.quote_name
+        columns = ", ".join(f"k.{quote(field.column)}" for field in _KEY_FIELDS)
+        sql = _lookup_sql[db.ops] = (
+            f"SELECT {{reads}}{columns} FROM (SELECT 1) AS one LEFT JOIN {quote(ApiKey._meta.db_table)} AS k "
+            "ON k.prefix = %s AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > %s)"
+        )
+    return sql
+
+
+class KeyLookup(NamedTuple):
+    key: ApiKey | None  # the active key matching the raw key, or None
+    values: tuple  # the values of the reads carried along, in their order
+
+
+def api_key_lookup(raw_key: str, *, along: Sequence[ScalarRead] = ()) -> KeyLookup:
+    """The active key matching `raw_key` (compared in constant time) and, in the same
+    statement, the values of the reads `along` (authentication's: the address's failed
+    authentications, and what the view needs to know that its cached answer is current).
+    Exact, on every request: no cache, so a revocation holds on the next request on
+    every worker and instance."""
+    db = connections[DEFAULT_DB_ALIAS]
+    reads_params = [param for read in along for param in read.params]
+    if not raw_key or len(raw_key) < MIN_KEY_LENGTH or len(raw_key) > 256:
+        if not along:
+            return KeyLookup(None, ())
+        with db.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(read.sql for read in along), reads_params)
+            return KeyLookup(None, tuple(cursor.fetchone()))
+    with db.cursor() as cursor:
+        cursor.execute(
+            _key_lookup_sql(db).format(reads="".join(read.sql + ", " for read in along)),
+            [*reads_params, prefix_of(raw_key), db.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        rows = cursor.fetchall()
+    first_key_column = len(along)
+    match = None
+    for row in rows:
+        if row[first_key_column] is None:  # the key's id on the LEFT JOIN's empty side: no candidate
+            continue
+        candidate = _key_from_row(db, row[first_key_column:])
+        # Compare with every candidate, so timing does not tell which one matched.
+        if candidate.matches(raw_key):
+            match = candidate
+    return KeyLookup(match, tuple(rows[0][:first_key_column]))
 
 
 def api_key_find(raw_key: str) -> ApiKey | None:
     """The active key matching `raw_key`, compared in constant time, or None."""
-    if not raw_key or len(raw_key) < MIN_KEY_LENGTH or len(raw_key) > 256:
-        return None
-    match = None
-    # ApiKey.objects.active() in plain SQL on a cursor: this runs on every request, exactly
-    # (no cache, so a revocation holds on the next request), and ORM query building (or a
-    # raw queryset's column mapping) cost more than the query itself.
-    table = connection.ops.quote_name(ApiKey._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_KEY_COLUMNS_SQL} FROM {table} "
-            "WHERE prefix = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > %s)",
-            [prefix_of(raw_key), connection.ops.adapt_datetimefield_value(timezone.now())],
-        )
-        rows = cursor.fetchall()
-    candidates = [_key_from_row(row) for row in rows]
-    for candidate in candidates:
-        # Compare with every candidate, so timing does not tell which one matched.
-        if candidate.matches(raw_key):
-            match = candidate
-    return match
+    return api_key_lookup(raw_key).key
 
 
 @transaction.atomic

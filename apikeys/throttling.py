@@ -3,14 +3,18 @@ hosts, with per-process slices so a request normally writes nothing (apikeys/rat
 
 - Every operation: ENSEMBLE_THROTTLE_RATE requests per API key.
 - Key guessing: ENSEMBLE_AUTH_FAILURE_RATE failed authentications per client address;
-  past it, the address gets 429 before its key is even looked at (authentication.py).
+  past it, the address gets 429 and its key is not compared (authentication.py; the
+  count is read in the key lookup's own statement).
 Both answer the contract's ErrorResponse with status 429 and a Retry-After header."""
 
 from django.conf import settings
-from rest_framework.exceptions import Throttled
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from .ratelimit import rate_limit_count, rate_limit_exceeded, rate_limit_hit
+from .ratelimit import CounterRead, rate_limit_count, rate_limit_hit, rate_limit_read
+
+# The 429's message when an address has failed authentication too often (authentication.py).
+TOO_MANY_FAILURES = "Too many failed authentications from this address."
 
 
 class ApiKeyRateThrottle(BaseThrottle):
@@ -22,26 +26,49 @@ class ApiKeyRateThrottle(BaseThrottle):
         if not rate:
             return True
         key = getattr(request, "auth", None)
-        bucket = f"key:{key.pk}" if hasattr(key, "pk") else f"ip:{self.get_ident(request)}"
-        self._wait = rate_limit_hit(bucket, rate)
+        if hasattr(key, "pk"):
+            self._wait = key_rate_wait(key, rate)
+        else:
+            self._wait = rate_limit_hit(f"ip:{self.get_ident(request)}", rate)
         return self._wait is None
 
     def wait(self):
         return self._wait
 
+    def get_ident(self, request):
+        return client_address(request)
+
+
+def key_rate_wait(key, rate: str | None) -> float | None:
+    """Count one request of `key` against `rate` (ENSEMBLE_THROTTLE_RATE): None while
+    within it, else the seconds to wait."""
+    return rate_limit_hit(f"key:{key.pk}", rate) if rate else None
+
+
+def client_address(request) -> str:
+    """DRF's BaseThrottle.get_ident read from META: REMOTE_ADDR, or X-Forwarded-For when
+    NUM_PROXIES says a proxy is in front. (DRF's reads `request.headers`, a mapping
+    built from the whole environ on first use, on every authenticated request.)"""
+    meta = getattr(request, "_request", request).META
+    forwarded, remote_addr = meta.get("HTTP_X_FORWARDED_FOR"), meta.get("REMOTE_ADDR")
+    num_proxies = api_settings.NUM_PROXIES
+    if num_proxies is not None:
+        if num_proxies == 0 or forwarded is None:
+            return remote_addr
+        addresses = forwarded.split(",")
+        return addresses[-min(num_proxies, len(addresses))].strip()
+    return "".join(forwarded.split()) if forwarded else remote_addr
+
 
 def _failure_bucket(request) -> str:
-    # DRF's get_ident: REMOTE_ADDR, or X-Forwarded-For when NUM_PROXIES says a proxy is in front.
-    return "authfail:" + BaseThrottle().get_ident(request)
+    return "authfail:" + client_address(request)
 
 
-def check_auth_failures(request) -> None:
-    """429 when this address has failed authentication too often in the current window."""
+def auth_failures_read(request) -> CounterRead | None:
+    """The read of this address's failed authentications in the current window, for the
+    key lookup to carry (None when ENSEMBLE_AUTH_FAILURE_RATE is off)."""
     rate = settings.ENSEMBLE_AUTH_FAILURE_RATE
-    if rate:
-        wait = rate_limit_exceeded(_failure_bucket(request), rate)
-        if wait is not None:
-            raise Throttled(wait=wait, detail="Too many failed authentications from this address.")
+    return rate_limit_read(_failure_bucket(request), rate) if rate else None
 
 
 def record_auth_failure(request) -> None:

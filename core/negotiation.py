@@ -15,11 +15,21 @@ _chosen: dict[tuple, tuple[int, str]] = {}
 _lock = threading.Lock()
 
 
+def remembered_media_type(renderer_classes, accept: str | None) -> str | None:
+    """The media type DRF chose for a view with these renderers and this Accept header on
+    a request without format suffix or query string, when it has been decided before
+    (None: not yet, or refused)."""
+    hit = _chosen.get((tuple(renderer_classes), accept, None, None))
+    return hit[1] if hit is not None else None
+
+
 class RememberingContentNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
         override = self.settings.URL_FORMAT_OVERRIDE
-        key = (tuple(type(renderer) for renderer in renderers), request.META.get("HTTP_ACCEPT"), format_suffix,
-               request.query_params.get(override) if override else None)
+        meta = request._request.META
+        # Without a query string there is no format override to read (nor a QueryDict to build for it).
+        key = (tuple(type(renderer) for renderer in renderers), meta.get("HTTP_ACCEPT"), format_suffix,
+               request.query_params.get(override) if override and meta.get("QUERY_STRING") else None)
         hit = _chosen.get(key)
         if hit is not None:
             return renderers[hit[0]], hit[1]

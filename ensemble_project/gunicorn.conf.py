@@ -31,6 +31,14 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 0)
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 5000)
 max_requests_jitter = max_requests // 10
 wsgi_app = "ensemble_project.wsgi:application"
+# The app is imported once, by the master, and every worker is a fork of it: a worker
+# that max_requests recycles starts at once instead of importing Django, the apps and the
+# MCP SDK again (1.9 s of CPU each time). Busy, each of two workers was recycled every
+# few seconds: a quarter of two cores went to starting workers. Nothing opens a
+# connection or starts a thread at import (database connections, HTTP clients and the
+# thread pools start on first use, in the worker); `random` reseeds itself in each fork.
+# A code change needs a restart (not a HUP), as every deployment does anyway.
+preload_app = True
 accesslog = None
 errorlog = "-"
 control_socket_disable = True  # gunicorn ≥ 25 opens a control socket by default; not needed
@@ -42,15 +50,10 @@ _metrics_dir = os.environ.setdefault(
 )
 
 
-def on_starting(server):
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    os.makedirs(_metrics_dir, exist_ok=True)
-
-
-def post_worker_init(worker):
-    # Commands leave the MCP SDK unloaded (mcp_gateway/views.py); a web worker loads it
-    # before its first request, so no /mcp caller waits half a second for imports. (Only
-    # when the app it loaded is this Django project: the benchmarks run bare apps too.)
+def _warm_up() -> None:
+    # Commands leave the MCP SDK unloaded (mcp_gateway/views.py); the web server loads it
+    # before the first request, so no /mcp caller waits half a second for imports. (Only
+    # when the app loaded is this Django project: the benchmarks run bare apps too.)
     import gc
     import sys
 
@@ -58,9 +61,22 @@ def post_worker_init(worker):
         from mcp_gateway.views import warm_up
 
         warm_up()
-    # Everything loaded so far lives as long as the worker: keep it out of the garbage
-    # collector's full passes, which otherwise walk it all and stall the worker's threads.
+    # Everything loaded so far lives as long as the process: keep it out of the garbage
+    # collector's full passes, which otherwise walk it all and stall the worker's threads
+    # (and, in the master, would touch every page the forked workers share).
     gc.freeze()
+
+
+def on_starting(server):
+    # After the app is loaded (preload_app): the metrics folder starts empty; the
+    # master's own metric files, made at import and never written, go with it.
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+    _warm_up()
+
+
+def post_worker_init(worker):
+    _warm_up()  # a no-op import after the master's; freezes what the fork added
 
 
 def child_exit(server, worker):

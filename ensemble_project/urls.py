@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from interactions.api import InteractionViewSet
 from mcp_gateway.views import McpView
 from prompts.api import SystemPromptViewSet
-from registry.api import ServiceViewSet
+from registry.api import ServiceViewSet, with_listing_shortcut
 
 from . import views
 
@@ -17,7 +17,8 @@ urlpatterns = [
     # The contract's paths are verbs, not REST resources (/services/register,
     # /services/update/{id}), which a router cannot derive; explicit mappings keep every
     # path and method readable here, next to its operationId.
-    path("services", ServiceViewSet.as_view({"get": "list"}), name="listServices"),
+    # The common GET /services is answered before DRF's machinery (registry/api.py).
+    path("services", with_listing_shortcut(ServiceViewSet.as_view({"get": "list"})), name="listServices"),
     path("services/register", ServiceViewSet.as_view({"post": "register"}), name="registerService"),
     path("services/update/<str:service_id>", ServiceViewSet.as_view({"put": "update"}), name="updateService"),
     path("services/delete/<str:service_id>", ServiceViewSet.as_view({"delete": "destroy"}), name="deleteService"),

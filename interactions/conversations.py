@@ -50,8 +50,17 @@ def _not_found() -> ConversationRefused:
 
 
 def conversation_start(*, owner: str) -> tuple[Conversation, int]:
-    """A new conversation of `owner`, with its first turn claimed: (conversation, 1)."""
-    return Conversation.objects.create(owner=owner[:200], turns=1), 1
+    """A new conversation of `owner`, with its first turn claimed: (conversation, 1). Not
+    saved yet: nobody can name it before its first answer, so it is written with that
+    turn's log, in the log's transaction (conversation_save_new), not in a write of its own."""
+    return Conversation(owner=owner[:200], turns=1), 1
+
+
+def conversation_save_new(conversation: Conversation) -> None:
+    """Write a conversation conversation_start made, if it is not written yet (inside the
+    transaction of its first turn's log)."""
+    if conversation._state.adding:
+        conversation.save(force_insert=True)
 
 
 def conversation_continue(*, conversation_id: str, owner: str) -> tuple[Conversation, int]:

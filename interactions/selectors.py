@@ -129,6 +129,8 @@ def conversation_history(conversation_id: str, *, before_turn: int, limit: int |
     redacted): sent calls in order, and calls held for approval that were not sent (yet)
     as calls without a status whose answer is the log's line for them. Two queries
     besides the logs', whatever the number of turns."""
+    if before_turn <= 1:
+        return ()  # a first turn has none before it: no queries (every /interact starts a conversation)
     limit = settings.ENSEMBLE_CONVERSATION_MAX_TURNS if limit is None else limit
     logs = list(
         InteractionLog.objects.filter(conversation_id=conversation_id, turn__lt=before_turn, outcome__in=ANSWERED_OUTCOMES)

@@ -23,7 +23,14 @@ from prompts.policies import effective_policy
 from search import outbox
 
 from . import approvals, metrics
-from .conversations import ANSWERED_OUTCOMES, ConversationRefused, conversation_continue, conversation_start, held_outcomes_claim
+from .conversations import (
+    ANSWERED_OUTCOMES,
+    ConversationRefused,
+    conversation_continue,
+    conversation_save_new,
+    conversation_start,
+    held_outcomes_claim,
+)
 from .models import Conversation, InteractionLog, ServiceCall
 from .search_index import LOGS_INDEX
 from .selectors import conversation_history
@@ -70,8 +77,11 @@ def _log(user_input, result: AssistantResult | None, calls: list[CallResult], ba
     user_input, answer = redact_values(user_input, hidden), (redact_values(result.text, hidden) if result else "")
     limit = settings.ENSEMBLE_SERVICE_RESPONSE_MAX_BYTES
     with transaction.atomic():
-        if conversation is not None and outcome in ANSWERED_OUTCOMES:
-            # What became of calls held earlier in the conversation opens the answer, told once.
+        if conversation is not None:
+            conversation_save_new(conversation)  # a new conversation is written with its first log
+        if conversation is not None and turn > 1 and outcome in ANSWERED_OUTCOMES:
+            # What became of calls held earlier in the conversation opens the answer, told
+            # once (a first turn has no earlier calls: no query).
             answer = "\n\n".join(part for part in [*held_outcomes_claim(conversation.pk), answer] if part)
         log = InteractionLog.objects.create(
             user_input=user_input,

@@ -1,14 +1,15 @@
 """Reads from the registry."""
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import orjson
-from django.db import connection
 from django.db.models import Q, QuerySet
 
+from core.scalar_read import ScalarRead, quoted
 from search import query
 
 from .filters import ServiceFilterSet
@@ -34,12 +35,16 @@ class ServiceListBody(NamedTuple):
     etag: str
 
 
+@functools.cache
+def registry_revision_read() -> ScalarRead:
+    """The read of the registry's revision token (NULL if its row is missing), which
+    another statement can carry: GET /services has the key lookup read it."""
+    return ScalarRead(f"(SELECT token FROM {quoted(RegistryRevision._meta.db_table)} WHERE id = 1)")
+
+
 def registry_revision() -> str | None:
     """The registry's current revision token (None if its row is missing)."""
-    with connection.cursor() as cursor:  # on every read: plain SQL, no ORM compiling
-        cursor.execute(f"SELECT token FROM {connection.ops.quote_name(RegistryRevision._meta.db_table)} WHERE id = 1")
-        row = cursor.fetchone()
-    return row[0] if row else None
+    return registry_revision_read().value()
 
 
 def _render(tags: list[str] | None) -> bytes:
@@ -67,11 +72,11 @@ _bodies: dict = {"revision": None, "by_tags": {}}
 _bodies_lock = threading.Lock()
 
 
-def service_list_body(*, tags: list[str] | None = None) -> ServiceListBody:
-    """The rendered `GET /services` body for the current registry revision: one small
-    query for the revision, and the body from memory unless the registry moved since.
-    The revision is read before the rows, so a cached body is never older than it."""
-    revision = registry_revision()
+def service_list_body(*, revision: str | None, tags: list[str] | None = None) -> ServiceListBody:
+    """The rendered `GET /services` body for the registry's `revision` (read just now:
+    registry_revision(), or along with the request's key): from memory unless the
+    registry moved since. The revision is read before the rows, so a cached body is
+    never older than it."""
     key = tuple(tags or ())
     with _bodies_lock:
         if revision is not None and _bodies["revision"] == revision and key in _bodies["by_tags"]:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -51,6 +53,22 @@ def test_an_answer_starts_a_conversation_and_the_next_input_continues_it(client_
     assert conversation.turns == 2 and conversation.owner.startswith("key-id:")  # the key row, not its label
     assert list(conversation.logs.order_by("turn").values_list("turn", "user_input")) == [
         (1, "get character 1"), (2, "list characters")]
+
+
+def test_a_first_turn_writes_its_conversation_with_its_log_and_reads_no_history(client_api, demo_services):
+    """A new conversation has no earlier turns and no held calls: nothing is read for
+    them, and the conversation is written in the first log's transaction (one write)."""
+    turn(client_api, "get character 1")  # the scope is built
+    with CaptureQueriesContext(connection) as captured:
+        body = turn(client_api, "get character 1")
+    statements = [q["sql"] for q in captured.captured_queries]
+    history_or_held = [s for s in statements if s.startswith("SELECT") and ('"turn" <' in s or "interactions_pendingapproval" in s)]
+    assert history_or_held == []
+    conversation = next(i for i, s in enumerate(statements) if s.startswith('INSERT INTO "interactions_conversation"'))
+    log = next(i for i, s in enumerate(statements) if s.startswith('INSERT INTO "interactions_interactionlog"'))
+    # The log's atomic block opens right before (BEGIN, or a savepoint inside the test's transaction).
+    assert statements[conversation - 1].startswith(("BEGIN", "SAVEPOINT")) and log == conversation + 1
+    assert InteractionLog.objects.get(conversation_id=body["conversation_id"]).turn == 1
 
 
 def test_another_keys_conversation_and_an_unknown_id_get_the_same_answer_and_are_logged(client_api, demo_services):

@@ -7,10 +7,14 @@ import re
 
 import httpx
 import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
+from apikeys.ratelimit import rate_limit_forget
 from registry import selectors, services
-from registry.api import ServiceListSerializer
+from registry.api import ServiceListSerializer, ServiceViewSet, with_listing_shortcut
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +106,75 @@ def test_a_write_through_each_path_is_seen_by_the_next_read_on_every_worker(runn
     for service_id in ("listing-admin", "character-service", "action-service"):  # the server is shared
         assert httpx.delete(f"{server.url}/services/delete/{service_id}", headers=admin).status_code == 200
     _all_reads_show(server, absent="listing-admin")
+
+
+def _explode(*args, **kwargs):
+    raise AssertionError("DRF's view was reached")
+
+
+def test_a_plain_read_is_one_statement_and_skips_drf(settings, client_api, monkeypatch):
+    """The common read (a key, no query string, an Accept header seen before) is answered
+    before DRF's machinery, from one statement: the key, the address's failed
+    authentications and the registry's revision."""
+    settings.ENSEMBLE_THROTTLE_RATE, settings.ENSEMBLE_AUTH_FAILURE_RATE = "1200/minute", "20/minute"
+    services.service_register(id="svc", name="S", description="", openapi_url="http://s.example/o.json", tags=["x"])
+    for _ in range(2):  # DRF negotiates this Accept header once; a throttle slice and the key's last use are written
+        assert client_api.get("/services").status_code == 200
+    monkeypatch.setattr(ServiceViewSet, "list", _explode)
+    with CaptureQueriesContext(connection) as captured:
+        response = client_api.get("/services")
+    assert response.status_code == 200 and response.content == _serializer_bytes()
+    assert response["Allow"] == "GET, HEAD, OPTIONS" and response["Content-Type"] == "application/json"
+    [query] = [q["sql"] for q in captured.captured_queries]
+    assert "apikeys_apikey" in query and "apikeys_ratelimitcounter" in query and "registry_registryrevision" in query
+    # A write moves the revision: the very next read (the shortcut again) shows it.
+    services.service_register(id="svc-2", name="T", description="", openapi_url="http://t.example/o.json", tags=[])
+    assert [s["id"] for s in client_api.get("/services").json()["services"]] == ["svc", "svc-2"]
+
+
+def _answer(view, method="get", path="/services", **headers):
+    request = getattr(RequestFactory(), method)(path, **headers)
+    response = view(request)
+    if hasattr(response, "render"):
+        response.render()
+    return response.status_code, response.content, dict(response.items())
+
+
+@pytest.mark.parametrize("method,path,headers,shortcut", [
+    ("get", "/services", {}, True),
+    ("head", "/services", {}, True),
+    ("get", "/services", {"HTTP_ACCEPT": "application/json"}, True),
+    ("get", "/services", {"HTTP_ACCEPT": "text/html, */*;q=0.1"}, True),
+    ("get", "/services", {"HTTP_IF_NONE_MATCH": "*"}, True),
+    ("get", "/services", {"HTTP_ACCEPT": "text/html"}, False),  # 406
+    ("get", "/services?tags=x", {}, False),
+    ("get", "/services", {"no key": True}, False),  # 401
+    ("get", "/services", {"HTTP_X_API_KEY": "ens_not_a_real_key_0123456789"}, False),  # 401
+    ("post", "/services", {}, False),  # 405
+    ("options", "/services", {}, False),
+])
+def test_the_shortcut_answers_exactly_as_drf_does(api_keys, monkeypatch, method, path, headers, shortcut):
+    services.service_register(id="svc", name="S", description="", openapi_url="http://s.example/o.json", tags=["x"])
+    headers = dict(headers)
+    if not headers.pop("no key", False):
+        headers.setdefault("HTTP_X_API_KEY", api_keys["api"])
+    through_drf = ServiceViewSet.as_view({"get": "list"})
+    with_shortcut = with_listing_shortcut(ServiceViewSet.as_view({"get": "list"}))
+    expected = _answer(through_drf, method, path, **headers)  # (DRF negotiates this Accept header)
+    if shortcut:
+        monkeypatch.setattr(ServiceViewSet, "list", _explode)
+    assert _answer(with_shortcut, method, path, **headers) == expected
+
+
+def test_the_shortcut_leaves_refusals_to_drf(settings, api_keys):
+    """A throttled key, and an address past its failed authentications, get DRF's 429 (the
+    shortcut reads, DRF counts: each failure once)."""
+    with_shortcut = with_listing_shortcut(ServiceViewSet.as_view({"get": "list"}))
+    settings.ENSEMBLE_AUTH_FAILURE_RATE = "3/minute"
+    for _ in range(3):
+        assert _answer(with_shortcut, HTTP_X_API_KEY="ens_not_a_real_key_0123456789")[0] == 401
+    status_code, body, headers = _answer(with_shortcut, HTTP_X_API_KEY=api_keys["api"])
+    assert status_code == 429 and b"failed authentications" in body and "Retry-After" in headers
+    settings.ENSEMBLE_AUTH_FAILURE_RATE, settings.ENSEMBLE_THROTTLE_RATE = None, "2/minute"
+    rate_limit_forget()
+    assert [_answer(with_shortcut, HTTP_X_API_KEY=api_keys["api"])[0] for _ in range(3)] == [200, 200, 429]
