@@ -14,6 +14,7 @@ approvals and the log apply to each.
 
 Nothing here knows a service: the words are the request's and the spec's."""
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -422,7 +423,8 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
     candidate's BM25 score lets an operation be chosen by its spec's words when the
     request names none of its nouns; the request's reading decides."""
     ranked = rank_tools(scope.tools, clause, index=scope.index)
-    best = max((score for score, _ in ranked), default=0) or 1
+    scored = list(itertools.takewhile(lambda pair: pair[0] > 0, ranked))  # best first: the rest score 0
+    best = (scored[0][0] if scored else 0) or 1
     candidates = scope.tools
     if len(candidates) > CANDIDATES:
         ranked_first = [tool for score, tool in ranked[:CANDIDATES] if score > 0]
@@ -430,9 +432,8 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
         named = [tool for tool in _naming(scope, clause) if tool.name not in chosen and not chosen.add(tool.name)]
         candidates = (ranked_first + named)[:2 * CANDIDATES] or [
             tool for _, tool in ranked[:CANDIDATES]]
-    priors = {tool.name: PRIOR_WEIGHT * score / best for score, tool in ranked if score > 0}
-    index = LexicalIndex.of(scope.tools)
-    lexical = dict(zip((t.name for t in index.tools), index.scores(clause), strict=True))
+    priors = {tool.name: PRIOR_WEIGHT * score / best for score, tool in scored}
+    lexical = LexicalIndex.of(scope.tools).scores(clause, candidates)
     request = read_request(clause, scope.synonyms)
     mark_head(request, candidates)
     asked = {t.name for t in candidates if _write_asked(t, request) is None}

@@ -22,11 +22,15 @@ def rank_tools(tools: list[Tool], text: str, *, index: bool = True) -> list[tupl
     found = search_operations(text) if index else None
     if found is not None:
         # Only the hits (at most 250) are sorted; the rest keep catalogue order at score 0.
-        position = tools.position if isinstance(tools, ToolList) else ToolList(tools).position
-        hits = sorted(((level, -position[oid], oid) for oid, level in found if oid in position), reverse=True)
-        ranked = [(level, tools[-negative]) for level, negative, _ in hits]
-        hit_ids = {oid for _, _, oid in hits}
-        return ranked + [(0, t) for t in tools if t.object_id not in hit_ids]
+        tools = tools if isinstance(tools, ToolList) else ToolList(tools)
+        position = tools.position
+        hits = sorted(((level, -position[oid]) for oid, level in found if oid in position), reverse=True)
+        ranked = [(level, tools[-negative]) for level, negative in hits]
+        hit_positions = {-negative for _, negative in hits}
+        # The tail reuses the list's own (0, tool) pairs: at 10,000 operations, new pairs on
+        # every request were 10,000 allocations and the garbage collections they set off.
+        unscored = tools.unscored
+        return ranked + [unscored[i] for i in range(len(unscored)) if i not in hit_positions]
     return rank_tools_locally(tools, text)
 
 
@@ -65,6 +69,8 @@ class LexicalIndex:
             for word, weight in terms.items():
                 self.postings.setdefault(word, []).append((i, weight))
         self.vocabulary = sorted(self.postings)
+        self.position = {tool.name: i for i, tool in enumerate(self.tools)}
+        self._by_term: dict[str, dict[int, float]] = {}  # postings as maps, made when first asked
 
     @classmethod
     def of(cls, tools) -> "LexicalIndex":
@@ -91,13 +97,31 @@ class LexicalIndex:
                 found.setdefault(other, self.PREFIX)
         return list(found.items())
 
-    def scores(self, text: str) -> list[float]:
-        scores = [0.0] * len(self.tools)
+    def scores(self, text: str, tools) -> dict[str, float]:
+        """The BM25 score of each of `tools` (the request's candidates, by name) for `text`.
+        Only those are scored: a word found in every operation of a large registry would
+        otherwise cost a pass over all of them on every request."""
         total = len(self.tools) or 1
+        terms = []  # (the term's weight by tool position, the request word's factor × idf)
         for word in words(text):
             for term, factor in self.matches(word):
                 postings = self.postings[term]
                 idf = math.log(1 + (total - len(postings) + 0.5) / (len(postings) + 0.5))
-                for i, weight in postings:
-                    scores[i] += factor * idf * weight * (self.K1 + 1) / (weight + self.K1)
+                terms.append((self._weights(term), factor * idf))
+        scores = {}
+        for tool in tools:
+            i = self.position.get(tool.name)
+            score = 0.0
+            if i is not None:
+                for weights, factor in terms:
+                    weight = weights.get(i)
+                    if weight is not None:
+                        score += factor * weight * (self.K1 + 1) / (weight + self.K1)
+            scores[tool.name] = score
         return scores
+
+    def _weights(self, term: str) -> dict[int, float]:
+        found = self._by_term.get(term)
+        if found is None:
+            found = self._by_term[term] = dict(self.postings[term])
+        return found

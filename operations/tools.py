@@ -109,6 +109,11 @@ class ToolList(list):
     def position(self) -> dict[str, int]:
         return {tool.object_id: index for index, tool in enumerate(self)}
 
+    @cached_property
+    def unscored(self) -> list[tuple[int, "Tool"]]:
+        """(0, tool) for every tool, in order: a ranking's tail of tools no search found."""
+        return [(0, tool) for tool in self]
+
 
 def build_tools(pairs: list[tuple]) -> ToolList:
     """Tools for (Service, SpecSnapshot) pairs; read-only services offer only GET operations."""
