@@ -47,7 +47,8 @@ class Stack:
 
     def __init__(self, database_url: str):
         self.dir = Path(tempfile.mkdtemp(prefix="ensemble-load-"))
-        self.port, self.ts_port, self.demo_port = (typesense_server.free_port() for _ in range(3))
+        self.port, self.demo_port = (typesense_server.free_port() for _ in range(2))
+        self.ts_port = typesense_server.free_port_pair()  # Typesense peers on port + 1: both must be free
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ensemble_project.settings.production",
