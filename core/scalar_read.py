@@ -27,3 +27,10 @@ class ScalarRead(NamedTuple):
         with connection.cursor() as cursor:  # plain SQL, no ORM compiling
             cursor.execute("SELECT " + self.sql, self.params)
             return cursor.fetchone()[0]
+
+
+def read_together(reads) -> tuple:
+    """The values of `reads`, in their order, from one statement (one round trip)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(read.sql for read in reads), [param for read in reads for param in read.params])
+        return tuple(cursor.fetchone())

@@ -3,8 +3,8 @@ tools, and the system prompt built from them, kept per process while nothing cha
 
 With a thousand services, loading them and their snapshots on every request would cost
 tens of milliseconds; so the scope of the whole registry is kept while `scope_version()`
-(the registry's revision and the specs' version, two small queries of those apps' own
-tables) says nothing changed, for every worker and instance alike. While some spec is
+(the registry's revision and the specs' version, one small statement over those apps'
+own tables) says nothing changed, for every worker and instance alike. While some spec is
 not usable yet the entry is kept only ENSEMBLE_SPEC_RETRY_SECONDS, so the request path
 goes on asking for its fetch."""
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from prompts.rendering import render_system_prompt
-from prompts.selectors import ServiceSpec, specs_version, usable_service_specs
-from registry.selectors import registry_revision, service_count
+from prompts.selectors import ServiceSpec, catalogue_version, usable_service_specs
+from registry.selectors import service_count
 
 from .tools import Tool, build_tools
 
@@ -34,8 +34,9 @@ class Scope:
 
 def scope_version() -> tuple:
     """Changes whenever what the assistant may use can change: the registry's revision
-    (every service write moves it) and the specs' version (snapshots and policies)."""
-    return (registry_revision(), *specs_version())
+    (every service write moves it) and the specs' version (snapshots and policies), in
+    one statement (prompts.selectors.catalogue_version)."""
+    return catalogue_version()
 
 
 _scope: dict = {"version": None, "scope": None, "until": 0.0}

@@ -1,15 +1,16 @@
 """Services with their specs, and the prompts built from them."""
 
+import functools
 import threading
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
 
 from core.errors import ApplicationError
 from core.filters import can_be_stored
+from core.scalar_read import ScalarRead, quoted, read_together
 from registry.models import Service
-from registry.selectors import registry_revision
+from registry.selectors import registry_revision_read
 
 from .models import OperationPolicy, SpecChange, SpecSnapshot, services_with_snapshots
 from .rendering import render_system_prompt
@@ -80,7 +81,7 @@ def system_prompt_for(service_ids: list[str]) -> str:
     """The prompt for `service_ids` (in order, repeats once): from memory while nothing it
     depends on changed (the registry's revision, moved by every service write, read-only
     included, and specs_version()), else rendered."""
-    version = (registry_revision(), *specs_version())
+    version = catalogue_version()
     key = (tuple(dict.fromkeys(service_ids)), settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
     with _prompts_lock:
         if version[0] is not None and _prompts["version"] == version and key in _prompts["by_ids"]:
@@ -95,19 +96,25 @@ def system_prompt_for(service_ids: list[str]) -> str:
     return prompt
 
 
+@functools.cache
+def _specs_version_reads() -> tuple[ScalarRead, ...]:
+    spec, policy = quoted(SpecSnapshot._meta.db_table), quoted(OperationPolicy._meta.db_table)
+    return (ScalarRead(f"(SELECT COUNT(*) FROM {spec})"), ScalarRead(f"(SELECT MAX(fetched_at) FROM {spec})"),
+            ScalarRead(f"(SELECT COUNT(*) FROM {policy})"), ScalarRead(f"(SELECT MAX(updated_at) FROM {policy})"))
+
+
 def specs_version() -> tuple:
     """Changes whenever what the specs offer can change: the count and newest fetch time
-    of the spec snapshots, and the count and newest change of the operation policies.
-    One small query of this app's own tables, on every /interact (plain SQL: no ORM
-    compiling on the hot path)."""
-    spec = connection.ops.quote_name(SpecSnapshot._meta.db_table)
-    policy = connection.ops.quote_name(OperationPolicy._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT COUNT(*) FROM {spec}), (SELECT MAX(fetched_at) FROM {spec}), "
-            f"(SELECT COUNT(*) FROM {policy}), (SELECT MAX(updated_at) FROM {policy})"
-        )
-        return tuple(cursor.fetchone())
+    of the spec snapshots, and the count and newest change of the operation policies."""
+    return read_together(_specs_version_reads())
+
+
+def catalogue_version() -> tuple:
+    """Changes whenever what the services offer can change: the registry's revision
+    (every service write moves it, read-only included) and specs_version(). One
+    statement (plain SQL, no ORM compiling), on every /interact and /system-prompt: a
+    round trip each costs several milliseconds on a busy PostgreSQL."""
+    return read_together((registry_revision_read(), *_specs_version_reads()))
 
 
 def failing_specs(*, limit: int = 10) -> tuple[list[dict], bool]:
