@@ -155,7 +155,8 @@ def _set_log_line(approval: PendingApproval, response: str, call: CallResult | N
             outcome = (f"{approval.operation_id} was approved and sent; it answered HTTP {call.status}: {call.text[:500]}"
                        if call.status is not None else f"{approval.operation_id} was approved; the call failed: {call.error}")
         log.assistant_response = decided_answer(log.assistant_response, approval, outcome)
-        log.save(update_fields=["service_responses", "assistant_response"])
+        log.amended_at = timezone.now()
+        log.save(update_fields=["service_responses", "assistant_response", "amended_at"])
         outbox.enqueue(LOGS_INDEX.name, [log.pk])  # the amended log reaches Typesense too
         PendingApproval.objects.filter(pk=approval.pk).update(sealed_arguments=None)
         if call is not None:

@@ -60,6 +60,10 @@ class InteractionLog(models.Model):
     # full or expired one, bad input) has no turn. Logs written before conversations: none.
     conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="logs")
     turn = models.PositiveIntegerField(null=True, blank=True)
+    # A log is written once, except that a held call's decision rewrites its line and its
+    # answer (interactions/approvals.py); when it last did. The search index's resync
+    # enqueues logs amended while it copied (search/maintenance.py).
+    amended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -5,6 +5,7 @@ model: the apps hand it their querysets."""
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -32,9 +33,12 @@ class IndexDefinition:
     query_by: tuple[str, ...] = ()
     query_weights: tuple[int, ...] = ()
     facets: tuple[str, ...] = ()
-    # False when rows never change once written (only appear and disappear): a resync
-    # then needs no per-batch version check, its final comparison catches deletions.
+    # False when rows are written once (they appear and disappear, and are at most amended
+    # now and then): a resync then needs no per-batch version check; its final check
+    # catches deletions and, through `amended_since`, the rows amended while it copied.
     versioned: bool = True
+    # The ids of rows amended at or after a time (None: rows of this index are never amended).
+    amended_since: Callable[[datetime], list[str]] | None = None
 
     def collection_schema(self, collection_name: str) -> dict:
         schema = {"name": collection_name, "fields": self.fields}
@@ -47,7 +51,7 @@ def row_index(
     *, name: str, schema_version: int, fields: list[dict], default_sorting_field: str | None,
     queryset: Callable[[], Any], documents: Callable[[Any], list[dict]], version_field: str | None = None,
     id_type: type = str, query_by: tuple[str, ...] = (), query_weights: tuple[int, ...] = (), facets: tuple[str, ...] = (),
-    all_documents: Callable[[int], Iterator[dict]] | None = None,
+    all_documents: Callable[[int], Iterator[dict]] | None = None, amended_field: str | None = None,
 ) -> IndexDefinition:
     """An index with one document per row of a model (NetBox's SearchIndex pattern).
     The app declares its rows (`queryset()`), how a queryset of them becomes documents
@@ -57,7 +61,11 @@ def row_index(
 
     `all_documents(chunk_size)`, when given, is the resync's read of every document in
     id order (a large table's own streaming read, with no query per batch); without it
-    the resync reads `documents` of one page after another (keyset, by id)."""
+    the resync reads `documents` of one page after another (keyset, by id).
+
+    `amended_field`, for rows without versions that are still amended now and then: the
+    time column their amendments set (so a resync can enqueue those it may have copied
+    before the amendment)."""
 
     def cast(ids) -> list:
         valid = []
@@ -99,6 +107,8 @@ def row_index(
         iter_all_versions=iter_all_versions,
         count=lambda: queryset().count(),
         query_by=query_by, query_weights=query_weights, facets=facets, versioned=version_field is not None,
+        amended_since=(lambda since: [str(pk) for pk in queryset().filter(**{f"{amended_field}__gte": since})
+                                      .values_list("pk", flat=True)]) if amended_field else None,
     )
 
 

@@ -11,8 +11,10 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from . import outbox
 from .backend import SearchNotFound, TypesenseBackend, encode_document, get_backend, join_jsonl
@@ -43,6 +45,9 @@ def ensure_index(definition: IndexDefinition, *, backend: TypesenseBackend | Non
 
 
 IMPORTS_IN_FLIGHT = 2
+# Rows amended this long before a copy started are enqueued again after it too: the
+# amendment's time comes from the clock of whichever process wrote it.
+AMENDED_CLOCK_MARGIN = timedelta(seconds=60)
 
 
 @dataclass
@@ -126,15 +131,17 @@ def _import_all(definition, backend, collection, batch_size, report, progress):
     """Import every row, batch by batch, fenced like a worker delivery: an object whose
     version moved (or that was deleted) after it was read is enqueued again, so writes
     racing with the copy are never left stale in the index. A versioned index is fenced
-    per batch; rows that never change (the logs) can only disappear, so they are fenced
-    once, after the last batch, with one query for every id imported (a query per batch
-    was a tenth of the resync's time).
+    per batch; rows written once (the logs) can only disappear or, now and then, be
+    amended, so they are fenced once, after the last batch: one query for every id
+    imported (a query per batch was a tenth of the resync's time) and one for the rows
+    amended since the copy started.
 
     IMPORTS_IN_FLIGHT imports are sent at once (each on its own connection), so Typesense
     has the next batch as soon as it is done with one, instead of waiting for this
     process to read the answer and send again. Results are taken in order; when one
     import fails, the others already sent are fenced too before the failure is raised."""
     imported_unversioned: list[str] = []
+    copy_started = timezone.now()
 
     def settle(ids, versions, outcome):
         failures = [error for error in outcome.values() if error]
@@ -171,6 +178,10 @@ def _import_all(definition, backend, collection, batch_size, report, progress):
     if imported_unversioned:
         current = definition.versions_between(imported_unversioned[0], imported_unversioned[-1])
         _requeue(definition, [object_id for object_id in imported_unversioned if object_id not in current], report)
+    if definition.amended_since is not None:
+        # A row amended after the copy read it may have been delivered by a worker before
+        # the copy imported what it had read: deliver it once more.
+        _requeue(definition, definition.amended_since(copy_started - AMENDED_CLOCK_MARGIN), report)
 
 
 def _requeue(definition, ids: list[str], report) -> None:

@@ -153,3 +153,41 @@ def test_a_resync_that_loses_typesense_midway_fails_and_leaves_no_thread(clean_t
     report = resync_index(LOGS_INDEX, backend=backend, batch_size=4)
     assert (report.documents, report.failed) == (40, 0)
     assert compare_index(LOGS_INDEX).in_sync
+
+
+def test_a_log_amended_while_the_resync_copies_it_ends_up_amended_in_the_index(clean_typesense, monkeypatch):
+    """The race of a rare rewrite: the resync reads a log; an administrator rejects the
+    log's held call, and the sync worker delivers the amended log; then the resync imports
+    the copy it read before. The resync enqueues the logs amended while it copied, so the
+    next delivery puts the amended log back."""
+    from interactions.approvals import approval_reject
+    from interactions.models import PendingApproval
+    from search.worker import Worker
+
+    backend = clean_typesense
+    logs = make_logs(12)
+    held_log = logs[5]
+    approval = PendingApproval.objects.create(
+        reference="APR-RACE0001", log=held_log, position=0, service_id="action-service", service_name="Action Service",
+        operation_id="createAction", method="POST", arguments={"body": {"characterId": 1}}, requested_by="key:test",
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    Worker().drain()  # the logs' own sync entries, delivered before the resync starts
+    original = backend.upsert_encoded
+    raced = []
+
+    def amend_before_the_stale_copy_arrives(collection, ids, jsonl):
+        if str(held_log.pk) in ids and not raced:
+            raced.append(approval_reject(approval_id=approval.pk, actor="admin:test", reason="not today"))
+            assert Worker().drain().delivered >= 1  # the amended log reaches the index first
+        return original(collection, ids, jsonl)  # then the copy read before the amendment
+
+    monkeypatch.setattr(backend, "upsert_encoded", amend_before_the_stale_copy_arrives)
+    report = resync_index(LOGS_INDEX, backend=backend, batch_size=4)
+    assert raced and report.requeued >= 1
+    alias = backend.alias_name(LOGS_INDEX.name)
+    assert "rejected by an administrator" not in exported(backend, alias)[str(held_log.pk)]["assistant_response"]  # stale for now
+    Worker().drain()
+    amended = exported(backend, alias)[str(held_log.pk)]
+    assert amended == to_document(InteractionLog.objects.get(pk=held_log.pk))
+    assert "rejected by an administrator (not today)" in InteractionLog.objects.get(pk=held_log.pk).assistant_response
