@@ -1,6 +1,7 @@
 """Reading credentials: which secrets one operation call needs, and the state of a
 service's schemes for the admin and the command."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -84,13 +85,16 @@ def _held_message(service, name: str, credential: ServiceCredential, waiting: li
     )
 
 
-def operation_credentials(*, service, snapshot, operation: dict) -> OperationCredentials:
+def operation_credentials(*, service, snapshot, operation: dict,
+                          on_rotate: Callable[[int, str], None] | None = None) -> OperationCredentials:
     """The first alternative of the operation's security requirements (operation level,
     else the document's; the parser already chose) whose schemes all have a secret
     confirmed for the origins the call sends it to. An alternative whose secrets wait
     for an origin to be confirmed is skipped; when no other can be used, the call is
     not made at all (not even without the secret: its arguments would still go to an
-    origin nobody confirmed) and the answer says what waits."""
+    origin nobody confirmed) and the answer says what waits. `on_rotate(credential_id,
+    secret)` keeps a secret the token endpoint rotated (the caller passes the write:
+    credentials.services.credential_secret_rotated)."""
     alternatives = operation.get("security") or []
     if not alternatives:
         return OperationCredentials()
@@ -117,7 +121,7 @@ def operation_credentials(*, service, snapshot, operation: dict) -> OperationCre
                 waiting_here = waiting_here or _held_message(service, name, row, waiting or ["(none: no base URL)"], token)
                 continue
             built.append(Credential(scheme, secrets[name], origin=call_origin, token_origin=token,
-                                    on_rotate=partial(_rotated, row.pk)))
+                                    on_rotate=partial(on_rotate, row.pk) if on_rotate else None))
         if waiting_here:
             held = held or waiting_here
             continue
@@ -137,12 +141,6 @@ def operation_credentials(*, service, snapshot, operation: dict) -> OperationCre
         f"scheme {named}, and none is set. An admin can set it on the service's admin page or with "
         f"`manage.py service_credential set {service.id} {absent[0]} --value-stdin`."
     ))
-
-
-def _rotated(credential_id: int, value: str) -> None:
-    from .services import credential_secret_rotated
-
-    credential_secret_rotated(credential_id=credential_id, value=value)
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,18 @@ from django.conf import settings
 
 from core.observability import REQUEST_ID_HEADER, current_request_id
 from credentials.selectors import operation_credentials
-from credentials.services import credential_outcome_record
+from credentials.services import credential_outcome_record, credential_secret_rotated
 from outbound.auth import REDACTED, CredentialError, authorized_request, redact_text
 from outbound.http import OutboundError, encode_body
 from prompts.endpoints import effective_base_url
 
 from .arguments import ArgumentError, check_argument_safety, secret_values, stored_arguments, validate_arguments
 from .tools import Tool
+
+
+def _keep_rotated(credential_id: int, value: str) -> None:
+    """A secret the token endpoint rotated during a call, kept for the next ones."""
+    credential_secret_rotated(credential_id=credential_id, value=value)
 
 
 @dataclass
@@ -90,7 +95,7 @@ def call_tool(tool: Tool, arguments: dict) -> CallResult:
     if current_request_id():
         # The service can tie its own logs to this interaction.
         headers.setdefault(REQUEST_ID_HEADER, current_request_id())
-    needs = operation_credentials(service=tool.service, snapshot=tool.snapshot, operation=op)
+    needs = operation_credentials(service=tool.service, snapshot=tool.snapshot, operation=op, on_rotate=_keep_rotated)
     if needs.missing:
         return CallResult(tool, stored, ok=False, url=shown_url, error=needs.missing, hidden=hidden, sent=False)
     # JSON, or a form (Swagger 2 formData, OpenAPI form content), as the operation says.
