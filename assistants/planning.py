@@ -554,10 +554,9 @@ def _plan_target(scope: Scope, choice, clause: str, earlier: list[Step]) -> list
     missing = set(choice.missing)
     needs = [n for n in needs_of(tool) if n.label in missing or _named_not_id(_value(arguments, n.label), n)]
     stop_words = operation_words(tool).resources
-    try:
-        optional = _optional_needs(scope, tool, clause, arguments, needs, stop_words)
-    except _Unsaid as unsaid:
-        return str(unsaid)
+    optional = _optional_needs(scope, tool, clause, arguments, needs, stop_words)
+    if isinstance(optional, str):
+        return optional  # what the write acts on is not said: the question instead
     needs += optional
     if not needs:
         if choice.missing:
@@ -639,10 +638,11 @@ def _answered_by_lookup(tool, arguments: dict, takes: dict, steps: list[Step], e
             and take.output.label is not None and lookup.tool.operation["method"] == "GET")
 
 
-def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: list, stop_words) -> list:
+def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: list, stop_words) -> list | str:
     """Optional inputs of a write that identify what it acts on, when the clause names such
     things in words a lookup can follow ("add my top tracks to …": the tracks' uris): one
-    per kind of thing (a list given in the query or the body is one input)."""
+    per kind of thing (a list given in the query or the body is one input). Or the
+    question to ask when the clause names them by their kind only, or not at all."""
     if tool.operation["method"] not in WRITES:
         return []
     required = set(tool.parameters.get("required") or [])
@@ -660,15 +660,15 @@ def _optional_needs(scope: Scope, tool, clause: str, arguments: dict, needs: lis
         bare_name = mention is not None and mention.head is None and mention.name and need.entity in stop_words
         if mention is not None and (mention.head == need.entity or bare_name) and "new" not in mention.words:
             if not _findable(mention):  # "add pins to …": which pins is not said
-                raise _Unsaid(_ask(tool, need))
+                return _ask(tool, need)
             chosen.append(need)
             kinds.add((need.entity, need.field))
     if not chosen:
-        _ask_if_acts_on_nothing(tool, arguments)
+        return _ask_if_acts_on_nothing(tool, arguments) or chosen
     return chosen
 
 
-def _ask_if_acts_on_nothing(tool, arguments: dict) -> None:
+def _ask_if_acts_on_nothing(tool, arguments: dict) -> str | None:
     """A write named for the things it acts on ("add-tracks-to-playlist") whose inputs for
     them are optional, called with none of them and nothing else: it would change
     nothing the user meant (the request names its things in words no input takes), so
@@ -679,11 +679,8 @@ def _ask_if_acts_on_nothing(tool, arguments: dict) -> None:
              and _value(arguments, n.label) is None]
     sent = {k: v for k, v in arguments.items() if k not in info.id_params and v not in ({}, [], None)}
     if acted and not sent and info.kind in ("create", "update"):
-        raise _Unsaid(_ask(tool, acted[0]))
-
-
-class _Unsaid(Exception):
-    """What a write acts on is named by its kind only: the question to ask instead."""
+        return _ask(tool, acted[0])
+    return None
 
 
 def _kind_of_found(tool, label: str, takes: dict, arguments: dict) -> bool:
