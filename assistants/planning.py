@@ -35,7 +35,7 @@ from .grounding.dataflow import (
     placeholder,
 )
 from .grounding.mentions import Mention, mention_at, names_in
-from .grounding.reading import mark_head, operation_words, read_request, without_prefix
+from .grounding.reading import mark_head, operation_words, read_request, without_prefix, without_token_ids
 from .grounding.references import resolve as resolve_references
 from .grounding.vocabulary import EMPTY
 from .grounding.words import FOREIGN_VERBS, VERB_WORDS, VERBS, plainer, verb_form
@@ -422,7 +422,9 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
     in-process) picks the candidates of a large registry and adds a little; each
     candidate's BM25 score lets an operation be chosen by its spec's words when the
     request names none of its nouns; the request's reading decides."""
-    ranked = rank_tools(scope.tools, clause, index=scope.index)
+    request = read_request(clause, scope.synonyms)
+    worded = without_token_ids(clause, request.ids)  # ids written as tokens are no words to rank by
+    ranked = rank_tools(scope.tools, worded, index=scope.index)
     scored = list(itertools.takewhile(lambda pair: pair[0] > 0, ranked))  # best first: the rest score 0
     best = (scored[0][0] if scored else 0) or 1
     candidates = scope.tools
@@ -433,8 +435,7 @@ def _choose_target(scope: Scope, clause: str, readers, earlier: list[Step] = ())
         candidates = (ranked_first + named)[:2 * CANDIDATES] or [
             tool for _, tool in ranked[:CANDIDATES]]
     priors = {tool.name: PRIOR_WEIGHT * score / best for score, tool in scored}
-    lexical = LexicalIndex.of(scope.tools).scores(clause, candidates)
-    request = read_request(clause, scope.synonyms)
+    lexical = LexicalIndex.of(scope.tools).scores(worded, candidates)
     mark_head(request, candidates)
     asked = {t.name for t in candidates if _write_asked(t, request) is None}
     lookups = _lookups_for(scope, clause, earlier)

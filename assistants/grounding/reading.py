@@ -79,6 +79,16 @@ def looks_like_token_id(token: str) -> bool:
         return False
     return bool(re.search(r"\d", token) and re.search(r"[A-Za-z]", token)) or ":" in token
 
+def without_token_ids(text: str, ids: dict) -> str:
+    """`text` without the ids written as tokens that it names ("call CA5ef8…"): split into
+    words, their letters ("ef", "addd") would read as words of the request. URIs keep
+    their words ("spotify:track:…" says track)."""
+    for value in ids.values():
+        if isinstance(value, str) and ":" not in value:
+            text = text.replace(value, " ")
+    return text
+
+
 # Words before a number that name no thing: "to 20", "at 80", "by 5".
 _NOT_ENTITIES = {"to", "at", "by", "of", "for", "from", "in", "on", "with", "than", "about", "around", "over", "under",
                  "is", "be", "was", "and", "or", "up", "down", "top", "last", "first", "page", "limit", "until", "till"}
@@ -298,9 +308,10 @@ def read_request(text: str, synonyms: dict | None = None) -> Request:
     main = next((kind for i, kind in verbs if tokens[i] not in QUANTIFIERS and kind in kinds), None)
     if "create" in kinds and any(w == "new" and (not i or tokens[i - 1] in _MAKING) for i, w in enumerate(tokens)):
         main = "create"  # "open a new session": something new is made, whatever the verb (not "the new act")
-    raw = WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", spoken))
+    worded = without_token_ids(spoken, ids)
+    raw = WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", worded))
     return Request(
-        text=text, words=content_words(spoken, synonyms), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
+        text=text, words=content_words(worded, synonyms), kinds=kinds, ids=ids, numbers=numbers, ranges=ranges, quoted=quoted,
         named=first_group(named),
         titled=first_group(renamed or titled),
         author=(author or author_label).group(1).strip() if (author or author_label) else None,

@@ -1,8 +1,10 @@
-"""The in-process lexical ranking a plan builds on: BM25 scores asked for the candidates
-only are the scores those operations have among all of them, and a ranking lists every
-operation once, the found ones first and the rest in catalogue order. Over the Rooms
-spec written in test_plans_states_and_destinations, in memory."""
+"""The in-process lexical ranking a plan builds on, and the words it ranks by. BM25
+scores asked for the candidates only are the scores those operations have among all of
+them; a ranking lists every operation once, the found ones first and the rest in
+catalogue order; ids written as tokens give the request no words. Over the Rooms spec
+written in test_plans_states_and_destinations, in memory."""
 
+from assistants.grounding.reading import read_request
 from operations.ranking import LexicalIndex, rank_tools
 from tests.unit.test_assistant_generality import tools_of
 from tests.unit.test_plans_states_and_destinations import ROOMS
@@ -29,3 +31,12 @@ def test_a_ranking_lists_every_operation_once_found_first_then_in_catalogue_orde
     unscored = [tool for score, tool in ranked if score == 0]
     assert unscored == [tool for tool in tools if tool in unscored]  # catalogue order
     assert [score for score, _ in ranked] == sorted((score for score, _ in ranked), reverse=True)
+
+
+def test_ids_written_as_tokens_are_read_as_ids_and_give_the_request_no_words():
+    text = "fetch the call CA5ef8732a3c49700934481addd5ce1659 of account AC3bf0fd9e1b2c4a6bb07eec8a73b5c9a1"
+    request = read_request(text)
+    assert request.ids == {"call": "CA5ef8732a3c49700934481addd5ce1659", "account": "AC3bf0fd9e1b2c4a6bb07eec8a73b5c9a1"}
+    assert request.words == {"fetch", "call", "account"}  # not "ef", "addd", "bf" from the ids' letters
+    # A URI keeps its words: it says what kind of thing it is.
+    assert "track" in read_request("play track spotify:track:4aawyAB9vmqN3uQ7FjRGTy").words
