@@ -2,7 +2,7 @@
 
 1. Cached `GET /system-prompt` latency for all nine FountainAI services, in-process
    (snapshots stored; no network). Target: p50 under 5 ms (issue 4), under 1 ms (issue 27:
-   the prompt is kept per process while prompts.selectors.specs_version() is unchanged).
+   the prompt is kept per process while prompts.selectors.catalogue_version() is unchanged).
 2. Parse time of twilio_api_v2010.yaml (load + operations) against `yaml.safe_load`
    of the same file (the pure-Python loader most code uses).
 3. Prompt tokens per operation against the raw spec's tokens per operation (both

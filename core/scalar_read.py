@@ -24,13 +24,12 @@ class ScalarRead(NamedTuple):
 
     def value(self):
         """The value read on its own (None when the subquery finds no row)."""
-        with connection.cursor() as cursor:  # plain SQL, no ORM compiling
-            cursor.execute("SELECT " + self.sql, self.params)
-            return cursor.fetchone()[0]
+        return read_together((self,))[0]
 
 
 def read_together(reads) -> tuple:
-    """The values of `reads`, in their order, from one statement (one round trip)."""
+    """The values of `reads`, in their order, from one statement (one round trip; plain
+    SQL, no ORM compiling)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(read.sql for read in reads), [param for read in reads for param in read.params])
         return tuple(cursor.fetchone())

@@ -61,16 +61,15 @@ class LexicalIndex:
 
     def __init__(self, tools):
         self.tools = list(tools)
-        self.postings: dict[str, list[tuple[int, float]]] = {}
+        self.postings: dict[str, dict[int, float]] = {}  # word -> weight by tool position
         for i, tool in enumerate(self.tools):
             terms = dict(operation_terms(tool.operation))
             for word in words(tool.service.name):
                 terms[word] = max(terms.get(word, 0.0), 1.0)
             for word, weight in terms.items():
-                self.postings.setdefault(word, []).append((i, weight))
+                self.postings.setdefault(word, {})[i] = weight
         self.vocabulary = sorted(self.postings)
         self.position = {tool.name: i for i, tool in enumerate(self.tools)}
-        self._by_term: dict[str, dict[int, float]] = {}  # postings as maps, made when first asked
 
     @classmethod
     def of(cls, tools) -> "LexicalIndex":
@@ -107,7 +106,7 @@ class LexicalIndex:
             for term, factor in self.matches(word):
                 postings = self.postings[term]
                 idf = math.log(1 + (total - len(postings) + 0.5) / (len(postings) + 0.5))
-                terms.append((self._weights(term), factor * idf))
+                terms.append((postings, factor * idf))
         scores = {}
         for tool in tools:
             i = self.position.get(tool.name)
@@ -119,9 +118,3 @@ class LexicalIndex:
                         score += factor * weight * (self.K1 + 1) / (weight + self.K1)
             scores[tool.name] = score
         return scores
-
-    def _weights(self, term: str) -> dict[int, float]:
-        found = self._by_term.get(term)
-        if found is None:
-            found = self._by_term[term] = dict(self.postings[term])
-        return found

@@ -80,7 +80,7 @@ _prompts_lock = threading.Lock()
 def system_prompt_for(service_ids: list[str]) -> str:
     """The prompt for `service_ids` (in order, repeats once): from memory while nothing it
     depends on changed (the registry's revision, moved by every service write, read-only
-    included, and specs_version()), else rendered."""
+    included, and the specs' version: catalogue_version()), else rendered."""
     version = catalogue_version()
     key = (tuple(dict.fromkeys(service_ids)), settings.ENSEMBLE_PROMPT_TOKEN_BUDGET)
     with _prompts_lock:
@@ -103,17 +103,13 @@ def _specs_version_reads() -> tuple[ScalarRead, ...]:
             ScalarRead(f"(SELECT COUNT(*) FROM {policy})"), ScalarRead(f"(SELECT MAX(updated_at) FROM {policy})"))
 
 
-def specs_version() -> tuple:
-    """Changes whenever what the specs offer can change: the count and newest fetch time
-    of the spec snapshots, and the count and newest change of the operation policies."""
-    return read_together(_specs_version_reads())
-
-
 def catalogue_version() -> tuple:
     """Changes whenever what the services offer can change: the registry's revision
-    (every service write moves it, read-only included) and specs_version(). One
-    statement (plain SQL, no ORM compiling), on every /interact and /system-prompt: a
-    round trip each costs several milliseconds on a busy PostgreSQL."""
+    (every service write moves it, read-only included) and the specs' version: the
+    count and newest fetch time of the spec snapshots, and the count and newest change
+    of the operation policies. One statement (plain SQL, no ORM compiling), on every
+    /interact and /system-prompt: a round trip each costs several milliseconds on a busy
+    PostgreSQL."""
     return read_together((registry_revision_read(), *_specs_version_reads()))
 
 
