@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from registry.models import Service
@@ -24,13 +24,21 @@ from .models import SpecSnapshot
 from .services import spec_refresh
 
 logger = logging.getLogger("ensemble.prompts")
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spec-fetch")
+_POOL_SIZE = 2
+_pool = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="spec-fetch")
 _in_flight: dict[str, Future] = {}
 _waiting: dict[str, int] = {}
 _lock = threading.Lock()
 
 
 def _fetch(service_id: str, *, background: bool = True) -> None:
+    # A pool thread treats each task as Django treats a request: its connection is kept
+    # for the next task (up to CONN_MAX_AGE) unless it broke. Closing it after every
+    # task made each fetch open a new PostgreSQL connection (a forked backend, several
+    # ms of CPU): under the load test's registrations, bursts of them stalled every
+    # request on the machine every few seconds.
+    if background:
+        close_old_connections()
     try:
         service = Service.objects.filter(pk=service_id).first()
         if service is not None:
@@ -39,7 +47,19 @@ def _fetch(service_id: str, *, background: bool = True) -> None:
         logger.exception("fetching the spec of %s failed", service_id)
     finally:
         if background:
-            connection.close()  # this pool thread's own connection: never left open
+            close_old_connections()
+
+
+def close_pool_connections() -> None:
+    """Each pool thread closes its database connection (before a database is dropped)."""
+    everyone = threading.Barrier(_POOL_SIZE)  # holds each thread to one task: every thread gets one
+
+    def close() -> None:
+        everyone.wait(timeout=30)
+        connection.close()
+
+    for done in [_pool.submit(close) for _ in range(_POOL_SIZE)]:
+        done.result()
 
 
 def fetch_shared(service_id: str, *, wait: float = 0.0, background: bool | None = None) -> bool:

@@ -66,6 +66,17 @@ def _fresh_rate_limit_slices():
     rate_limit_forget()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, and before it is dropped (PostgreSQL refuses while
+    a connection is open), the spec-fetch pool's threads close theirs: they keep one
+    between fetches, as request threads do."""
+    yield
+    from prompts import tasks
+
+    tasks.close_pool_connections()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def typesense():
     server = TypesenseProcess()

@@ -245,6 +245,38 @@ def test_registering_fetches_the_spec_in_the_background(file_server, client_admi
     assert [op["operation_id"] for op in SpecSnapshot.objects.get(service_id="bg").operations] == ["ping"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_background_fetches_keep_their_database_connection(file_server):
+    """Found under the load test on PostgreSQL: each background fetch closed its thread's
+    connection, so every registration started a new database backend, and bursts of
+    them stalled every request. A pool thread keeps its connection, as request threads do."""
+    import threading
+
+    from django.db import connection
+
+    from prompts import tasks
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("the in-memory test database is never closed; the PostgreSQL pass runs this")
+    url = file_server.add("/kept.yml", MINIMAL)
+    service = services.service_register(id="kept", name="Kept", description="", openapi_url=url, tags=[])
+    used = []  # (thread, the driver's connection after the fetch)
+
+    def fetch_and_see():
+        tasks._fetch(service.pk)
+        used.append((threading.get_ident(), connection.connection))
+
+    for _ in range(5):  # one after another: the pool has two threads, so one of them runs several
+        tasks._pool.submit(fetch_and_see).result()
+    assert SpecSnapshot.objects.get(service_id="kept").usable
+    assert all(raw is not None for _, raw in used), "the fetch closed its connection"
+    per_thread = {}
+    for thread, raw in used:
+        per_thread.setdefault(thread, []).append(raw)
+    assert max(len(raws) for raws in per_thread.values()) >= 2
+    assert all(all(raw is raws[0] for raw in raws) for raws in per_thread.values())
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("fetch_fails", [True, False])
 def test_two_first_fetches_at_once_keep_one_snapshot(file_server, monkeypatch, fetch_fails):
