@@ -184,8 +184,8 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
     if state["quoted"]:
         return state["quoted"].pop(0)
     said = re.search(rf"\b{re.escape(lname)}\s+{_NOT_A_VALUE}([^,;.]+)", text, re.I)
-    if said is None and lname in ("content", "text", "dialogue"):  # "text not tonight" for the content
-        said = re.search(rf"\b(?:text|content|words|dialogue)\s*:?\s+{_NOT_A_VALUE}([^,;.]+)", text, re.I)
+    if said is None and lname in _SPOKEN:  # "text not tonight" for the content
+        said = re.search(rf"\b(?:text|content|words|{re.escape(lname)})\s*:?\s+{_NOT_A_VALUE}([^,;.]+)", text, re.I)
     if said:
         return said.group(1).strip()
     name = request.named or request.proper
@@ -212,7 +212,9 @@ def _fill(name: str, schema: dict, request: Request, state: dict):
 
 
 # Inputs that hold what something says: its text.
-_TEXTS = {"description", "text", "content", "message", "body", "words", "utterance", "transcript", "speech"}
+# Names of fields that hold free text a user dictates: English words, not any one API's fields.
+_TEXTS = {"description", "text", "content", "message", "body", "words", "utterance", "transcript", "speech", "dialogue"}
+_SPOKEN = _TEXTS - {"description"}  # what a user may also call its "text", "content" or "words"
 
 
 def _named_items(name: str, items: dict, text: str, state: dict) -> list[dict] | None:

@@ -178,3 +178,25 @@ def test_aliases_are_data_read_before_anything_else(shop):
     vocabulary = vocabulary_for(shop, {"svc-0": parse_aliases("customer: client, patron")})
     row = run(shop, "show the shipped orders of client Grace Hopper", vocabulary)
     assert row.calls == ["findCustomers", "listOrders"] and row.arguments[1]["status"] == "shipped"
+
+
+CHAT = {
+    "openapi": "3.0.3",
+    "info": {"title": "Chat", "version": "1"},
+    "servers": [{"url": "https://chat.example.com"}],
+    "paths": {"/channels/{channelId}/posts": {"post": {
+        "operationId": "createPost", "summary": "Post in a channel",
+        "parameters": [{"name": "channelId", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}}}},
+        "responses": {"201": {"description": "ok"}}}}},
+}
+
+
+def test_any_free_text_field_is_filled_from_what_the_user_calls_its_text():
+    """A field for dictated text (here `message`) is filled when the user calls it "the
+    text" or "the words", as `text` and `content` fields always were."""
+    tools = tools_of(CHAT)
+    for text in ("post in channel 7 with the text meet at noon", "post in channel 7, words: meet at noon"):
+        row = run(tools, text)
+        assert (row.calls, row.arguments) == (["createPost"], [{"channelId": 7, "body": {"message": "meet at noon"}}]), text
