@@ -4,7 +4,11 @@ under the same gunicorn configuration. 4 client processes with keep-alive connec
 requests per second and latency; at 10 services and at 10,000 services, plus the p50 of a
 `?tags=` filtered read and of the first read after a write (the body is rendered again).
 
-Targets: ≥ 0.5 of the floor at 10 and at 10,000 services (issue 27; 0.35 at 10 before)."""
+Targets: ≥ 0.5 of the floor at 10 and at 10,000 services (issue 27; 0.35 at 10 before).
+
+`--floors` also runs the service at 10 services without its middleware, then also without
+Django's request signals' receivers (bench/_floor_settings.py), against the same bare run:
+how much of the gap each part of Django's request cycle is."""
 
 import http.client
 import multiprocessing
@@ -90,7 +94,10 @@ def seed(count: int) -> None:
                               tags=["group-7", "bench"])
 
 
-def compare(env, label: str, bare_dir) -> None:
+FLOORS = ("middleware", "middleware+signals")
+
+
+def compare(env, label: str, bare_dir, floors=()) -> None:
     app, app_port = gunicorn(env)
     try:
         body = fetch(app_port, "/services")
@@ -102,6 +109,7 @@ def compare(env, label: str, bare_dir) -> None:
             assert fetch(bare_port, "/services") == body
             bare_rps, bare_lat = drive(bare_port, "/services")
             app_rps, app_lat = drive(app_port, "/services")
+            floor_rps = {floor: _floor_rps(env, floor, body) for floor in floors}
         finally:
             bare.terminate()
             bare.wait()
@@ -109,6 +117,8 @@ def compare(env, label: str, bare_dir) -> None:
         print(f"  bare WSGI app, same bytes: {bare_rps:8.1f} req/s  p50 {percentile(bare_lat, .5) * 1000:7.2f} ms")
         print(f"  the service:               {app_rps:8.1f} req/s  p50 {percentile(app_lat, .5) * 1000:7.2f} ms")
         print(f"  ratio service / bare: {app_rps / bare_rps:.2f}", flush=True)
+        for floor, rps in floor_rps.items():
+            print(f"  without {floor}: {rps:8.1f} req/s, ratio / bare {rps / bare_rps:.2f}", flush=True)
         if label.startswith("10,000"):
             _, tag_lat = drive(app_port, "/services?tags=group-7", seconds=SECONDS / 2)
             print(f"  ?tags=group-7 (101 services), {CLIENTS} clients: p50 {percentile(tag_lat, .5) * 1000:.2f} ms")
@@ -128,6 +138,17 @@ def compare(env, label: str, bare_dir) -> None:
         app.wait()
 
 
+def _floor_rps(env, floor: str, body: bytes) -> float:
+    process, port = gunicorn({**env, "DJANGO_SETTINGS_MODULE": "_floor_settings", "BENCH_FLOOR": floor,
+                              "PYTHONPATH": str(ROOT / "bench")})
+    try:
+        assert fetch(port, "/services") == body
+        return drive(port, "/services")[0]
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def main():
     environment = Environment(typesense=False)
     env = {**os.environ, "ENSEMBLE_API_KEY": API_KEY, "ENSEMBLE_THROTTLE_RATE": "100000000/minute",
@@ -136,7 +157,7 @@ def main():
         subprocess.run([sys.executable, "manage.py", "bootstrap_keys"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
         seed(10)
-        compare(env, "10 services", environment.dir)
+        compare(env, "10 services", environment.dir, floors=FLOORS if "--floors" in sys.argv else ())
         seed(10_000)
         compare(env, "10,000 services", environment.dir)
     finally:
