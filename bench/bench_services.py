@@ -10,6 +10,7 @@ Targets: ≥ 0.5 of the floor at 10 and at 10,000 services (issue 27; 0.35 at 10
 Django's request signals' receivers (bench/_floor_settings.py), against the same bare run:
 how much of the gap each part of Django's request cycle is."""
 
+import contextlib
 import http.client
 import multiprocessing
 import os
@@ -51,22 +52,31 @@ def drive(port: int, path: str, seconds: float = SECONDS) -> tuple[float, list[f
     return len(latencies) / seconds, latencies
 
 
-def gunicorn(env: dict, *app) -> tuple[subprocess.Popen, int]:
+@contextlib.contextmanager
+def serving(env: dict, *app):
+    """gunicorn with the service's configuration serving `app` (the service by default),
+    yielding its port once it answers; stopped on the way out, whatever happened."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "ensemble_project/gunicorn.conf.py", *app], cwd=ROOT,
         env={**env, "ENSEMBLE_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    for _ in range(150):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/services", headers={"X-API-KEY": API_KEY})
-            connection.getresponse().read()
-            return process, port
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
+    try:
+        for _ in range(150):
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/services", headers={"X-API-KEY": API_KEY})
+                connection.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield port
+    finally:
+        process.terminate()
+        process.wait()
 
 
 def fetch(port: int, path: str) -> bytes:
@@ -98,21 +108,16 @@ FLOORS = ("middleware", "middleware+signals")
 
 
 def compare(env, label: str, bare_dir, floors=()) -> None:
-    app, app_port = gunicorn(env)
-    try:
+    with serving(env) as app_port:
         body = fetch(app_port, "/services")
         body_file = bare_dir / f"body-{label}.json"
         body_file.write_bytes(body)
-        bare, bare_port = gunicorn({**env, "BENCH_BARE_BODY": str(body_file)}, "--chdir", str(ROOT / "bench"),
-                                   "_bare_wsgi:application")
-        try:
+        with serving({**env, "BENCH_BARE_BODY": str(body_file)}, "--chdir", str(ROOT / "bench"),
+                     "_bare_wsgi:application") as bare_port:
             assert fetch(bare_port, "/services") == body
             bare_rps, bare_lat = drive(bare_port, "/services")
             app_rps, app_lat = drive(app_port, "/services")
             floor_rps = {floor: _floor_rps(env, floor, body) for floor in floors}
-        finally:
-            bare.terminate()
-            bare.wait()
         print(f"GET /services, {label} ({len(body):,} bytes), {CLIENTS} clients, {SECONDS:.0f} s each:")
         print(f"  bare WSGI app, same bytes: {bare_rps:8.1f} req/s  p50 {percentile(bare_lat, .5) * 1000:7.2f} ms")
         print(f"  the service:               {app_rps:8.1f} req/s  p50 {percentile(app_lat, .5) * 1000:7.2f} ms")
@@ -133,20 +138,15 @@ def compare(env, label: str, bare_dir, floors=()) -> None:
                 first.append(time.perf_counter() - started)
             print(f"  first read after a write (rendered again), 1 client: p50 {percentile(first, .5) * 1000:.1f} ms",
                   flush=True)
-    finally:
-        app.terminate()
-        app.wait()
 
 
 def _floor_rps(env, floor: str, body: bytes) -> float:
-    process, port = gunicorn({**env, "DJANGO_SETTINGS_MODULE": "_floor_settings", "BENCH_FLOOR": floor,
-                              "PYTHONPATH": str(ROOT / "bench")})
-    try:
+    """Requests per second of the service under bench/_floor_settings.py's `floor`."""
+    python_path = os.pathsep.join(filter(None, [str(ROOT / "bench"), env.get("PYTHONPATH")]))
+    with serving({**env, "DJANGO_SETTINGS_MODULE": "_floor_settings", "BENCH_FLOOR": floor,
+                  "PYTHONPATH": python_path}) as port:
         assert fetch(port, "/services") == body
         return drive(port, "/services")[0]
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def main():
