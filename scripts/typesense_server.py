@@ -96,7 +96,10 @@ def start(*, port: int, data_dir: Path, api_key: str, log_path: Path | None = No
     (data_dir / "typesense.pid").write_text(str(process.pid))
     if wait and not wait_healthy(port):
         process.kill()
-        raise RuntimeError(f"Typesense did not become healthy on port {port}; see {data_dir / 'typesense.log'}")
+        log_file = Path(log_path or data_dir / "typesense.log")
+        tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+        # The tail in the message: a test's data folder (and its log) is gone when the run ends.
+        raise RuntimeError(f"Typesense did not become healthy on port {port}; {log_file} ends:\n{tail}")
     return process
 
 

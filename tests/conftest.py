@@ -42,7 +42,9 @@ class TypesenseProcess:
         self.process = typesense_server.start(port=self.port, data_dir=self.data_dir, api_key=TYPESENSE_KEY)
 
     def stop(self):
-        typesense_server.stop(data_dir=self.data_dir, timeout=5)
+        # Time for a clean shutdown: a server killed mid-write recovers on its next start,
+        # which on a busy machine can outlast the start's wait (kill() is the hard stop).
+        typesense_server.stop(data_dir=self.data_dir, timeout=20)
         if self.process:
             self.process.wait(timeout=30)
         self.process = None
